@@ -1,0 +1,377 @@
+/**
+ * The doctor: what this kernel supports, found by probing for real — each program kind
+ * is loaded and attached (or test-run), each map type created, each helper verified —
+ * never guessed from a version number. The report is built once per process.
+ *
+ * @example
+ * ```ts
+ * import { features } from "./bpf/features.ts";
+ * const report = await features();
+ * for (const f of report.features) if (!f.ok) console.log(f.name, f.reason, f.alternative);
+ * ```
+ *
+ * @module
+ */
+
+import { BpfError, errnoName } from "../ffi/errors.ts";
+import { libbpf, libbpfVersion } from "../ffi/libbpf.ts";
+import { compile } from "./compile.ts";
+import { exists } from "./cache.ts";
+import {
+  HELPER_PROBES,
+  MAP_PROBES,
+  PROBES_SOURCE,
+  PROGRAM_PROBES,
+  type ProgramProbe,
+} from "./feature_probes.ts";
+import { BPFFS_PATH, ensureBpffs, ensureTracefs, mountPointOf, TRACEFS_PATH } from "./mounts.ts";
+import { BpfObject } from "./object.ts";
+
+/** What kind of thing a {@link Feature} is. */
+export type FeatureKind = "system" | "program" | "map" | "helper";
+
+/** One probed capability. */
+export interface Feature {
+  /** E.g. `"kprobe"`, `"ringbuf"`, `"bpf_loop"`, `"btf"`. */
+  name: string;
+  /** Program kind, map type, helper, or a system property. */
+  kind: FeatureKind;
+  /** Whether it works here (the probe succeeded). */
+  ok: boolean;
+  /** Why not, when `ok` is false (or why it is uncertain). */
+  reason?: string;
+  /** What to use instead, when it is missing. */
+  alternative?: string;
+  /** The first Linux version that has it. */
+  minKernel?: string;
+}
+
+/** A mounted (or not) filesystem bpfsh needs. */
+export interface MountState {
+  /** Where it is mounted, if it is. */
+  path?: string;
+  /** Whether it is mounted now. */
+  mounted: boolean;
+  /** Whether the doctor mounted it just now. */
+  mountedNow: boolean;
+  /** Why mounting failed. */
+  error?: string;
+}
+
+/** What {@link features} returns. */
+export interface FeatureReport {
+  /** `uname -r`, `uname -v` and the machine. */
+  kernel: { release: string; version: string; arch: string };
+  /** The libbpf in use, e.g. `"v1.1"`. */
+  libbpf: string;
+  /** Whether the kernel publishes its BTF (/sys/kernel/btf/vmlinux): CO-RE needs it. */
+  btf: boolean;
+  /** tracefs (tracepoint ids, trace_pipe). */
+  tracefs: MountState;
+  /** bpffs (pinning). */
+  bpffs: MountState;
+  /** Who we run as. */
+  privileges: {
+    uid: number;
+    root: boolean;
+    capBpf: boolean;
+    capPerfmon: boolean;
+    capSysAdmin: boolean;
+    capNetAdmin: boolean;
+  };
+  /** Every probed feature: system, program kinds, map types, helpers. */
+  features: Feature[];
+  /** How long probing took, in milliseconds. */
+  ms: number;
+}
+
+/** Options of {@link features}. */
+export interface FeatureOptions {
+  /** Probe again instead of returning this process's earlier report. */
+  refresh?: boolean;
+  /** The compile cache for the probe programs (see compile()). */
+  cacheDir?: string;
+}
+
+/** Capability bit numbers in CapEff. */
+const CAP = { NET_ADMIN: 12, SYS_ADMIN: 21, PERFMON: 38, BPF: 39 };
+/** BPF_PROG_TYPE_TRACEPOINT: the default type for helper probes. */
+const PROG_TYPE_TRACEPOINT = 5;
+
+let memo: Promise<FeatureReport> | undefined;
+
+/**
+ * Probe what this kernel supports. The first call probes (about a few hundred ms, plus a
+ * one-off compile of the probe programs); later calls return the same report unless
+ * `refresh` is set. Mounts tracefs and bpffs when they are missing (as root).
+ *
+ * @param opts `refresh` to probe again; `cacheDir` for the probe programs' compile.
+ * @returns The kernel, mounts, privileges and one {@link Feature} per probe.
+ * @example
+ * ```ts
+ * const r = await features();
+ * r.features.find((f) => f.name === "kprobe"); // { ok: false, reason: "…", alternative: "…" }
+ * ```
+ */
+export function features(opts: FeatureOptions = {}): Promise<FeatureReport> {
+  if (opts.refresh || !memo) {
+    memo = probeAll(opts);
+    memo.catch(() => (memo = undefined));
+  }
+  return memo;
+}
+
+/**
+ * Look a feature up in a report.
+ *
+ * @param report A report from {@link features}.
+ * @param name The feature's name, e.g. `"ringbuf"`.
+ * @returns The feature, or undefined when the doctor does not probe it.
+ * @example
+ * ```ts
+ * if (!feature(await features(), "kprobe")?.ok) console.log("use a tracepoint");
+ * ```
+ */
+export function feature(report: FeatureReport, name: string): Feature | undefined {
+  return report.features.find((f) => f.name === name);
+}
+
+async function probeAll(opts: FeatureOptions): Promise<FeatureReport> {
+  const start = performance.now();
+  const privileges = readPrivileges();
+  const tracefs = mountState("tracefs", TRACEFS_PATH, ensureTracefs);
+  const bpffs = mountState("bpf", BPFFS_PATH, ensureBpffs);
+  const btf = await exists("/sys/kernel/btf/vmlinux");
+  const list: Feature[] = [
+    {
+      name: "btf",
+      kind: "system",
+      ok: btf,
+      minKernel: "5.4",
+      reason: btf ? undefined : "/sys/kernel/btf/vmlinux is missing (CONFIG_DEBUG_INFO_BTF unset)",
+      alternative: btf ? undefined : "programs without CO-RE, built against this kernel's headers",
+    },
+    mountFeature("tracefs", tracefs),
+    mountFeature("bpffs", bpffs),
+    {
+      name: "privileges",
+      kind: "system",
+      ok: privileges.root || (privileges.capBpf && privileges.capPerfmon),
+      reason: privileges.root || (privileges.capBpf && privileges.capPerfmon)
+        ? undefined
+        : "neither root nor CAP_BPF + CAP_PERFMON",
+    },
+  ];
+  const privileged = list[list.length - 1];
+  if (!privileged.ok) {
+    privileged.alternative = "run as root, or grant CAP_BPF and CAP_PERFMON (setcap or capsh)";
+  }
+  list.push(...await probePrograms(opts, tracefs));
+  list.push(...probeMaps());
+  list.push(...probeHelpers());
+  return {
+    kernel: { release: Deno.osRelease(), version: readKernelVersion(), arch: Deno.build.arch },
+    libbpf: libbpfVersion(),
+    btf,
+    tracefs,
+    bpffs,
+    privileges,
+    features: list,
+    ms: performance.now() - start,
+  };
+}
+
+/** Root and the BPF-related capabilities of this process, from /proc/self/status. */
+function readPrivileges(): FeatureReport["privileges"] {
+  let capEff = 0n;
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    if (m) capEff = BigInt(`0x${m[1]}`);
+  } catch {
+    // No procfs: report no capabilities.
+  }
+  const has = (bit: number) => ((capEff >> BigInt(bit)) & 1n) === 1n;
+  const uid = Deno.uid() ?? -1;
+  return {
+    uid,
+    root: uid === 0,
+    capBpf: has(CAP.BPF),
+    capPerfmon: has(CAP.PERFMON),
+    capSysAdmin: has(CAP.SYS_ADMIN),
+    capNetAdmin: has(CAP.NET_ADMIN),
+  };
+}
+
+/** The kernel build string (`uname -v`). */
+function readKernelVersion(): string {
+  try {
+    return Deno.readTextFileSync("/proc/sys/kernel/version").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** Whether a filesystem is mounted, mounting it when it is not. */
+function mountState(fsType: string, wanted: string, ensure: () => string): MountState {
+  const before = mountPointOf(fsType);
+  if (before) return { path: before, mounted: true, mountedNow: false };
+  try {
+    return { path: ensure(), mounted: true, mountedNow: true };
+  } catch (e) {
+    const error = e instanceof BpfError ? e.summary : String(e);
+    return { path: undefined, mounted: false, mountedNow: false, error: `${wanted}: ${error}` };
+  }
+}
+
+function mountFeature(name: string, state: MountState): Feature {
+  return {
+    name,
+    kind: "system",
+    ok: state.mounted,
+    reason: state.mounted ? undefined : state.error,
+    alternative: state.mounted
+      ? undefined
+      : `mount it as root: ${
+        name === "tracefs"
+          ? "mount -t tracefs tracefs /sys/kernel/tracing"
+          : "mount -t bpf bpf /sys/fs/bpf"
+      }`,
+  };
+}
+
+/** Load (and attach or test-run) each probe program on its own. */
+async function probePrograms(opts: FeatureOptions, tracefs: MountState): Promise<Feature[]> {
+  let objectPath: string;
+  try {
+    objectPath = (await compile({ source: PROBES_SOURCE, name: "bpfsh_probes" }, {
+      cacheDir: opts.cacheDir,
+    })).objectPath;
+  } catch (e) {
+    const why = e instanceof BpfError ? e.summary : String(e);
+    return PROGRAM_PROBES.map((p) => ({
+      name: p.name,
+      kind: "program" as const,
+      ok: false,
+      reason: `not probed: the probe programs did not compile (${why})`,
+      minKernel: p.minKernel,
+    }));
+  }
+  const libcPath = findLibc();
+  const out: Feature[] = [];
+  for (const probe of PROGRAM_PROBES) {
+    const f: Feature = { name: probe.name, kind: "program", ok: false, minKernel: probe.minKernel };
+    try {
+      await runProgramProbe(objectPath, probe, libcPath);
+      f.ok = true;
+    } catch (e) {
+      f.reason = explain(probe, e, tracefs);
+      if (probe.alternative) f.alternative = probe.alternative;
+    }
+    out.push(f);
+  }
+  return out;
+}
+
+/** Open the probe object with only one program enabled, load it, then exercise it. */
+async function runProgramProbe(
+  objectPath: string,
+  probe: ProgramProbe,
+  libcPath: string | undefined,
+): Promise<void> {
+  using obj = await BpfObject.open(objectPath, { name: "bpfsh_probes" });
+  for (const prog of obj.programs) prog.autoload = prog.name === probe.program;
+  obj.load();
+  const prog = obj.program(probe.program);
+  const action = probe.action;
+  if ("testRun" in action) {
+    prog.testRun({ data: new Uint8Array(64) });
+  } else if ("uprobe" in action && action.uprobe) {
+    if (!libcPath) throw new Error("no libc found in /proc/self/maps to place a uprobe on");
+    // Only this process, on a function it does not call meanwhile: harmless.
+    prog.attach(`${libcPath}:getpid`, { pid: Deno.pid }).close();
+  } else {
+    prog.attach(action.attach).close();
+  }
+}
+
+/** Why a probe failed, in words, with the kernel facts behind known failures. */
+function explain(probe: ProgramProbe, e: unknown, tracefs: MountState): string {
+  const summary = e instanceof BpfError ? e.message.split("\n")[0] : String(e);
+  const code = e instanceof BpfError && e.errno ? errnoName(e.errno) : undefined;
+  if (probe.name === "kprobe" || probe.name === "kretprobe") {
+    const pmu = "/sys/bus/event_source/devices/kprobe";
+    const events = `${tracefs.path ?? TRACEFS_PATH}/kprobe_events`;
+    let hasPmu = false;
+    let hasEvents = false;
+    try {
+      Deno.statSync(pmu);
+      hasPmu = true;
+    } catch { /* missing */ }
+    try {
+      Deno.statSync(events);
+      hasEvents = true;
+    } catch { /* missing */ }
+    if (!hasPmu && !hasEvents) {
+      return `kprobes are not available: CONFIG_KPROBES is not set (no kprobe PMU at ${pmu}, ` +
+        `no ${events}); the attach failed${code ? ` with ${code}` : ""}`;
+    }
+  }
+  if (code === "EPERM" && isRoot()) {
+    // Root with every capability still gets EPERM: the kernel refuses the kind itself
+    // (here: the trampoline-based fentry/fexit/lsm programs).
+    return `the kernel refuses to load ${probe.name} programs: operation not permitted ` +
+      `(EPERM) even as root with CAP_BPF`;
+  }
+  return summary;
+}
+
+/** Whether this process runs as root with CAP_BPF. */
+function isRoot(): boolean {
+  const p = readPrivileges();
+  return p.root && p.capBpf;
+}
+
+/** The path of the libc this process runs with, for the uprobe probe. */
+function findLibc(): string | undefined {
+  try {
+    const maps = Deno.readTextFileSync("/proc/self/maps");
+    return /\s(\/\S*\/libc\.so\.6)$/m.exec(maps)?.[1] ??
+      /\s(\/\S*\/libc[-.][\w.-]*\.so[\w.]*)$/m.exec(maps)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Create one map of each type (libbpf_probe_bpf_map_type). */
+function probeMaps(): Feature[] {
+  const sym = libbpf();
+  return MAP_PROBES.map((m) => {
+    const ret = sym.libbpf_probe_bpf_map_type(m.type, null);
+    const f: Feature = { name: m.name, kind: "map", ok: ret === 1, minKernel: m.minKernel };
+    if (ret !== 1) {
+      f.reason = ret === 0
+        ? `the kernel rejects ${m.name} maps (needs Linux ${m.minKernel} or a config option)`
+        : `probe failed: ${errnoName(ret)}`;
+      if (m.alternative) f.alternative = m.alternative;
+    }
+    return f;
+  });
+}
+
+/** Load one program calling each helper (libbpf_probe_bpf_helper). */
+function probeHelpers(): Feature[] {
+  const sym = libbpf();
+  return HELPER_PROBES.map((h) => {
+    const progType = h.progType ?? PROG_TYPE_TRACEPOINT;
+    const ret = sym.libbpf_probe_bpf_helper(progType, h.id, null);
+    const f: Feature = { name: h.name, kind: "helper", ok: ret === 1, minKernel: h.minKernel };
+    if (ret !== 1) {
+      const where = progType === PROG_TYPE_TRACEPOINT ? "tracepoint" : "kprobe";
+      f.reason = ret === 0
+        ? `the kernel does not offer ${h.name} to ${where} programs`
+        : `probe failed: ${errnoName(ret)}`;
+      if (h.alternative) f.alternative = h.alternative;
+    }
+    return f;
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * Explanations for attach and load failures caused by what this kernel lacks (no
+ * kprobes, fentry/fexit refused), each naming an alternative that works.
+ *
+ * @module
+ */
+
+import { BpfError } from "../ffi/errors.ts";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether this kernel can attach kprobes (CONFIG_KPROBES / CONFIG_KPROBE_EVENTS).
+ *
+ * @returns False when neither the kprobe PMU nor tracefs kprobe_events exists.
+ * @example
+ * ```ts
+ * if (!kprobesAvailable()) console.log("use a tracepoint");
+ * ```
+ */
+export function kprobesAvailable(): boolean {
+  return exists("/sys/bus/event_source/devices/kprobe") ||
+    exists("/sys/kernel/tracing/kprobe_events") ||
+    exists("/sys/kernel/debug/tracing/kprobe_events");
+}
+
+/**
+ * A suggestion for a kprobe target: the syscall tracepoint for syscall functions.
+ *
+ * @param func The kprobe function, e.g. `"__x64_sys_openat"` or `"do_sys_openat2"`.
+ * @returns Alternative targets, in words.
+ * @example
+ * ```ts
+ * kprobeAlternative("__x64_sys_openat"); // "tracepoint/syscalls/sys_enter_openat, …"
+ * ```
+ */
+export function kprobeAlternative(func: string): string {
+  const m = /^(?:__x64_sys_|__arm64_sys_|__se_sys_|__do_sys_|sys_|do_sys_|ksys_)(\w+?)(\d*)$/
+    .exec(func);
+  const generic = "a tracepoint (tracepoint/CATEGORY/NAME, see `trace` / available_events), " +
+    "a raw_tp/NAME or a tp_btf/NAME program";
+  if (!m) return generic;
+  const sys = m[1] + (m[2] && m[1] === "openat" ? "" : m[2]);
+  return `tracepoint/syscalls/sys_enter_${sys} (and sys_exit_${sys}), or ${generic}`;
+}
+
+/**
+ * Replace a raw attach/load failure with an explanation when the kernel lacks the hook.
+ *
+ * @param e The error thrown by the attach.
+ * @param kind The attach plan's kind (`"kprobe"`, `"trace"`, …).
+ * @param section The program's section.
+ * @param target What was being attached to.
+ * @returns A clearer BpfError, or undefined to keep the original.
+ * @example
+ * ```ts
+ * throw kernelLacks(e, "kprobe", "kprobe/do_nanosleep", "do_nanosleep") ?? e;
+ * ```
+ */
+export function kernelLacks(
+  e: unknown,
+  kind: string,
+  section: string,
+  target: string,
+): BpfError | undefined {
+  if (!(e instanceof BpfError)) return undefined;
+  if (kind === "kprobe" && !kprobesAvailable()) {
+    const func = target.replace(/^k(ret)?probe\//, "").replace(/\+.*$/, "");
+    return new BpfError({
+      op: e.op,
+      errno: e.errno,
+      message: "kprobes are not available on this kernel (CONFIG_KPROBES is not set)",
+      hint: `attach to ${kprobeAlternative(func)} instead`,
+      log: e.log,
+      cause: e,
+    });
+  }
+  if (kind === "trace" && /^(fentry|fexit|fmod_ret)/.test(section) && e.code === "EPERM") {
+    return fentryRefused(e, section);
+  }
+  return undefined;
+}
+
+/**
+ * The error for an fentry/fexit program the kernel refuses (EPERM on this kernel).
+ *
+ * @param e The original error.
+ * @param section The program's section, e.g. `"fentry/do_unlinkat"`.
+ * @returns A BpfError naming the alternative.
+ * @example
+ * ```ts
+ * throw fentryRefused(err, "fentry/do_unlinkat");
+ * ```
+ */
+export function fentryRefused(e: BpfError, section: string): BpfError {
+  return new BpfError({
+    op: e.op,
+    errno: e.errno,
+    message: `fentry/fexit programs are refused by this kernel ('${section}')`,
+    hint: "use a tp_btf/NAME or raw_tp/NAME program on a tracepoint, or tracepoint/CATEGORY/NAME",
+    log: e.log,
+    cause: e,
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Lifetimes: every resource has an idempotent close(); what is still open when the process
+ * leaves (exit, SIGINT, SIGTERM, an uncaught error) is closed here, children first.
+ * A FinalizationRegistry closes what the garbage collector finds forgotten: a safety net.
+ *
+ * @module
+ */
+
+/** Anything bpfsh can release. */
+export interface Closeable {
+  /** Release the resource; calling it again does nothing. */
+  close(): void;
+}
+
+const live = new Set<WeakRef<Closeable>>();
+let exitHooksInstalled = false;
+
+/**
+ * Release a native handle when its owner is garbage collected without close().
+ * The held value is a function that frees the native state; it must not refer to the owner.
+ */
+const forgotten = new FinalizationRegistry<() => void>((release) => {
+  try {
+    release();
+  } catch {
+    // A safety net must never throw from the GC.
+  }
+});
+
+/**
+ * Track a resource so it is closed on exit, and freed if it is collected unclosed.
+ *
+ * @param resource The owner object.
+ * @param release Frees the native state; must not capture `resource`.
+ * @returns A function to call from close() that stops the tracking.
+ * @example
+ * ```ts
+ * const untrack = track(this, () => lib.bpf_object__close(ptr));
+ * ```
+ */
+export function track(resource: Closeable, release: () => void): () => void {
+  installExitHooks();
+  const ref = new WeakRef(resource);
+  live.add(ref);
+  const token = {};
+  forgotten.register(resource, release, token);
+  return () => {
+    live.delete(ref);
+    forgotten.unregister(token);
+  };
+}
+
+/**
+ * Close every tracked resource that is still open (newest first).
+ *
+ * @returns How many were closed.
+ * @example
+ * ```ts
+ * closeAll(); // on the way out
+ * ```
+ */
+export function closeAll(): number {
+  let n = 0;
+  for (const ref of [...live].reverse()) {
+    const r = ref.deref();
+    live.delete(ref);
+    if (!r) continue;
+    try {
+      r.close();
+      n++;
+    } catch {
+      // Keep closing the others.
+    }
+  }
+  return n;
+}
+
+/**
+ * How many tracked resources are open now.
+ *
+ * @returns The count.
+ * @example
+ * ```ts
+ * openCount(); // 0 after every object was closed
+ * ```
+ */
+export function openCount(): number {
+  let n = 0;
+  for (const ref of live) if (ref.deref()) n++;
+  return n;
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  globalThis.addEventListener("unload", () => closeAll());
+  globalThis.addEventListener("error", () => closeAll());
+  globalThis.addEventListener("unhandledrejection", () => closeAll());
+  // The kernel frees fds at exit anyway; closing first also removes netlink-attached
+  // programs (tc) and keeps a leak check honest. Exit codes follow the shell convention.
+  if (Deno.env.get("BPFSH_NO_SIGNAL_HOOKS") === "1") return;
+  for (const [sig, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    try {
+      Deno.addSignalListener(sig, () => {
+        closeAll();
+        Deno.exit(code);
+      });
+    } catch {
+      // Signals are not available everywhere (e.g. some test sandboxes).
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * A Link: one attachment of a program to a hook, released by close().
+ *
+ * @module
+ */
+
+import { check, libbpf } from "../ffi/libbpf.ts";
+import { cstr } from "../ffi/libc.ts";
+import { BpfError } from "../ffi/errors.ts";
+import { pinPath } from "./mounts.ts";
+
+/** How a Link lets go of its attachment. */
+export interface LinkRelease {
+  /** The link's fd, when it has one (-1 when not). */
+  fd: number;
+  /** Detach and free; called once. */
+  destroy(): void;
+  /** Pin to bpffs, when supported. */
+  pin?(path: string): void;
+}
+
+let nextLinkId = 1;
+
+/**
+ * One attachment of a program. Closing it detaches the program from that hook.
+ *
+ * @example
+ * ```ts
+ * using link = obj.program("on_exec").attach("tracepoint/sched/sched_process_exec");
+ * console.log(link.id, link.target);
+ * ```
+ */
+export class Link {
+  /** A session-unique number, for `detach N` in the shell. */
+  readonly id: number = nextLinkId++;
+  /** The program's name. */
+  readonly program: string;
+  /** What it is attached to, e.g. `"tracepoint/syscalls/sys_enter_close"`. */
+  readonly target: string;
+  #release?: LinkRelease;
+  #onClose?: (link: Link) => void;
+
+  /**
+   * Wrap an attachment (used by Program.attach()).
+   *
+   * @param program The program's name.
+   * @param target What it is attached to.
+   * @param release How to detach.
+   * @param onClose Told when the link closes (the owner forgets it).
+   */
+  constructor(
+    program: string,
+    target: string,
+    release: LinkRelease,
+    onClose?: (link: Link) => void,
+  ) {
+    this.program = program;
+    this.target = target;
+    this.#release = release;
+    this.#onClose = onClose;
+  }
+
+  /** Whether the link is still attached. */
+  get attached(): boolean {
+    return this.#release !== undefined;
+  }
+
+  /** The link's fd (-1 for attachments without one, or once closed). */
+  get fd(): number {
+    return this.#release?.fd ?? -1;
+  }
+
+  /**
+   * Pin the link to bpffs so the attachment outlives the process.
+   *
+   * @param path A path under /sys/fs/bpf.
+   * @example
+   * ```ts
+   * link.pin("/sys/fs/bpf/my_link");
+   * ```
+   */
+  pin(path: string): void {
+    const r = this.#release;
+    if (!r?.pin) {
+      throw new BpfError({
+        op: `pin link ${this.id}`,
+        message: `a ${this.target} attachment has no link to pin`,
+      });
+    }
+    r.pin(pinPath(path));
+  }
+
+  /** Detach. Calling it again does nothing. */
+  close(): void {
+    const r = this.#release;
+    if (!r) return;
+    this.#release = undefined;
+    try {
+      r.destroy();
+    } finally {
+      this.#onClose?.(this);
+    }
+  }
+
+  /** Same as close(), for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * The release of a libbpf `struct bpf_link *`.
+ *
+ * @param ptr The link pointer from a bpf_program__attach_* call.
+ * @returns A LinkRelease that destroys it once.
+ * @example
+ * ```ts
+ * new Link("x", "tp/a/b", libbpfLink(ptr));
+ * ```
+ */
+export function libbpfLink(ptr: Deno.PointerObject): LinkRelease {
+  const sym = libbpf();
+  return {
+    fd: sym.bpf_link__fd(ptr),
+    destroy: () => void sym.bpf_link__destroy(ptr),
+    pin: (path) => void check(sym.bpf_link__pin(ptr, cstr(path)), { op: `pin link '${path}'` }),
+  };
+}

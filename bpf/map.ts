@@ -1,0 +1,834 @@
+/**
+ * BpfMap: typed access to a BPF map. Keys and values go through codecs built once from
+ * the map's BTF types; raw `Uint8Array` keys and values are always accepted.
+ *
+ * @module
+ */
+
+import { BpfError } from "../ffi/errors.ts";
+import { check, errorFor, libbpf, typeName } from "../ffi/libbpf.ts";
+import { cstr, libc } from "../ffi/libc.ts";
+import type { Btf } from "./btf/btf.ts";
+import type { Codec } from "./btf/codec.ts";
+import { pinPath } from "./mounts.ts";
+
+/** What a map needs from whoever owns its fd. */
+export interface MapOwner {
+  /** The owning object, when the map belongs to one. */
+  readonly object?: unknown;
+  /** The BTF that describes the map's key and value types. */
+  readonly btf?: Btf;
+  /** Throw if the owner was closed. */
+  assertOpen(op: string): void;
+}
+
+/** The static description of a map. */
+export interface MapInfo {
+  /** Map name. */
+  name: string;
+  /** `bpf_map_type` value. */
+  typeId: number;
+  /** Key size in bytes. */
+  keySize: number;
+  /** Value size in bytes (per CPU for per-CPU maps). */
+  valueSize: number;
+  /** Capacity. */
+  maxEntries: number;
+  /** BPF_F_* flags. */
+  flags: number;
+  /** BTF type id of the key (0: none). */
+  btfKeyTypeId: number;
+  /** BTF type id of the value (0: none). */
+  btfValueTypeId: number;
+}
+
+/** Update flags: any (create or replace), noexist (create only), exist (replace only). */
+export type UpdateFlag = "any" | "noexist" | "exist" | number;
+
+const UPDATE_FLAGS = { any: 0n, noexist: 1n, exist: 2n } as const;
+const ENOENT = 2;
+const PERCPU_TYPES = new Set([5, 6, 10, 21]);
+const BATCH_TYPES = new Set([1, 2, 5, 6, 9, 10]);
+const ARRAY_TYPES = new Set([2, 6]);
+let possibleCpusCache = 0;
+
+/**
+ * The number of possible CPUs: per-CPU maps hold one value for each.
+ *
+ * @returns libbpf's count.
+ * @example
+ * ```ts
+ * possibleCpus(); // 2
+ * ```
+ */
+export function possibleCpus(): number {
+  possibleCpusCache ||= check(libbpf().libbpf_num_possible_cpus(), { op: "count CPUs" });
+  return possibleCpusCache;
+}
+
+/**
+ * A BPF map of a loaded object (or opened from a pin).
+ *
+ * @example
+ * ```ts
+ * const counts = obj.map("counts");
+ * counts.set(1000, 5n);
+ * for (const [uid, n] of counts.entries()) console.log(uid, n);
+ * ```
+ */
+export class BpfMap<K = unknown, V = unknown> {
+  readonly #owner: MapOwner;
+  readonly #fd: () => number;
+  readonly #infoSource: MapInfo | (() => MapInfo);
+  #infoCache?: MapInfo;
+  #infoCreated = false;
+  readonly #onClose?: () => void;
+  #keyCodec?: Codec | null;
+  #valueCodec?: Codec | null;
+
+  /**
+   * Wrap a map (used by BpfObject and BpfMap.fromPinned).
+   *
+   * @param owner Who owns the fd.
+   * @param info The map's description, or a function reading it (libbpf may adjust sizes
+   *   such as max_entries at load, so object maps read it again once created).
+   * @param fd Returns the map fd (-1 when not created yet).
+   * @param onClose Called by close() for standalone maps.
+   */
+  constructor(
+    owner: MapOwner,
+    info: MapInfo | (() => MapInfo),
+    fd: () => number,
+    onClose?: () => void,
+  ) {
+    this.#owner = owner;
+    this.#infoSource = info;
+    this.#fd = fd;
+    this.#onClose = onClose;
+  }
+
+  get #info(): MapInfo {
+    const src = this.#infoSource;
+    if (typeof src !== "function") return src;
+    if (this.#infoCache && this.#infoCreated) return this.#infoCache;
+    this.#owner.assertOpen("map info");
+    this.#infoCreated = this.#fd() >= 0;
+    this.#infoCache = src();
+    return this.#infoCache;
+  }
+
+  /** The map's name. */
+  get name(): string {
+    return this.#info.name;
+  }
+  /** The map type as libbpf names it: `"hash"`, `"array"`, `"ringbuf"`, … */
+  get type(): string {
+    return typeName("map", this.#info.typeId);
+  }
+  /** The numeric `bpf_map_type`. */
+  get typeId(): number {
+    return this.#info.typeId;
+  }
+  /** Key size in bytes. */
+  get keySize(): number {
+    return this.#info.keySize;
+  }
+  /** Value size in bytes (of one CPU's value for per-CPU maps). */
+  get valueSize(): number {
+    return this.#info.valueSize;
+  }
+  /** Capacity. */
+  get maxEntries(): number {
+    return this.#info.maxEntries;
+  }
+  /** BPF_F_* flags. */
+  get flags(): number {
+    return this.#info.flags;
+  }
+  /** Whether values are per CPU (one per possible CPU). */
+  get perCpu(): boolean {
+    return PERCPU_TYPES.has(this.#info.typeId);
+  }
+  /** The object this map belongs to (undefined for a map opened from a pin). */
+  get object(): unknown {
+    return this.#owner.object;
+  }
+  /** The BTF describing the key and value types, when there is one. */
+  get btf(): Btf | undefined {
+    return this.#owner.btf;
+  }
+  /** The key type's C name, or `"u8[N]"` when the map has no BTF for it. */
+  get keyType(): string {
+    return this.#keys()?.typeName ?? `u8[${this.keySize}]`;
+  }
+  /** The value type's C name, or `"u8[N]"` when the map has no BTF for it. */
+  get valueType(): string {
+    return this.#values()?.typeName ?? `u8[${this.valueSize}]`;
+  }
+
+  /** The map fd; throws when the map does not exist yet or was closed. */
+  get fd(): number {
+    this.#owner.assertOpen(`map '${this.name}'`);
+    const fd = this.#fd();
+    if (fd < 0) {
+      throw new BpfError({
+        op: `map '${this.name}'`,
+        message: "the map is not created yet",
+        hint: "call load() first",
+      });
+    }
+    return fd;
+  }
+
+  #keys(): Codec | undefined {
+    if (this.#keyCodec === undefined) {
+      this.#keyCodec = codecOf(this.#owner.btf, this.#info.btfKeyTypeId, this.keySize);
+    }
+    return this.#keyCodec ?? undefined;
+  }
+
+  #values(): Codec | undefined {
+    if (this.#valueCodec === undefined) {
+      this.#valueCodec = codecOf(this.#owner.btf, this.#info.btfValueTypeId, this.valueSize);
+    }
+    return this.#valueCodec ?? undefined;
+  }
+
+  /** Size of the value buffer the kernel reads or writes for one entry. */
+  get #valueStride(): number {
+    return this.perCpu ? round8(this.valueSize) : this.valueSize;
+  }
+  get #valueBytes(): number {
+    return this.perCpu ? round8(this.valueSize) * possibleCpus() : this.valueSize;
+  }
+
+  /**
+   * Encode a key into the map's key bytes.
+   *
+   * @param key A typed key (per the BTF type), a number/bigint for integer keys, or raw bytes.
+   * @param op The operation, for errors.
+   * @returns The key bytes.
+   * @example
+   * ```ts
+   * map.encodeKey(1000, "get");
+   * ```
+   */
+  encodeKey(key: K | Uint8Array, op = "encode key"): Uint8Array {
+    return this.#encode(key, this.#keys(), this.keySize, "key", op);
+  }
+
+  /**
+   * Encode a value (an array of one value per CPU for per-CPU maps, or one value for all).
+   *
+   * @param value A typed value, or raw bytes.
+   * @param op The operation, for errors.
+   * @returns The value bytes, as the kernel expects them.
+   * @example
+   * ```ts
+   * map.encodeValue(5n, "set");
+   * ```
+   */
+  encodeValue(value: V | V[] | Uint8Array, op = "encode value"): Uint8Array {
+    if (value instanceof Uint8Array && value.length === this.#valueBytes) return value;
+    if (!this.perCpu) return this.#encode(value, this.#values(), this.valueSize, "value", op);
+    const ncpu = possibleCpus();
+    const stride = this.#valueStride;
+    const out = new Uint8Array(stride * ncpu);
+    const valueIsArray = this.btf && this.#info.btfValueTypeId
+      ? this.btf.typeById(this.btf.resolve(this.#info.btfValueTypeId)).kind === "array"
+      : false;
+    // An array is one value per CPU, unless the value type is itself an array.
+    const perCpu = Array.isArray(value) && (!valueIsArray || Array.isArray(value[0]))
+      ? value
+      : undefined;
+    if (perCpu && perCpu.length !== ncpu) {
+      throw new BpfError({
+        op: this.#op(op),
+        message: `per-CPU value has ${perCpu.length} entries, the map needs ${ncpu} ` +
+          "(one per possible CPU) or a single value for all",
+      });
+    }
+    for (let cpu = 0; cpu < ncpu; cpu++) {
+      const one = perCpu ? perCpu[cpu] : value;
+      out.set(this.#encode(one, this.#values(), this.valueSize, "value", op), cpu * stride);
+    }
+    return out;
+  }
+
+  #op(op: string): string {
+    return `${op} '${this.name}'`;
+  }
+
+  #encode(
+    v: unknown,
+    codec: Codec | undefined,
+    size: number,
+    what: "key" | "value",
+    op: string,
+  ): Uint8Array {
+    if (v instanceof Uint8Array) {
+      if (v.length !== size) {
+        throw new BpfError({
+          op: this.#op(op),
+          message: `${what} has ${v.length} bytes, the map's ${what} is ${size} bytes`,
+        });
+      }
+      return v;
+    }
+    if (codec) {
+      try {
+        return codec.encode(v, new Uint8Array(size), 0);
+      } catch (e) {
+        const why = e instanceof Error ? e.message.replace(/^encode: /, "") : String(e);
+        throw new BpfError({
+          op: this.#op(op),
+          message: `${what} ${show(v)} does not fit ${codec.typeName}: ${why}`,
+          cause: e,
+        });
+      }
+    }
+    // No BTF: integers of the right width are still unambiguous.
+    if ((typeof v === "number" || typeof v === "bigint") && [1, 2, 4, 8].includes(size)) {
+      return encodeInt(v, size);
+    }
+    throw new BpfError({
+      op: this.#op(op),
+      message: `${what} ${show(v)} cannot be encoded: the map has no BTF type for its ${what}`,
+      hint: `pass a Uint8Array of ${size} bytes`,
+    });
+  }
+
+  #decodeKey(bytes: Uint8Array, offset: number): K {
+    const codec = this.#keys();
+    return (codec
+      ? codec.decode(bytes, offset)
+      : bytes.slice(offset, offset + this.keySize)) as K;
+  }
+
+  #decodeValue(bytes: Uint8Array, offset: number): V {
+    const codec = this.#values();
+    if (!this.perCpu) {
+      return (codec
+        ? codec.decode(bytes, offset)
+        : bytes.slice(offset, offset + this.valueSize)) as V;
+    }
+    const out: unknown[] = [];
+    const stride = this.#valueStride;
+    for (let cpu = 0; cpu < possibleCpus(); cpu++) {
+      const at = offset + cpu * stride;
+      out.push(codec ? codec.decode(bytes, at) : bytes.slice(at, at + this.valueSize));
+    }
+    return out as V;
+  }
+
+  /**
+   * Look a key up.
+   *
+   * @param key The key (typed or raw bytes).
+   * @returns The decoded value (an array per CPU for per-CPU maps), or undefined if absent.
+   * @example
+   * ```ts
+   * const n = counts.get(1000); // 5n
+   * ```
+   */
+  get(key: K | Uint8Array): V | undefined {
+    const k = this.encodeKey(key, "map get");
+    const out = new Uint8Array(this.#valueBytes);
+    const ret = libbpf().bpf_map_lookup_elem_flags(this.fd, k, out, 0n);
+    if (ret === -ENOENT) return undefined;
+    check(ret, { op: this.#op("map get") });
+    return this.#decodeValue(out, 0);
+  }
+
+  /**
+   * Look a key up and return the raw value bytes.
+   *
+   * @param key The key.
+   * @returns The value bytes, or undefined if absent.
+   * @example
+   * ```ts
+   * counts.getBytes(new Uint8Array(4));
+   * ```
+   */
+  getBytes(key: K | Uint8Array): Uint8Array | undefined {
+    const k = this.encodeKey(key, "map get");
+    const out = new Uint8Array(this.#valueBytes);
+    const ret = libbpf().bpf_map_lookup_elem_flags(this.fd, k, out, 0n);
+    if (ret === -ENOENT) return undefined;
+    check(ret, { op: this.#op("map get") });
+    return out;
+  }
+
+  /**
+   * Create or replace an entry.
+   *
+   * @param key The key.
+   * @param value The value; for per-CPU maps an array of one per CPU, or one for all CPUs.
+   * @param flags `"any"` (default), `"noexist"` or `"exist"`.
+   * @returns This map, for chaining.
+   * @example
+   * ```ts
+   * counts.set(1000, 5n);
+   * counts.set(1000, 6n, "exist");
+   * ```
+   */
+  set(key: K | Uint8Array, value: V | V[] | Uint8Array, flags: UpdateFlag = "any"): this {
+    const k = this.encodeKey(key, "map set");
+    const v = this.encodeValue(value, "map set");
+    const f = typeof flags === "number" ? BigInt(flags) : UPDATE_FLAGS[flags];
+    if (f === undefined) {
+      throw new BpfError({
+        op: this.#op("map set"),
+        message: `unknown flag '${flags}'`,
+        hint: "use any, noexist or exist",
+      });
+    }
+    const ret = libbpf().bpf_map_update_elem(this.fd, k, v, f);
+    if (ret < 0) {
+      throw errorFor(-ret, {
+        op: this.#op("map set"),
+        message: `key ${show(key)}`,
+        hint: -ret === 17
+          ? "the key exists (flag noexist)"
+          : -ret === ENOENT && f === 2n
+          ? "the key does not exist (flag exist)"
+          : -ret === 7
+          ? `the map is full (max_entries ${this.maxEntries})`
+          : undefined,
+      });
+    }
+    return this;
+  }
+
+  /**
+   * Delete an entry.
+   *
+   * @param key The key.
+   * @returns True if it existed.
+   * @example
+   * ```ts
+   * counts.delete(1000);
+   * ```
+   */
+  delete(key: K | Uint8Array): boolean {
+    const k = this.encodeKey(key, "map delete");
+    const ret = libbpf().bpf_map_delete_elem(this.fd, k);
+    if (ret === -ENOENT) return false;
+    check(ret, {
+      op: this.#op("map delete"),
+      hint: ret === -22 && ARRAY_TYPES.has(this.typeId)
+        ? "array entries cannot be deleted: set them to zero"
+        : undefined,
+    });
+    return true;
+  }
+
+  /**
+   * Whether a key is present.
+   *
+   * @param key The key.
+   * @returns True if a lookup finds it.
+   * @example
+   * ```ts
+   * counts.has(1000);
+   * ```
+   */
+  has(key: K | Uint8Array): boolean {
+    return this.getBytes(key) !== undefined;
+  }
+
+  /**
+   * Iterate over the raw entries, in batches where the kernel supports it.
+   *
+   * @param batchSize Entries per kernel call.
+   * @yields Batches: `{ keys, values, count }` with `count` entries packed back to back
+   *   (values of per-CPU maps are `possibleCpus()` 8-byte-aligned slots each).
+   * @example
+   * ```ts
+   * for (const b of map.rawBatches()) console.log(b.count);
+   * ```
+   */
+  *rawBatches(batchSize = 0): Generator<RawBatch> {
+    const fd = this.fd;
+    const n = batchSize || Math.max(1, Math.min(this.maxEntries, 8192));
+    if (BATCH_TYPES.has(this.typeId)) {
+      const done = yield* this.#lookupBatches(fd, n);
+      if (done) return;
+    }
+    yield* this.#nextKeyBatches(fd, n);
+  }
+
+  /** Batched lookup; returns false when the kernel refuses batches (then nothing was yielded). */
+  *#lookupBatches(fd: number, n: number): Generator<RawBatch, boolean> {
+    const sym = libbpf();
+    const tokenSize = Math.max(8, round8(this.keySize));
+    let inBatch: Uint8Array<ArrayBuffer> | null = null;
+    let outBatch = new Uint8Array(tokenSize);
+    const count = new Uint32Array(1);
+    const opts = new BigUint64Array([24n, 0n, 0n]); // struct bpf_map_batch_opts
+    let size = n;
+    let first = true;
+    for (;;) {
+      const keys = new Uint8Array(size * this.keySize);
+      const values = new Uint8Array(size * this.#valueBytes);
+      count[0] = size;
+      const ret = sym.bpf_map_lookup_batch(fd, inBatch, outBatch, keys, values, count, opts);
+      if (ret < 0 && ret !== -ENOENT) {
+        if (ret === -28 && count[0] === 0) { // ENOSPC: a bucket holds more than `size`
+          size *= 2;
+          continue;
+        }
+        if (first && [-22, -524, -95].includes(ret)) return false;
+        check(ret, { op: this.#op("map iterate") });
+      }
+      first = false;
+      if (count[0] > 0) yield { keys, values, count: count[0] };
+      if (ret === -ENOENT) return true;
+      const next = inBatch ?? new Uint8Array(tokenSize);
+      inBatch = outBatch;
+      outBatch = next;
+    }
+  }
+
+  *#nextKeyBatches(fd: number, n: number): Generator<RawBatch> {
+    const sym = libbpf();
+    let prev: Uint8Array | null = null;
+    for (;;) {
+      const keys = new Uint8Array(n * this.keySize);
+      const values = new Uint8Array(n * this.#valueBytes);
+      let count = 0;
+      while (count < n) {
+        const next = keys.subarray(count * this.keySize, (count + 1) * this.keySize);
+        const ret = sym.bpf_map_get_next_key(fd, prev, next);
+        if (ret === -ENOENT) break;
+        check(ret, { op: this.#op("map iterate") });
+        prev = next;
+        const v = values.subarray(count * this.#valueBytes, (count + 1) * this.#valueBytes);
+        const got = sym.bpf_map_lookup_elem_flags(fd, next, v, 0n);
+        if (got === -ENOENT) continue; // deleted meanwhile
+        check(got, { op: this.#op("map iterate") });
+        count++;
+      }
+      if (count > 0) {
+        // The next round's cursor must survive the new buffers.
+        prev = prev ? prev.slice() : null;
+        yield { keys, values, count };
+      }
+      if (count < n) return;
+    }
+  }
+
+  /**
+   * Iterate over decoded `[key, value]` pairs (batched when the kernel supports it).
+   *
+   * @yields Each entry.
+   * @example
+   * ```ts
+   * for (const [k, v] of counts.entries()) console.log(k, v);
+   * ```
+   */
+  *entries(): Generator<[K, V]> {
+    const ks = this.keySize;
+    const vs = this.#valueBytes;
+    for (const b of this.rawBatches()) {
+      for (let i = 0; i < b.count; i++) {
+        yield [this.#decodeKey(b.keys, i * ks), this.#decodeValue(b.values, i * vs)];
+      }
+    }
+  }
+
+  /**
+   * All entries decoded into an array, the fast way (no generator per entry).
+   *
+   * @returns `[key, value]` pairs.
+   * @example
+   * ```ts
+   * const all = counts.toArray();
+   * ```
+   */
+  toArray(): [K, V][] {
+    const out: [K, V][] = [];
+    const ks = this.keySize;
+    const vs = this.#valueBytes;
+    const kc = this.#keys();
+    const vc = this.perCpu ? undefined : this.#values();
+    for (const b of this.rawBatches()) {
+      if (kc?.decodeMany && vc?.decodeMany) {
+        const keys = kc.decodeMany(b.keys, b.count, ks) as K[];
+        const values = vc.decodeMany(b.values, b.count, vs) as V[];
+        for (let i = 0; i < b.count; i++) out.push([keys[i], values[i]]);
+        continue;
+      }
+      for (let i = 0; i < b.count; i++) {
+        out.push([this.#decodeKey(b.keys, i * ks), this.#decodeValue(b.values, i * vs)]);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Iterate over decoded keys.
+   *
+   * @yields Each key.
+   * @example
+   * ```ts
+   * [...counts.keys()];
+   * ```
+   */
+  *keys(): Generator<K> {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  /**
+   * Iterate over decoded values.
+   *
+   * @yields Each value.
+   * @example
+   * ```ts
+   * [...counts.values()];
+   * ```
+   */
+  *values(): Generator<V> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  /** Same as entries(). */
+  [Symbol.iterator](): Generator<[K, V]> {
+    return this.entries();
+  }
+
+  /**
+   * Count the entries (for arrays: max_entries, every slot exists).
+   *
+   * @returns The number of entries.
+   * @example
+   * ```ts
+   * counts.count();
+   * ```
+   */
+  count(): number {
+    let n = 0;
+    for (const b of this.rawBatches()) n += b.count;
+    return n;
+  }
+
+  /**
+   * Remove every entry (arrays: set every slot to zero).
+   *
+   * @returns How many entries were removed or zeroed.
+   * @example
+   * ```ts
+   * counts.clear();
+   * ```
+   */
+  clear(): number {
+    const ks = this.keySize;
+    const keys: Uint8Array[] = [];
+    for (const b of this.rawBatches()) {
+      for (let i = 0; i < b.count; i++) keys.push(b.keys.slice(i * ks, (i + 1) * ks));
+    }
+    const zero = new Uint8Array(this.#valueBytes);
+    const sym = libbpf();
+    for (const k of keys) {
+      if (ARRAY_TYPES.has(this.typeId)) {
+        check(sym.bpf_map_update_elem(this.fd, k, zero, 0n), { op: this.#op("map clear") });
+      } else {
+        const ret = sym.bpf_map_delete_elem(this.fd, k);
+        if (ret !== -ENOENT) check(ret, { op: this.#op("map clear") });
+      }
+    }
+    return keys.length;
+  }
+
+  /**
+   * Pin the map to bpffs.
+   *
+   * @param path A path under /sys/fs/bpf (mounted when needed).
+   * @example
+   * ```ts
+   * counts.pin("/sys/fs/bpf/counts");
+   * const again = BpfMap.fromPinned("/sys/fs/bpf/counts");
+   * ```
+   */
+  pin(path: string): void {
+    const op = `pin map '${this.name}' at '${path}'`;
+    check(libbpf().bpf_obj_pin(this.fd, cstr(pinPath(path))), { op });
+  }
+
+  /**
+   * Open a map pinned in bpffs, typed by its BTF when the kernel has it.
+   *
+   * @param path The pin path.
+   * @returns A standalone map; close() releases its fd.
+   * @example
+   * ```ts
+   * using counts = BpfMap.fromPinned("/sys/fs/bpf/counts");
+   * ```
+   */
+  static fromPinned<K = unknown, V = unknown>(path: string): BpfMap<K, V> {
+    pinPath(path);
+    const op = `open pinned map '${path}'`;
+    const fd = check(libbpf().bpf_obj_get(cstr(path)), { op });
+    try {
+      const { info, btfId } = mapInfoByFd(fd, op);
+      const btf = btfId ? loadKernelBtfById(btfId) : undefined;
+      let open = true;
+      const owner: MapOwner = {
+        btf,
+        assertOpen(what: string) {
+          if (!open) throw new BpfError({ op: what, message: `map '${path}' was closed` });
+        },
+      };
+      return new BpfMap<K, V>(owner, info, () => (open ? fd : -1), () => {
+        if (open) libc().close(fd);
+        open = false;
+      });
+    } catch (e) {
+      libc().close(fd);
+      throw e;
+    }
+  }
+
+  /** Close a map opened from a pin (maps of an object close with the object). */
+  close(): void {
+    this.#onClose?.();
+  }
+
+  /** Same as close(), for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** A description for listings. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      type: this.type,
+      keySize: this.keySize,
+      valueSize: this.valueSize,
+      maxEntries: this.maxEntries,
+      keyType: this.keyType,
+      valueType: this.valueType,
+    };
+  }
+}
+
+/** One batch of raw entries from {@link BpfMap.rawBatches}. */
+export interface RawBatch {
+  /** `count` keys back to back. */
+  keys: Uint8Array;
+  /** `count` values back to back. */
+  values: Uint8Array;
+  /** How many entries. */
+  count: number;
+}
+
+function round8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+function codecOf(btf: Btf | undefined, id: number, size: number): Codec | null {
+  if (!btf || !id) return null;
+  const codec = btf.codec(id);
+  // A codec whose size disagrees with the map would corrupt memory: fall back to bytes.
+  return codec.size === size ? codec : null;
+}
+
+function encodeInt(v: number | bigint, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  const big = BigInt(v);
+  if (size === 8) dv.setBigUint64(0, BigInt.asUintN(64, big), true);
+  else if (size === 4) dv.setUint32(0, Number(BigInt.asUintN(32, big)), true);
+  else if (size === 2) dv.setUint16(0, Number(BigInt.asUintN(16, big)), true);
+  else dv.setUint8(0, Number(BigInt.asUintN(8, big)));
+  return out;
+}
+
+/**
+ * Show a value in an error message: short and never a raw pointer.
+ *
+ * @param v Any value.
+ * @returns A compact rendering.
+ * @example
+ * ```ts
+ * show({ a: 1 }); // '{"a":1}'
+ * ```
+ */
+export function show(v: unknown): string {
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v instanceof Uint8Array) return `<${v.length} bytes>`;
+  try {
+    const s = JSON.stringify(v, (_k, x) => typeof x === "bigint" ? `${x}n` : x);
+    return s === undefined ? String(v) : s.length > 80 ? s.slice(0, 77) + "..." : s;
+  } catch {
+    return String(v);
+  }
+}
+
+/**
+ * Read a map's description from the kernel (struct bpf_map_info).
+ *
+ * @param fd A map fd.
+ * @param op The operation, for errors.
+ * @returns The info and the map's BTF object id (0 when none).
+ * @example
+ * ```ts
+ * const { info } = mapInfoByFd(fd, "inspect");
+ * ```
+ */
+export function mapInfoByFd(fd: number, op: string): { info: MapInfo; btfId: number } {
+  const buf = new Uint8Array(88);
+  const len = new Uint32Array([buf.length]);
+  check(libbpf().bpf_obj_get_info_by_fd(fd, buf, len), { op });
+  const v = new DataView(buf.buffer);
+  const nameBytes = buf.subarray(24, 40);
+  const nul = nameBytes.indexOf(0);
+  return {
+    info: {
+      typeId: v.getUint32(0, true),
+      keySize: v.getUint32(8, true),
+      valueSize: v.getUint32(12, true),
+      maxEntries: v.getUint32(16, true),
+      flags: v.getUint32(20, true),
+      name: new TextDecoder().decode(nameBytes.subarray(0, nul < 0 ? 16 : nul)),
+      btfKeyTypeId: v.getUint32(68, true),
+      btfValueTypeId: v.getUint32(72, true),
+    },
+    btfId: v.getUint32(64, true),
+  };
+}
+
+let btfModule: typeof import("./btf/btf.ts") | undefined;
+
+/**
+ * Register the Btf class (done by BpfObject, so map.ts needs no eager BTF import).
+ *
+ * @param mod The bpf/btf/btf.ts module.
+ * @example
+ * ```ts
+ * useBtfModule(await import("./btf/btf.ts"));
+ * ```
+ */
+export function useBtfModule(mod: typeof import("./btf/btf.ts")): void {
+  btfModule = mod;
+}
+
+function loadKernelBtfById(id: number): Btf | undefined {
+  if (!btfModule) return undefined;
+  const sym = libbpf();
+  const ptr = sym.btf__load_from_kernel_by_id(id);
+  if (!ptr) return undefined;
+  try {
+    const size = new Uint32Array(1);
+    const raw = sym.btf__raw_data(ptr, size);
+    if (!raw) return undefined;
+    const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(raw, size[0])).slice();
+    return btfModule.Btf.parse(bytes);
+  } catch {
+    return undefined;
+  } finally {
+    sym.btf__free(ptr);
+  }
+}

@@ -1,0 +1,580 @@
+/**
+ * BpfObject: a BPF ELF object opened with libbpf, from a file, bytes or C source.
+ * Lifecycle: open (configure globals, autoload) → load() → attach → close().
+ *
+ * @module
+ */
+
+import { BpfError } from "../ffi/errors.ts";
+import { checkPtr, libbpf, withLog } from "../ffi/libbpf.ts";
+import { cstr } from "../ffi/libc.ts";
+import { Btf } from "./btf/btf.ts";
+import { type GlobalVar, Globals } from "./globals.ts";
+import { fentryRefused } from "./kernel_limits.ts";
+import { type Closeable, track } from "./lifetime.ts";
+import type { Link } from "./link.ts";
+import { BpfMap, type MapInfo, useBtfModule } from "./map.ts";
+import { Program } from "./program.ts";
+import { ProgArray } from "./progarray.ts";
+import * as btfModule from "./btf/btf.ts";
+
+useBtfModule(btfModule);
+
+/** Options for opening an object. */
+export interface OpenOptions {
+  /** The object's name (defaults to the file name). */
+  name?: string;
+  /** Extra clang flags when opening C source. */
+  cflags?: string[];
+}
+
+/** Native state, kept apart from the object so the GC safety net can free it alone. */
+interface Native {
+  ptr: Deno.PointerObject | null;
+  links: Set<Link>;
+  children: Set<Closeable>;
+  /** Bytes given to bpf_object__open_mem: libbpf reads them until load. */
+  keepAlive?: Uint8Array;
+}
+
+function releaseNative(n: Native): void {
+  for (const c of [...n.children].reverse()) {
+    try {
+      c.close();
+    } catch {
+      // Keep releasing the rest.
+    }
+  }
+  n.children.clear();
+  for (const l of [...n.links]) l.close();
+  n.links.clear();
+  if (n.ptr) libbpf().bpf_object__close(n.ptr);
+  n.ptr = null;
+  n.keepAlive = undefined;
+}
+
+/**
+ * A BPF object: its programs, maps and globals.
+ *
+ * @example
+ * ```ts
+ * using obj = await BpfObject.open("build/scripts/execsnoop.bpf.o");
+ * obj.globals.filter_uid = 1000;
+ * obj.load();
+ * obj.attachAll();
+ * for (const [uid, n] of obj.map("counts").entries()) console.log(uid, n);
+ * ```
+ */
+export class BpfObject {
+  /** The object's name. */
+  readonly name: string;
+  /** The file it came from (the compiled .o for C sources), if any. */
+  readonly path?: string;
+  readonly #native: Native;
+  readonly #untrack: () => void;
+  readonly #programs: Program[] = [];
+  readonly #maps: BpfMap[] = [];
+  readonly #globals: Globals;
+  #loaded = false;
+  #btf?: Btf | null;
+
+  private constructor(native: Native, name: string, path?: string) {
+    this.#native = native;
+    this.name = name;
+    this.path = path;
+    this.#untrack = track(this, () => releaseNative(native));
+    const sym = libbpf();
+    const ptr = native.ptr!;
+    const owner = this.#owner();
+    for (let p = sym.bpf_object__next_program(ptr, null); p; p = sym.bpf_object__next_program(ptr, p)) {
+      this.#programs.push(new Program(owner, p));
+    }
+    for (let m = sym.bpf_object__next_map(ptr, null); m; m = sym.bpf_object__next_map(ptr, m)) {
+      const mp = m;
+      this.#maps.push(new BpfMap(this.#mapOwner(), () => mapInfoOf(mp), () => sym.bpf_map__fd(mp)));
+    }
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    this.#globals = new Globals({
+      name,
+      get loaded() {
+        return owner.loaded;
+      },
+      get btf() {
+        return self.btf;
+      },
+      assertOpen: (op) => this.#assertOpen(op),
+      sectionMaps: () => this.#sectionMaps(),
+    });
+    native.children.add(this.#globals);
+  }
+
+  /**
+   * Open an object file (`.o`), or compile and open a C source (`.bpf.c` / `.c`).
+   *
+   * @param path The file.
+   * @param opts Name override, extra clang flags for C sources.
+   * @returns The opened (not yet loaded) object.
+   * @example
+   * ```ts
+   * const obj = await BpfObject.open("scripts/execsnoop.bpf.c");
+   * ```
+   */
+  static async open(path: string, opts: OpenOptions = {}): Promise<BpfObject> {
+    if (/\.c$/.test(path)) {
+      const { compile } = await import("./compile.ts");
+      const { objectPath } = await compile(path, { cflags: opts.cflags });
+      return BpfObject.#openFile(objectPath, opts.name ?? baseName(path), path);
+    }
+    return BpfObject.openSync(path, opts);
+  }
+
+  /**
+   * Compile C source text and open the result.
+   *
+   * @param source The BPF C program.
+   * @param opts Name and extra clang flags.
+   * @returns The opened object.
+   * @example
+   * ```ts
+   * const obj = await BpfObject.fromSource(`#include "vmlinux.h"\n...`);
+   * ```
+   */
+  static async fromSource(source: string, opts: OpenOptions = {}): Promise<BpfObject> {
+    const { compile } = await import("./compile.ts");
+    const { objectPath } = await compile({ source, name: opts.name }, { cflags: opts.cflags });
+    return BpfObject.#openFile(objectPath, opts.name ?? "source", undefined);
+  }
+
+  /**
+   * Open a compiled object file synchronously.
+   *
+   * @param path The `.o` file.
+   * @param opts Name override.
+   * @returns The opened object.
+   * @example
+   * ```ts
+   * const obj = BpfObject.openSync("build/tests/counter.bpf.o");
+   * ```
+   */
+  static openSync(path: string, opts: OpenOptions = {}): BpfObject {
+    return BpfObject.#openFile(path, opts.name ?? baseName(path), path);
+  }
+
+  static #openFile(path: string, name: string, shownPath?: string): BpfObject {
+    const op = `open '${shownPath ?? path}'`;
+    try {
+      const st = Deno.statSync(path);
+      if (!st.isFile) throw new BpfError({ op, errno: 21, message: "not a regular file" });
+    } catch (e) {
+      if (e instanceof BpfError) throw e;
+      throw new BpfError({ op, errno: 2, message: "no such file" });
+    }
+    const bytes = Deno.readFileSync(path);
+    return BpfObject.#openBytes(bytes, name, op, shownPath ?? path);
+  }
+
+  /**
+   * Open an object from its ELF bytes.
+   *
+   * @param bytes The ELF file's contents.
+   * @param opts The object's name.
+   * @returns The opened object.
+   * @example
+   * ```ts
+   * const obj = BpfObject.fromBytes(Deno.readFileSync("x.bpf.o"), { name: "x" });
+   * ```
+   */
+  static fromBytes(bytes: Uint8Array, opts: OpenOptions = {}): BpfObject {
+    const name = opts.name ?? "object";
+    return BpfObject.#openBytes(bytes, name, `open '${name}'`);
+  }
+
+  static #openBytes(bytes: Uint8Array, name: string, op: string, path?: string): BpfObject {
+    if (bytes.length < 64 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c) {
+      throw new BpfError({
+        op,
+        errno: 8,
+        message: "not an ELF file",
+        hint: "give a BPF object compiled with clang -target bpf, or a .bpf.c source",
+      });
+    }
+    const copy = Uint8Array.from(bytes);
+    // struct bpf_object_open_opts { size_t sz; const char *object_name; ... }
+    const objName = cstr(name.replace(/\.bpf\.o$|\.o$/, "").slice(0, 15));
+    const opts = new BigUint64Array(2);
+    opts[0] = 16n;
+    opts[1] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(objName)));
+    const { result, log, errno } = withLog(() =>
+      libbpf().bpf_object__open_mem(copy, BigInt(copy.length), new Uint8Array(opts.buffer))
+    );
+    void objName; // libbpf copies the name during the call
+    const ptr = checkPtr(result, {
+      op,
+      message: "libbpf cannot parse this object",
+      hint: "is it a BPF object (clang -target bpf -g)? the log says what is wrong",
+      log,
+      errno,
+    });
+    return new BpfObject({ ptr, links: new Set(), children: new Set(), keepAlive: copy }, name, path);
+  }
+
+  #owner() {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return {
+      get name() {
+        return self.name;
+      },
+      get loaded() {
+        return self.#loaded;
+      },
+      assertOpen: (op: string) => self.#assertOpen(op),
+      adopt: (link: Link) => self.#native.links.add(link),
+      release: (link: Link) => self.#native.links.delete(link),
+    };
+  }
+
+  #mapOwner() {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return {
+      object: self,
+      get btf() {
+        return self.btf;
+      },
+      assertOpen: (op: string) => self.#assertOpen(op),
+    };
+  }
+
+  #assertOpen(op: string): void {
+    if (!this.#native.ptr) {
+      throw new BpfError({ op, message: `object '${this.name}' is closed` });
+    }
+  }
+
+  #sectionMaps(): { section: string; ptr: Deno.PointerObject; datasecId: number }[] {
+    const sym = libbpf();
+    const ptr = this.#native.ptr!;
+    const btf = this.btf;
+    const out = [];
+    for (let m = sym.bpf_object__next_map(ptr, null); m; m = sym.bpf_object__next_map(ptr, m)) {
+      if (!sym.bpf_map__is_internal(m)) continue;
+      const datasecId = sym.bpf_map__btf_value_type_id(m);
+      const t = btf && datasecId ? btf.typeById(datasecId) : undefined;
+      if (!t || t.kind !== "datasec") continue;
+      out.push({ section: t.name, ptr: m, datasecId });
+    }
+    return out;
+  }
+
+  /** Whether load() succeeded. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.#native.ptr === null;
+  }
+
+  /** The object's BTF (types of maps, globals and events), or undefined when it has none. */
+  get btf(): Btf | undefined {
+    if (this.#btf === undefined) {
+      this.#assertOpen("read BTF");
+      const sym = libbpf();
+      const b = sym.bpf_object__btf(this.#native.ptr!);
+      this.#btf = null;
+      if (b) {
+        const size = new Uint32Array(1);
+        const raw = sym.btf__raw_data(b, size);
+        if (raw && size[0] > 0) {
+          const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(raw, size[0]))
+            .slice();
+          this.#btf = Btf.parse(bytes);
+        }
+      }
+    }
+    return this.#btf ?? undefined;
+  }
+
+  /** The programs, in ELF order. */
+  get programs(): Program[] {
+    return [...this.#programs];
+  }
+
+  /** The maps, including the section maps behind globals (`.rodata`, `.bss`, …). */
+  get maps(): BpfMap[] {
+    return [...this.#maps];
+  }
+
+  /** Links made through this object's programs that are still attached. */
+  get links(): Link[] {
+    return [...this.#native.links];
+  }
+
+  /**
+   * The globals of `.rodata`/`.data`/`.bss` (and custom sections) as properties.
+   *
+   * @example
+   * ```ts
+   * obj.globals.filter_uid = 1000;
+   * ```
+   */
+  get globals(): Record<string, unknown> {
+    return this.#globals.proxy;
+  }
+
+  /**
+   * Describe every global variable.
+   *
+   * @returns Name, section, type, offset and size.
+   * @example
+   * ```ts
+   * obj.globalsInfo(); // [{ name: "filter_uid", section: ".rodata", type: "u32", … }]
+   * ```
+   */
+  globalsInfo(): GlobalVar[] {
+    return this.#globals.list();
+  }
+
+  /**
+   * A program by name.
+   *
+   * @param name The function name in the C source.
+   * @returns The program.
+   * @example
+   * ```ts
+   * obj.program("on_exec").attach();
+   * ```
+   */
+  program(name: string): Program {
+    this.#assertOpen(`program '${name}'`);
+    const p = this.#programs.find((x) => x.name === name);
+    if (!p) throw this.#unknown("program", name, this.#programs.map((x) => x.name));
+    return p;
+  }
+
+  /**
+   * A map by name (section maps also answer to their section: `.bss`, `.rodata`).
+   *
+   * @param name The map's name.
+   * @returns The map.
+   * @example
+   * ```ts
+   * obj.map("counts").get(1000);
+   * ```
+   */
+  map<K = unknown, V = unknown>(name: string): BpfMap<K, V> {
+    this.#assertOpen(`map '${name}'`);
+    const m = this.#maps.find((x) => x.name === name) ??
+      this.#maps.find((x) => x.name.endsWith(name) && name.startsWith("."));
+    if (!m) throw this.#unknown("map", name, this.#maps.map((x) => x.name));
+    return m as BpfMap<K, V>;
+  }
+
+  #unknown(kind: string, name: string, names: string[]): BpfError {
+    return new BpfError({
+      op: `find ${kind} '${name}'`,
+      errno: 2,
+      message: `object '${this.name}' has no ${kind} named '${name}'`,
+      hint: names.length ? `${kind}s are: ${names.join(", ")}` : `the object has no ${kind}s`,
+    });
+  }
+
+  /**
+   * The prog_array map `name`, to wire tail calls.
+   *
+   * @param name The prog_array map.
+   * @returns A ProgArray over it.
+   * @example
+   * ```ts
+   * obj.progArray("jmp").set(59, obj.program("on_execve"));
+   * ```
+   */
+  progArray(name: string): ProgArray {
+    return new ProgArray(this.map(name), () => this.#programs);
+  }
+
+  /**
+   * Load every program (with autoload on) and create the maps in the kernel.
+   *
+   * @returns This object.
+   * @example
+   * ```ts
+   * obj.load();
+   * ```
+   */
+  load(): this {
+    const op = `load '${this.name}'`;
+    this.#assertOpen(op);
+    if (this.#loaded) throw new BpfError({ op, message: "the object is already loaded" });
+    const { result, log } = withLog(() => libbpf().bpf_object__load(this.#native.ptr!));
+    if (result < 0) throw this.#loadError(-result, log, op);
+    this.#loaded = true;
+    this.#native.keepAlive = undefined;
+    return this;
+  }
+
+  #loadError(code: number, log: string, op: string): BpfError {
+    const failed = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(log)?.[1];
+    const prog = failed ? this.#programs.find((p) => p.name === failed) : undefined;
+    const base = new BpfError({ op, errno: code, log });
+    if (prog && code === 1 && /^(fentry|fexit|fmod_ret)/.test(prog.section)) {
+      return fentryRefused(base, prog.section);
+    }
+    const core = /failed to resolve CO-RE relocation (.+)/.exec(log)?.[1];
+    if (core) {
+      const hasBtf = (() => {
+        try {
+          return Deno.statSync("/sys/kernel/btf/vmlinux").isFile;
+        } catch {
+          return false;
+        }
+      })();
+      return new BpfError({
+        op,
+        errno: code,
+        message: `program '${failed ?? "?"}': CO-RE relocation failed: ${core.trim()}` +
+          (hasBtf
+            ? " (this kernel's BTF has no such type or field)"
+            : " (this kernel has no BTF at /sys/kernel/btf/vmlinux)"),
+        hint: "guard the access with bpf_core_field_exists() / bpf_core_type_exists(), " +
+          "or check the layout with `btf TYPE`",
+        log,
+      });
+    }
+    const verifier = /-- BEGIN PROG LOAD LOG --\n([\s\S]*?)-- END PROG LOAD LOG --/.exec(log)?.[1];
+    return new BpfError({
+      op,
+      errno: code,
+      message: failed ? `program '${failed}' was rejected` : undefined,
+      hint: code === 1 || code === 13
+        ? verifier
+          ? "the verifier rejected the program: see the log above (e.log for all of it)"
+          : "run as root, or grant CAP_BPF and CAP_PERFMON"
+        : undefined,
+      log: verifier ?? log,
+    });
+  }
+
+  /**
+   * Attach every loaded program whose section says where (tracepoints, raw_tp, tp_btf,
+   * uprobes with a target, …). Programs that need a target (socket, xdp, …) are skipped.
+   * All or nothing: on a failure the links made so far are closed.
+   *
+   * @returns The new links.
+   * @example
+   * ```ts
+   * const links = obj.attachAll();
+   * ```
+   */
+  attachAll(): Link[] {
+    const op = `attach all of '${this.name}'`;
+    this.#assertOpen(op);
+    if (!this.#loaded) {
+      throw new BpfError({ op, message: "the object is not loaded", hint: "call load() first" });
+    }
+    const links: Link[] = [];
+    try {
+      for (const p of this.#programs) {
+        if (p.fd < 0 || !autoAttachable(p.section)) continue;
+        links.push(p.attach());
+      }
+    } catch (e) {
+      for (const l of links) l.close();
+      throw e;
+    }
+    return links;
+  }
+
+  /**
+   * Close a child resource (ring buffer, …) together with this object.
+   *
+   * @param child The resource.
+   * @returns The child.
+   * @example
+   * ```ts
+   * obj.adopt(reader);
+   * ```
+   */
+  adopt<T extends Closeable>(child: T): T {
+    this.#assertOpen("adopt");
+    this.#native.children.add(child);
+    return child;
+  }
+
+  /**
+   * Forget a child that closed on its own.
+   *
+   * @param child The resource.
+   * @example
+   * ```ts
+   * obj.forget(reader);
+   * ```
+   */
+  forget(child: Closeable): void {
+    this.#native.children.delete(child);
+  }
+
+  /**
+   * Detach every link, close children (readers), unload programs, free maps. Idempotent.
+   *
+   * @example
+   * ```ts
+   * obj.close();
+   * ```
+   */
+  close(): void {
+    if (!this.#native.ptr) return;
+    this.#untrack();
+    releaseNative(this.#native);
+    this.#btf = undefined;
+  }
+
+  /** Same as close(), for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** A summary for listings. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      path: this.path,
+      loaded: this.#loaded,
+      programs: this.#programs.length,
+      maps: this.#maps.length,
+      links: this.#native.links.size,
+    };
+  }
+}
+
+/** Sections libbpf can attach without a target given by the user. */
+function autoAttachable(section: string): boolean {
+  if (/^(socket|xdp|tc|classifier|action|perf_event|sk_|flow_dissector|cgroup|struct_ops|syscall)/.test(section)) {
+    return false;
+  }
+  if (/^(raw_tp|raw_tracepoint|tp_btf|fentry|fexit|lsm)(\.\w+)?$/.test(section)) return false;
+  if (/^u(ret)?probe(\.s)?$/.test(section) || /^k(ret)?probe$/.test(section)) return false;
+  return section.includes("/");
+}
+
+function mapInfoOf(m: Deno.PointerObject): MapInfo {
+  const sym = libbpf();
+  return {
+    name: Deno.UnsafePointerView.getCString(sym.bpf_map__name(m)!),
+    typeId: sym.bpf_map__type(m),
+    keySize: sym.bpf_map__key_size(m),
+    valueSize: sym.bpf_map__value_size(m),
+    maxEntries: sym.bpf_map__max_entries(m),
+    flags: sym.bpf_map__map_flags(m),
+    btfKeyTypeId: sym.bpf_map__btf_key_type_id(m),
+    btfValueTypeId: sym.bpf_map__btf_value_type_id(m),
+  };
+}
+
+function baseName(path: string): string {
+  return path.replace(/^.*\//, "").replace(/\.bpf\.(o|c)$|\.(o|c)$/, "");
+}
+

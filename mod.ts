@@ -1,0 +1,29 @@
+/**
+ * bpfsh: load BPF objects from Deno through libbpf, with typed maps, globals, attach,
+ * test runs, tail calls, event streams and BTF tools.
+ *
+ * @example
+ * ```ts
+ * import { BpfObject } from "./mod.ts";
+ *
+ * using obj = await BpfObject.open("scripts/execsnoop.bpf.c");
+ * obj.load();
+ * obj.attachAll();
+ * for (const [uid, n] of obj.map("counts").entries()) console.log(uid, n);
+ * ```
+ *
+ * @module
+ */
+
+export { BpfError } from "./ffi/errors.ts";
+export { BpfObject, type OpenOptions } from "./bpf/object.ts";
+export { Program, type TestRunOptions, type TestRunResult } from "./bpf/program.ts";
+export { BpfMap, possibleCpus, type RawBatch, type UpdateFlag } from "./bpf/map.ts";
+export { Link } from "./bpf/link.ts";
+export { ProgArray } from "./bpf/progarray.ts";
+export type { GlobalVar } from "./bpf/globals.ts";
+export { Btf, type Codec } from "./bpf/btf/btf.ts";
+export { type AttachOptions, planAttach } from "./bpf/attach_target.ts";
+export { closeAll } from "./bpf/lifetime.ts";
+export { ensureBpffs, ensureTracefs } from "./bpf/mounts.ts";
+export { libbpfVersion } from "./ffi/libbpf.ts";

@@ -1,0 +1,196 @@
+/**
+ * Streams: `tail MAP` (a ring or perf buffer, decoded by a BTF type) and `trace [REGEX]`
+ * (trace_pipe). Both run until Ctrl-C, `--count N` events or `--timeout SECONDS`.
+ *
+ * @module
+ */
+
+import type { Command } from "commander";
+import type { Ctx } from "../dispatch.ts";
+import { coreExport } from "../core.ts";
+import { ShellError } from "../errors.ts";
+import type { Row } from "../output.ts";
+import { parseCount } from "../values.ts";
+
+/**
+ * Sleep, waking early when the signal aborts.
+ *
+ * @param ms How long.
+ * @param signal Ends the sleep early.
+ * @returns When done.
+ * @example
+ * ```ts
+ * await abortableSleep(1000, ctx.signal);
+ * ```
+ */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** The limits shared by the stream commands. */
+interface Limits {
+  count?: string;
+  timeout?: string;
+}
+
+/** When a stream should stop: after N events, at a deadline, or on Ctrl-C. */
+class Stop {
+  readonly max: number;
+  readonly deadline: number;
+  seen = 0;
+  constructor(readonly signal: AbortSignal, limits: Limits) {
+    this.max = limits.count === undefined ? Infinity : parseCount(limits.count, "--count");
+    this.deadline = limits.timeout === undefined
+      ? Infinity
+      : Date.now() + parseCount(limits.timeout, "--timeout") * 1000;
+  }
+  get done(): boolean {
+    return this.signal.aborted || this.seen >= this.max || Date.now() >= this.deadline;
+  }
+  /** Milliseconds to wait for the next batch. */
+  wait(cap: number): number {
+    return Math.max(0, Math.min(cap, this.deadline - Date.now()));
+  }
+}
+
+/** What the buffers returned by `obj.ringbuf()` / `obj.perfbuf()` offer the shell. */
+interface EventSource {
+  poll(ms: number, cb: (ev: unknown) => void): Promise<number> | number;
+  close?(): void;
+}
+
+/**
+ * Register the stream commands.
+ *
+ * @param program The root command.
+ * @param ctx What the commands use.
+ * @example
+ * ```ts
+ * register(program, ctx);
+ * ```
+ */
+export function register(program: Command, ctx: Ctx): void {
+  const { session, out } = ctx;
+  const group = "Streams:";
+
+  program.command("tail").helpGroup(group)
+    .description("print the events of a ring buffer or perf buffer until Ctrl-C")
+    .argument("<map>", "a ringbuf or perf_event_array map")
+    .option("--as <type>", "decode events as this BTF struct of the object (default: guessed)")
+    .option("--count <n>", "stop after N events")
+    .option("--timeout <seconds>", "stop after SECONDS")
+    .action(async (spec: string, opts: Limits & { as?: string }) => {
+      const { lo, map } = session.map(spec);
+      // Without --as the core picks the object's event struct (event, *_event, data_t).
+      const type = opts.as;
+      const stop = new Stop(ctx.signal, opts);
+      const obj = lo.obj as unknown as Record<string, (name: string, o: object) => EventSource>;
+      let source: EventSource;
+      let perf = false;
+      if (map.type === "ringbuf") {
+        source = obj.ringbuf(map.name, type ? { type } : {});
+      } else if (map.type === "perf_event_array") {
+        perf = true;
+        source = obj.perfbuf(map.name, type ? { type } : {});
+      } else {
+        throw new ShellError(`${map.name} is a ${map.type} map, not a ring or perf buffer`, {
+          hint: "tail takes a ringbuf or perf_event_array map; see `maps`",
+        });
+      }
+      if (ctx.interactive && out.format === "table") {
+        out.info(`tailing ${map.name}${type ? ` as ${type}` : ""} (Ctrl-C to stop)`);
+      }
+      out.beginStream();
+      const print = (ev: unknown) => {
+        if (stop.seen >= stop.max) return;
+        stop.seen++;
+        out.event(perf ? flattenPerf(ev) : ev);
+      };
+      try {
+        while (!stop.done) await source.poll(stop.wait(100), print);
+      } finally {
+        source.close?.();
+      }
+    });
+
+  program.command("trace").helpGroup(group)
+    .description("print trace_pipe lines (bpf_printk output), filtered by a regex, until Ctrl-C")
+    .argument("[regex]", "only lines whose text matches")
+    .option("--count <n>", "stop after N lines")
+    .option("--timeout <seconds>", "stop after SECONDS")
+    .action(async (pattern: string | undefined, opts: Limits) => {
+      let re: RegExp | undefined;
+      try {
+        re = pattern ? new RegExp(pattern) : undefined;
+      } catch (e) {
+        throw new ShellError(`bad regex '${pattern}': ${(e as Error).message}`, { usage: true });
+      }
+      const tracePipe = await coreExport<() => AsyncIterable<unknown>>("tracePipe");
+      const stop = new Stop(ctx.signal, opts);
+      const pipe = tracePipe() as AsyncIterable<unknown>;
+      const it = pipe[Symbol.asyncIterator]();
+      if (ctx.interactive && out.format === "table") {
+        out.info("reading trace_pipe (Ctrl-C to stop)");
+      }
+      out.beginStream();
+      const aborted = new Promise<"stop">((resolve) => {
+        ctx.signal.addEventListener("abort", () => resolve("stop"), { once: true });
+      });
+      try {
+        let next = it.next();
+        while (!stop.done) {
+          const tick = abortableSleep(stop.wait(200), ctx.signal).then(() => "tick" as const);
+          const r = await Promise.race([next, aborted, tick]);
+          if (r === "stop") break;
+          if (r === "tick") continue;
+          if (r.done) break;
+          next = it.next();
+          const line = r.value as Row;
+          if (re && !re.test(String(line.message ?? line.raw ?? line))) continue;
+          stop.seen++;
+          out.event(line);
+        }
+      } finally {
+        // Let go of the pipe without waiting for a line that may never come.
+        void it.return?.()?.catch?.(() => {});
+      }
+    });
+}
+
+/** A perf event `{cpu, data}` as one row: the CPU, then the decoded fields. */
+function flattenPerf(ev: unknown): unknown {
+  if (!ev || typeof ev !== "object" || !("data" in ev)) return ev;
+  const { cpu, data } = ev as { cpu: number; data: unknown };
+  if (data && typeof data === "object" && !ArrayBuffer.isView(data) && !Array.isArray(data)) {
+    return { cpu, ...(data as Row) };
+  }
+  return { cpu, data };
+}
+
+/**
+ * The named structs of an object's own BTF, for `--as` completion.
+ *
+ * @param obj The object.
+ * @returns Struct names (without `struct `), empty when the object has no BTF.
+ * @example
+ * ```ts
+ * objectStructNames(obj); // ["data_t", "trace_entry", ...]
+ * ```
+ */
+export function objectStructNames(obj: unknown): string[] {
+  try {
+    const btf = (obj as { btf?: { names(prefix: string): string[] } }).btf;
+    return btf ? btf.names("struct ").map((n) => n.replace(/^struct /, "")) : [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The `bpfsh` command line.
+ *
+ * ```
+ * bpfsh                         the interactive shell (commands piped on stdin run in order)
+ * bpfsh -c "load x.o; map dump counts"
+ * bpfsh run script.ts [args]    a tracing script (it imports mod.ts itself)
+ * bpfsh run session.yaml        a declarative session
+ * bpfsh CMD [args]              one shell command, e.g. `bpfsh doctor`, `bpfsh btf task_struct`
+ * options: --json | --yaml, --debug (stacks and whole logs), --no-color, -h, -V
+ * ```
+ *
+ * Start-up is kept short: a script run imports nothing of the shell, and the core library is
+ * imported by the first command that needs it.
+ *
+ * @module
+ */
+
+/** The version printed by `-V`. */
+export const VERSION = "0.1.0";
+
+/** What the command line asked for. */
+export interface CliOptions {
+  /** `--json` / `--yaml` / `--table`. */
+  format?: "table" | "json" | "yaml";
+  /** `--debug`. */
+  debug: boolean;
+  /** `--no-color` (NO_COLOR in the environment does the same). */
+  color?: boolean;
+  /** `-c TEXT`, repeatable. */
+  commands: string[];
+  /** `-h`. */
+  help: boolean;
+  /** `-V`. */
+  version: boolean;
+  /** The words after the options. */
+  rest: string[];
+}
+
+const USAGE = `usage: bpfsh [options] [command [args...]]
+
+  bpfsh                        interactive shell (or commands piped on stdin)
+  bpfsh -c "load x.o; maps"    run commands separated by ';' and leave
+  bpfsh run script.ts [args]   run a tracing script (it imports mod.ts)
+  bpfsh run session.yaml       run a declarative session
+  bpfsh doctor                 what this kernel supports
+  bpfsh CMD [args]             any shell command (see: bpfsh help)
+
+options:
+  -c, --command <text>  commands to run (repeatable)
+  --json | --yaml       machine-readable output (one JSON object per line, errors too)
+  --debug               print stacks and whole verifier logs on errors
+  --no-color            no colours (also NO_COLOR=1)
+  -h, --help            this help
+  -V, --version         the version
+`;
+
+/**
+ * Parse the command line: options up to the first word that is not one.
+ *
+ * @param argv The arguments (Deno.args).
+ * @returns The options.
+ * @example
+ * ```ts
+ * parseCli(["--json", "-c", "maps"]).commands; // ["maps"]
+ * ```
+ */
+export function parseCli(argv: string[]): CliOptions {
+  const o: CliOptions = { debug: false, commands: [], help: false, version: false, rest: [] };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      i++;
+      break;
+    }
+    if (!a.startsWith("-") || a === "-") break;
+    if (a === "-c" || a === "--command") {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs the commands to run`);
+      o.commands.push(argv[++i]);
+    } else if (a.startsWith("--command=")) o.commands.push(a.slice(10));
+    else if (a === "--json") o.format = "json";
+    else if (a === "--yaml") o.format = "yaml";
+    else if (a === "--table") o.format = "table";
+    else if (a === "--debug") o.debug = true;
+    else if (a === "--no-color") o.color = false;
+    else if (a === "--color") o.color = true;
+    else if (a === "-h" || a === "--help") o.help = true;
+    else if (a === "-V" || a === "--version") o.version = true;
+    else throw new Error(`unknown option '${a}'`);
+  }
+  o.rest = argv.slice(i);
+  return o;
+}
+
+/**
+ * Run a tracing script as the main program: it gets the remaining words as Deno.args.
+ *
+ * @param path The script.
+ * @param args Its arguments.
+ * @returns When its top level has finished.
+ */
+async function runScriptMain(path: string, args: string[]): Promise<void> {
+  Object.defineProperty(Deno, "args", { value: Object.freeze([...args]), configurable: true });
+  const abs = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  try {
+    Deno.statSync(abs);
+  } catch {
+    console.error(`error: run: no script '${path}'`);
+    Deno.exit(1);
+  }
+  await import(new URL(`file://${abs}`).href);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let cli: CliOptions;
+  try {
+    cli = parseCli(argv);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (cli.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (cli.version) {
+    console.log(`bpfsh ${VERSION}`);
+    return 0;
+  }
+  // The fast path: a script needs none of the shell.
+  if (
+    cli.rest[0] === "run" && /\.(ts|js|mjs|mts)$/.test(cli.rest[1] ?? "") && !cli.commands.length
+  ) {
+    await runScriptMain(cli.rest[1], cli.rest.slice(2));
+    return 0;
+  }
+
+  const [{ Dispatcher }, { Output }] = await Promise.all([
+    import("./dispatch.ts"),
+    import("./output.ts"),
+  ]);
+  const stdinTty = Deno.stdin.isTerminal();
+  const interactive = stdinTty && !cli.commands.length && !cli.rest.length;
+  const out = new Output({ format: cli.format, color: cli.color === false ? false : undefined });
+  if (cli.format === "yaml") await (await import("./output.ts")).loadYaml();
+  const d = new Dispatcher({ out, interactive, debug: cli.debug });
+
+  // Leaving closes everything we loaded: exit, SIGTERM, SIGHUP, an uncaught error.
+  let leaving = false;
+  const shutdown = (status: number): never => {
+    if (!leaving) {
+      leaving = true;
+      d.session.closeAll();
+    }
+    Deno.exit(status);
+  };
+  for (const [sig, status] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    Deno.addSignalListener(sig, () => shutdown(status));
+  }
+  // Ctrl-C stops the running command; with nothing running (non-interactive) it leaves.
+  Deno.addSignalListener("SIGINT", () => {
+    if (!d.interrupt() && !interactive) shutdown(130);
+  });
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    out.error({ command: "bpfsh", message: `uncaught: ${reason(e.reason)}` });
+    shutdown(1);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    out.error({ command: "bpfsh", message: `uncaught: ${reason(e.error ?? e.message)}` });
+    shutdown(1);
+  });
+
+  let ok = true;
+  if (cli.commands.length) {
+    for (const c of cli.commands) {
+      ok = await d.line(c);
+      if (!ok || d.exitCode !== undefined) break;
+    }
+  } else if (cli.rest.length) {
+    ok = await d.argv(cli.rest);
+  } else if (interactive) {
+    const { repl } = await import("./repl.ts");
+    const status = await repl(d);
+    d.session.closeAll();
+    return status;
+  } else {
+    ok = await runStdin(d);
+  }
+  d.session.closeAll();
+  if (d.exitCode !== undefined) return d.exitCode;
+  return ok ? 0 : d.exitStatusHint;
+}
+
+/** Commands piped on stdin: each line as it arrives, stopping at the first failure. */
+async function runStdin(d: import("./dispatch.ts").Dispatcher): Promise<boolean> {
+  const decoder = new TextDecoderStream();
+  const reader = Deno.stdin.readable.pipeThrough(decoder).getReader();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (value) buf += value;
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!(await d.line(line))) return false;
+      if (d.exitCode !== undefined) return true;
+    }
+    if (done) break;
+  }
+  return buf.trim() ? await d.line(buf) : true;
+}
+
+function reason(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return String(e);
+}
+
+if (import.meta.main) {
+  const status = await main(Deno.args);
+  Deno.exit(status);
+}

@@ -1,0 +1,114 @@
+/**
+ * Shared test helpers: fixture paths, the root check, and the leak guard that proves a
+ * test left no BPF program, map or link of its own behind.
+ *
+ * @module
+ */
+
+import { assert } from "./assert.ts";
+
+/** Tests that load BPF need root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN); CI runs as root. */
+export const NOT_ROOT = Deno.uid() !== 0;
+
+/** The repository root. */
+export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/**
+ * The compiled object of a test fixture (built by the set-up from tests/fixtures/).
+ *
+ * @param name The fixture's base name, e.g. `"exec_count"`.
+ * @returns `build/tests/<name>.bpf.o`.
+ */
+export function fixture(name: string): string {
+  return `${ROOT}/build/tests/${name}.bpf.o`;
+}
+
+/** One BPF fd of this process. */
+export interface BpfFd {
+  fd: number;
+  kind: "prog" | "map" | "link" | "other";
+  id: number;
+}
+
+/**
+ * The BPF objects this process holds open, from /proc/self/fd and fdinfo.
+ *
+ * @returns One entry per BPF fd.
+ */
+export function bpfFds(): BpfFd[] {
+  const out: BpfFd[] = [];
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    const fd = Number(e.name);
+    let target = "";
+    try {
+      target = Deno.readLinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (!target.startsWith("anon_inode:bpf")) continue;
+    let info = "";
+    try {
+      info = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
+    } catch {
+      continue;
+    }
+    const kind = target.includes("prog") ? "prog" : target.includes("map") ? "map" : target
+        .includes("link")
+      ? "link"
+      : "other";
+    const id = Number(/(?:prog_id|map_id|link_id):\s*(\d+)/.exec(info)?.[1] ?? 0);
+    out.push({ fd, kind, id });
+  }
+  return out;
+}
+
+/**
+ * The ids of every BPF program loaded in the kernel (what `bpftool prog list` shows).
+ *
+ * @returns Program ids.
+ */
+export function kernelProgIds(): Set<number> {
+  const out = new Deno.Command("bpftool", { args: ["prog", "list", "-j"] }).outputSync();
+  const list = JSON.parse(new TextDecoder().decode(out.stdout) || "[]") as { id: number }[];
+  return new Set(list.map((p) => p.id));
+}
+
+/**
+ * Start watching for leaks: call `seen()` while the test's objects are loaded, and
+ * `check()` after closing them. check() fails if a BPF fd of this process is still open
+ * or if `bpftool prog list` still shows one of the programs seen.
+ *
+ * @returns The guard.
+ */
+export function leakGuard(): { seen(): void; check(): Promise<void> } {
+  const before = new Set(bpfFds().map((f) => f.fd));
+  const progIds = new Set<number>();
+  return {
+    seen() {
+      for (const f of bpfFds()) if (f.kind === "prog" && !before.has(f.fd)) progIds.add(f.id);
+    },
+    async check() {
+      const left = bpfFds().filter((f) => !before.has(f.fd));
+      assert(left.length === 0, `BPF fds left open: ${JSON.stringify(left)}`);
+      // The kernel frees programs after an RCU grace period: give it a moment.
+      for (let i = 0; i < 40; i++) {
+        const live = kernelProgIds();
+        const ours = [...progIds].filter((id) => live.has(id));
+        if (ours.length === 0) return;
+        if (i === 39) throw new Error(`programs still loaded: ${ours.join(", ")}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+/**
+ * Run a program and wait for it.
+ *
+ * @param cmd The executable.
+ * @param args Its arguments.
+ * @returns Its exit code.
+ */
+export function run(cmd: string, ...args: string[]): number {
+  return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().code;
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian 12 machine: system packages (libbpf, clang, bpftool,
+# tmux for the shell tests), Deno and the npm libraries, then every BPF object under build/.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+packages=(libbpf1 libbpf-dev libelf-dev zlib1g-dev clang llvm bpftool gcc libc6-dev tmux
+  iproute2 procps)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  log "installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+# Deno and the libraries come from npm, pinned by package-lock.json.
+stamp=node_modules/.bpfsh-lock
+if [ ! -x node_modules/.bin/deno ] || ! cmp -s package-lock.json "$stamp"; then
+  log "installing Deno and npm libraries (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  cp package-lock.json "$stamp"
+fi
+
+# BPF objects (tests, scripts, benchmarks) and the C baselines; cached by content.
+node_modules/.bin/deno run -A --quiet tools/build.ts >build.log 2>&1 || {
+  cat build.log >&2
+  log "building BPF objects failed"
+  exit 1
+}
+mkdir -p build && mv build.log build/build.log
+touch build/.setup-done
+log "ready"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, then every test, then one plain "N passed, M failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if ! bash tools/setup.sh; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+mkdir -p build
+deno=node_modules/.bin/deno
+# Extra arguments select test files (default: all of tests/).
+targets=("$@")
+((${#targets[@]})) || targets=(tests/)
+NO_COLOR=1 "$deno" test -A --no-prompt "${targets[@]}" 2>&1 | tee build/test.log
+status=${PIPESTATUS[0]}
+
+summary=$(grep -E '^(ok|FAILED) \| ' build/test.log | tail -n 1)
+passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")
+failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
+skipped=$(sed -nE 's/.* ([0-9]+) ignored.*/\1/p' <<<"$summary")
+if [ -z "$summary" ]; then
+  # Deno stopped before running tests (e.g. a type error): count that as a failure.
+  passed=0
+  failed=1
+  status=1
+fi
+echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+exit "$status"
