@@ -27,3 +27,16 @@ export { type AttachOptions, planAttach } from "./bpf/attach_target.ts";
 export { closeAll } from "./bpf/lifetime.ts";
 export { ensureBpffs, ensureTracefs } from "./bpf/mounts.ts";
 export { libbpfVersion } from "./ffi/libbpf.ts";
+export {
+  compile,
+  type CompileInput,
+  type CompileOptions,
+  type CompileResult,
+} from "./bpf/compile.ts";
+export { vmlinuxHeaderDir } from "./bpf/vmlinux.ts";
+export {
+  feature,
+  type Feature,
+  type FeatureReport,
+  features,
+} from "./bpf/features.ts";

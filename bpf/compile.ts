@@ -312,13 +312,12 @@ function compileError(display: string, stderr: string, code: number): BpfError {
   const excerpt = lines.slice(first, first + EXCERPT_LINES).filter(diagnostic);
   const hidden = lines.slice(first + EXCERPT_LINES).filter(diagnostic).length;
   if (hidden) excerpt.push(`(${hidden} more lines in .log)`);
-  const err = new BpfError({
+  // The message quotes clang's first error (the one that matters), not the log's tail.
+  return new BpfError({
     op: "compile",
     message: `clang failed for '${display}'` +
       (excerpt.length ? `\n${excerpt.join("\n")}` : ` (exit code ${code})`),
+    log: stderr,
+    showLog: false,
   });
-  // The log is attached afterwards: BpfError would print its tail, but clang's first
-  // error is the one that matters.
-  Object.defineProperty(err, "log", { value: stderr, enumerable: true });
-  return err;
 }

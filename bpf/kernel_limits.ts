@@ -82,14 +82,15 @@ export function kernelLacks(
       cause: e,
     });
   }
-  if (kind === "trace" && /^(fentry|fexit|fmod_ret)/.test(section) && e.code === "EPERM") {
+  if ((kind === "trace" || kind === "lsm") && /^(fentry|fexit|fmod_ret|lsm)/.test(section) &&
+    e.code === "EPERM") {
     return fentryRefused(e, section);
   }
   return undefined;
 }
 
 /**
- * The error for an fentry/fexit program the kernel refuses (EPERM on this kernel).
+ * The error for an fentry/fexit/lsm program the kernel refuses (EPERM on this kernel).
  *
  * @param e The original error.
  * @param section The program's section, e.g. `"fentry/do_unlinkat"`.
@@ -103,7 +104,8 @@ export function fentryRefused(e: BpfError, section: string): BpfError {
   return new BpfError({
     op: e.op,
     errno: e.errno,
-    message: `fentry/fexit programs are refused by this kernel ('${section}')`,
+    message: `${section.split("/")[0]} programs (fentry/fexit/lsm) are refused by this kernel ` +
+      `('${section}')`,
     hint: "use a tp_btf/NAME or raw_tp/NAME program on a tracepoint, or tracepoint/CATEGORY/NAME",
     log: e.log,
     cause: e,

@@ -550,15 +550,7 @@ export class BpfMap<K = unknown, V = unknown> {
     const out: [K, V][] = [];
     const ks = this.keySize;
     const vs = this.#valueBytes;
-    const kc = this.#keys();
-    const vc = this.perCpu ? undefined : this.#values();
     for (const b of this.rawBatches()) {
-      if (kc?.decodeMany && vc?.decodeMany) {
-        const keys = kc.decodeMany(b.keys, b.count, ks) as K[];
-        const values = vc.decodeMany(b.values, b.count, vs) as V[];
-        for (let i = 0; i < b.count; i++) out.push([keys[i], values[i]]);
-        continue;
-      }
       for (let i = 0; i < b.count; i++) {
         out.push([this.#decodeKey(b.keys, i * ks), this.#decodeValue(b.values, i * vs)]);
       }

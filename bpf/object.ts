@@ -26,6 +26,8 @@ export interface OpenOptions {
   name?: string;
   /** Extra clang flags when opening C source. */
   cflags?: string[];
+  /** The compile cache directory for C sources (default: BPFSH_CACHE or ~/.cache/bpfsh). */
+  cacheDir?: string;
 }
 
 /** Native state, kept apart from the object so the GC safety net can free it alone. */
@@ -123,7 +125,7 @@ export class BpfObject {
   static async open(path: string, opts: OpenOptions = {}): Promise<BpfObject> {
     if (/\.c$/.test(path)) {
       const { compile } = await import("./compile.ts");
-      const { objectPath } = await compile(path, { cflags: opts.cflags });
+      const { objectPath } = await compile(path, { cflags: opts.cflags, cacheDir: opts.cacheDir });
       return BpfObject.#openFile(objectPath, opts.name ?? baseName(path), path);
     }
     return BpfObject.openSync(path, opts);
@@ -142,7 +144,10 @@ export class BpfObject {
    */
   static async fromSource(source: string, opts: OpenOptions = {}): Promise<BpfObject> {
     const { compile } = await import("./compile.ts");
-    const { objectPath } = await compile({ source, name: opts.name }, { cflags: opts.cflags });
+    const { objectPath } = await compile({ source, name: opts.name }, {
+      cflags: opts.cflags,
+      cacheDir: opts.cacheDir,
+    });
     return BpfObject.#openFile(objectPath, opts.name ?? "source", undefined);
   }
 
@@ -420,7 +425,7 @@ export class BpfObject {
     const failed = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(log)?.[1];
     const prog = failed ? this.#programs.find((p) => p.name === failed) : undefined;
     const base = new BpfError({ op, errno: code, log });
-    if (prog && code === 1 && /^(fentry|fexit|fmod_ret)/.test(prog.section)) {
+    if (prog && code === 1 && /^(fentry|fexit|fmod_ret|lsm)/.test(prog.section)) {
       return fentryRefused(base, prog.section);
     }
     const core = /failed to resolve CO-RE relocation (.+)/.exec(log)?.[1];

@@ -34,8 +34,14 @@ export interface StreamStats {
  */
 export type RawCallback = (bytes: Uint8Array, offset: number, length: number) => void;
 
-/** Turns one record into the value a stream yields. */
-export type Decoder<T> = (bytes: Uint8Array, offset: number, length: number) => T;
+/**
+ * Turns the record at `[offset, offset + length)` of the buffer it was made for into the
+ * value a stream yields. Bound to one buffer, so the hot loop passes two numbers.
+ */
+export type Decoder<T> = (offset: number, length: number) => T;
+
+/** Makes the {@link Decoder} of a stream for one buffer (a mapping or a scratch copy). */
+export type DecoderFactory<T> = (bytes: Uint8Array) => Decoder<T>;
 
 /** The part of a BTF codec a stream needs (see bpf/btf). */
 export interface EventCodec {
@@ -45,6 +51,11 @@ export interface EventCodec {
   readonly typeName?: string;
   /** Decode one value at `offset`; returns plain JavaScript values (copies). */
   decode(bytes: Uint8Array, offset?: number): unknown;
+  /**
+   * Optional: an unchecked decoder over one buffer, `(offset) => value`, for hot loops
+   * (the caller keeps `offset + size` within the buffer). Used when the codec has it.
+   */
+  bind?(bytes: Uint8Array): (offset: number) => unknown;
 }
 
 /** The part of an object's BTF a stream needs. */
@@ -362,17 +373,20 @@ function structNames(btf: ListableBtf): string[] {
  * @param map The buffer's map (its object's BTF resolves names).
  * @param type A type name or id, a codec, or undefined to guess.
  * @param what The stream kind, for error messages.
- * @returns The decoder and the C name of what it decodes (`"bytes"` for raw copies).
+ * @returns A factory of decoders per buffer, and the C name of what they decode
+ *   (`"bytes"` for raw copies).
  * @example
  * ```ts
- * const { decode, typeName } = eventDecoder(map, "data_t", "ring buffer");
+ * const { decoderFor, typeName } = eventDecoder(map, "data_t", "ring buffer");
+ * const decode = decoderFor(mappingBytes);
+ * const ev = decode(offset, length);
  * ```
  */
 export function eventDecoder(
   map: StreamMap,
   type: string | number | EventCodec | undefined,
   what: string,
-): { decode: Decoder<unknown>; typeName: string } {
+): { decoderFor: DecoderFactory<unknown>; typeName: string } {
   let codec: EventCodec | undefined;
   if (typeof type === "object") codec = type;
   else {
@@ -391,24 +405,59 @@ export function eventDecoder(
       if (guess) codec = btf.codec(guess);
     }
   }
-  if (!codec) return { decode: copyBytes, typeName: "bytes" };
-  return { decode: codecDecoder(codec), typeName: codec.typeName ?? "struct" };
+  if (!codec) return { decoderFor: byteCopier, typeName: "bytes" };
+  return { decoderFor: codecDecoder(codec), typeName: codec.typeName ?? "struct" };
 }
 
 /** Records shorter than the type are decoded from a zero-padded copy, never past their end. */
-function codecDecoder(codec: EventCodec): Decoder<unknown> {
+function codecDecoder(codec: EventCodec): DecoderFactory<unknown> {
   const size = codec.size;
-  return (bytes, offset, length) => {
-    if (length >= size) return codec.decode(bytes, offset);
-    const padded = new Uint8Array(size);
-    padded.set(bytes.subarray(offset, offset + length));
-    return codec.decode(padded, 0);
+  return (bytes) => {
+    const short = (offset: number, length: number) => {
+      const padded = new Uint8Array(size);
+      padded.set(bytes.subarray(offset, offset + length));
+      return codec.decode(padded, 0);
+    };
+    if (typeof codec.bind === "function") {
+      const bound = codec.bind(bytes);
+      return (offset, length) => length >= size ? bound(offset) : short(offset, length);
+    }
+    return (offset, length) => length >= size ? codec.decode(bytes, offset) : short(offset, length);
   };
 }
 
-/** The decoder of untyped streams: a copy, so it outlives the ring slot. */
-export function copyBytes(bytes: Uint8Array, offset: number, length: number): Uint8Array {
-  return bytes.slice(offset, offset + length);
+/** Bytes per shared chunk of copies: small, so a kept event keeps little else alive. */
+const CHUNK_SIZE = 4096;
+/** Records larger than this get a buffer of their own. */
+const CHUNK_MAX_RECORD = 512;
+
+/**
+ * The decoder of untyped streams: copies (so an event outlives its ring slot). Small
+ * records are copied into views of a shared 4 KiB chunk, because allocating an
+ * ArrayBuffer per event costs ~20× more than the copy.
+ *
+ * @param bytes The buffer records are read from.
+ * @returns A decoder returning a fresh `Uint8Array` per record.
+ * @example
+ * ```ts
+ * const copy = byteCopier(mapping);
+ * const ev = copy(offset, length); // Uint8Array of `length` bytes
+ * ```
+ */
+export function byteCopier(bytes: Uint8Array): Decoder<Uint8Array> {
+  let chunk = new Uint8Array(CHUNK_SIZE);
+  let at = 0;
+  return (offset, length) => {
+    if (length > CHUNK_MAX_RECORD) return bytes.slice(offset, offset + length);
+    if (at + length > CHUNK_SIZE) {
+      chunk = new Uint8Array(CHUNK_SIZE);
+      at = 0;
+    }
+    const start = at;
+    for (let i = 0; i < length; i++) chunk[start + i] = bytes[offset + i];
+    at = (start + length + 7) & ~7;
+    return chunk.subarray(start, start + length);
+  };
 }
 
 /**

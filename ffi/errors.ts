@@ -147,6 +147,9 @@ export interface BpfErrorInit {
   hint?: string;
   /** The whole verifier / libbpf / compiler log, when there is one. */
   log?: string;
+  /** Append the log's last lines to the message (default); false when the message
+   * already quotes the part that matters (e.g. clang's first error). */
+  showLog?: boolean;
   /** The underlying error, if any. */
   cause?: unknown;
 }
@@ -184,7 +187,7 @@ export class BpfError extends Error {
     if (init.message) parts.push(init.message);
     if (errno) parts.push(`${errnoText(errno)} (${errnoName(errno)})`);
     let message = parts.join(": ");
-    if (init.log) message += "\n" + logTail(init.log);
+    if (init.log && init.showLog !== false) message += "\n" + logTail(init.log);
     if (init.hint) message += `\nhint: ${init.hint}`;
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = "BpfError";
@@ -233,8 +236,11 @@ export function logTail(log: string, lines = LOG_TAIL_LINES): string {
 export function hintFor(op: string, errno: number): string | undefined {
   switch (errnoName(errno)) {
     case "EPERM":
-      return op.includes("fentry") || op.includes("fexit")
-        ? "this kernel refuses fentry/fexit programs: use a tp_btf or raw_tp program instead"
+      if (/fentry|fexit|lsm/.test(op)) {
+        return "this kernel refuses fentry/fexit/lsm programs: use a tp_btf or raw_tp program";
+      }
+      return Deno.uid() === 0
+        ? "refused even as root: the kernel's lockdown or a security policy forbids it"
         : "run as root, or grant CAP_BPF and CAP_PERFMON";
     case "E2BIG":
       return "a key or value is larger than the map allows";

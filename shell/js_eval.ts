@@ -98,6 +98,7 @@ export function bindScope(session: Session, core?: Record<string, unknown>): voi
   const fixed: Record<string, () => unknown> = {
     session: () => session,
     obj: () => session.current?.obj,
+    globals: () => session.current?.obj.globals,
     objects: () => Object.fromEntries([...session.objects].map(([n, lo]) => [n, lo.obj])),
     maps: () => byName(session.allMaps().map((r) => [r.map.name, r.qualified, r.map])),
     progs: () => byName(session.allProgs().map((r) => [r.prog.name, r.qualified, r.prog])),

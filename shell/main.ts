@@ -160,7 +160,9 @@ async function main(argv: string[]): Promise<number> {
   }
   // Ctrl-C stops the running command; with nothing running (non-interactive) it leaves.
   Deno.addSignalListener("SIGINT", () => {
-    if (!d.interrupt() && !interactive) shutdown(130);
+    if (d.interrupt()) {
+      if (interactive) out.raw("\n"); // the terminal echoed ^C: end that line
+    } else if (!interactive) shutdown(130);
   });
   globalThis.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();

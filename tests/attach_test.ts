@@ -47,7 +47,7 @@ Deno.test({
     run("/bin/true");
     // Loopback traffic passes the XDP program.
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const conn = await Deno.connect(listener.addr as Deno.NetAddr);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
     const peer = await listener.accept();
     await conn.write(new Uint8Array(16));
     await peer.read(new Uint8Array(16));

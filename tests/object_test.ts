@@ -133,7 +133,7 @@ Deno.test({
     }
     if (err === undefined) return; // a kernel that allows fentry: nothing to explain
     assert(err instanceof BpfError, `expected BpfError, got ${err}`);
-    assertMatch(err.message, "fentry/fexit programs are refused by this kernel");
+    assertMatch(err.message, "programs (fentry/fexit/lsm) are refused by this kernel");
     assertMatch(err.hint ?? "", /tp_btf|raw_tp/);
   },
 });

@@ -280,9 +280,9 @@ function show(x: unknown): string {
   }
 }
 
-/** `" at 'path'"`, or nothing for a top-level scalar. */
-function where(path: string): string {
-  return path ? ` at '${path}'` : "";
+/** `" at 'path'"`, or nothing at the top level (an empty path, or just the type name). */
+function where(path: string, name: string): string {
+  return path && path !== name ? ` at '${path}'` : "";
 }
 
 /** Throw an encode error. */
@@ -328,18 +328,18 @@ const H = {
       }
       const bytes = textEncoder.encode(x);
       if (bytes.length > n) {
-        fail(`string ${show(x)} (${bytes.length} bytes) does not fit ${name}${where(path)}`);
+        fail(`string ${show(x)} (${bytes.length} bytes) does not fit ${name}${where(path, name)}`);
       }
       u.fill(0, o, o + n);
       u.set(bytes, o);
       return;
     }
     if (x instanceof Uint8Array) {
-      if (x.length > n) fail(`${show(x)} does not fit ${name}${where(path)}`);
+      if (x.length > n) fail(`${show(x)} does not fit ${name}${where(path, name)}`);
       u.set(x, o);
       return;
     }
-    fail(`value ${show(x)} is not a string for ${name}${where(path)}`);
+    fail(`value ${show(x)} is not a string for ${name}${where(path, name)}`);
   },
 
   /** Slow path for small ints: accept an in-range bigint, else throw. */
@@ -347,9 +347,9 @@ const H = {
     if (typeof x === "bigint" && x >= BigInt(min) && x <= BigInt(max)) return Number(x);
     if (typeof x === "number" && Number.isInteger(x) && x >= min && x <= max) return x;
     if ((typeof x === "number" && Number.isInteger(x)) || typeof x === "bigint") {
-      fail(`value ${show(x)} does not fit ${name}${where(path)}`);
+      fail(`value ${show(x)} does not fit ${name}${where(path, name)}`);
     }
-    fail(`value ${show(x)} is not an integer for ${name}${where(path)}`);
+    fail(`value ${show(x)} is not an integer for ${name}${where(path, name)}`);
   },
 
   /** Slow path for 64/128-bit ints: accept an integer number, else throw. */
@@ -357,21 +357,21 @@ const H = {
     let b: bigint;
     if (typeof x === "bigint") b = x;
     else if (typeof x === "number" && Number.isInteger(x)) b = BigInt(x);
-    else fail(`value ${show(x)} is not an integer for ${name}${where(path)}`);
-    if (b < min || b > max) fail(`value ${show(x)} does not fit ${name}${where(path)}`);
+    else fail(`value ${show(x)} is not an integer for ${name}${where(path, name)}`);
+    if (b < min || b > max) fail(`value ${show(x)} does not fit ${name}${where(path, name)}`);
     return b;
   },
 
   /** Slow path for bools: accept 0 and 1. */
   bool(x: unknown, name: string, path: string): boolean {
     if (x === 0 || x === 1 || x === 0n || x === 1n) return x == 1;
-    fail(`value ${show(x)} is not a boolean for ${name}${where(path)}`);
+    fail(`value ${show(x)} is not a boolean for ${name}${where(path, name)}`);
   },
 
   /** Slow path for floats: accept a bigint. */
   float(x: unknown, name: string, path: string): number {
     if (typeof x === "bigint") return Number(x);
-    fail(`value ${show(x)} is not a number for ${name}${where(path)}`);
+    fail(`value ${show(x)} is not a number for ${name}${where(path, name)}`);
   },
 
   /** An enumerator name to its value. */
@@ -386,24 +386,24 @@ const H = {
     const names = Object.keys(values);
     const list = names.length > 12 ? names.slice(0, 12).join(", ") + ", ..." : names.join(", ");
     fail(
-      `value ${show(x)} is not an enumerator of ${name}${where(path)} (expected one of ${list})`,
+      `value ${show(x)} is not an enumerator of ${name}${where(path, name)} (expected one of ${list})`,
     );
   },
 
   /** Wrong shape: not an object / not an array / missing root value. */
   shape(x: unknown, expected: string, name: string, path: string): never {
-    fail(`value ${show(x)} is not ${expected} for ${name}${where(path)}`);
+    fail(`value ${show(x)} is not ${expected} for ${name}${where(path, name)}`);
   },
 
   /** An array longer than the C array. */
   tooMany(x: { length: number }, name: string, path: string): never {
-    fail(`array of ${x.length} elements does not fit ${name}${where(path)}`);
+    fail(`array of ${x.length} elements does not fit ${name}${where(path, name)}`);
   },
 
   /** A key the struct does not have. */
   unknown(key: string, keys: string[], name: string, path: string): never {
     const list = keys.length > 16 ? keys.slice(0, 16).join(", ") + ", ..." : keys.join(", ");
-    fail(`unknown field '${key}' for ${name}${where(path)} (fields: ${list})`);
+    fail(`unknown field '${key}' for ${name}${where(path, name)} (fields: ${list})`);
   },
 
   /** Decode needs more bytes than given. */
@@ -426,7 +426,7 @@ const H = {
   /** Raw bytes of an odd-sized float. */
   putRaw(u: Uint8Array, o: number, n: number, x: unknown, name: string, path: string): void {
     if (!(x instanceof Uint8Array) || x.length > n) {
-      fail(`value ${show(x)} is not a Uint8Array of ${n} bytes for ${name}${where(path)}`);
+      fail(`value ${show(x)} is not a Uint8Array of ${n} bytes for ${name}${where(path, name)}`);
     }
     u.set(x, o);
   },

@@ -23,6 +23,7 @@ import { ShellError } from "../errors.ts";
 export function register(program: Command, ctx: Ctx): void {
   const { session, out } = ctx;
   program.command("btf").helpGroup("Inspect:")
+    .summary("a kernel type's layout; btf has TYPE FIELD; btf names RE")
     .description(
       "show a type's layout (`btf task_struct`), test a field (`btf has TYPE FIELD`), find names (`btf names RE`)",
     )

@@ -29,6 +29,7 @@ export function register(program: Command, ctx: Ctx): void {
     .description("read and write map entries: dump get set del count clear watch hist");
 
   map.command("dump")
+    .summary("print every entry (--sort value, --top N)")
     .description("print every entry (sorted by key; --sort value for the largest first)")
     .argument("<map>", "the map (name or object.name)")
     .option("--sort <by>", "key or value", "key")
@@ -100,6 +101,7 @@ export function register(program: Command, ctx: Ctx): void {
     });
 
   map.command("watch")
+    .summary("redraw the top entries every SECONDS (top-like)")
     .description("redraw the entries, largest value first, every SECONDS until Ctrl-C")
     .argument("<map>", "the map")
     .argument("[seconds]", "the interval", "1")
@@ -140,6 +142,7 @@ export function register(program: Command, ctx: Ctx): void {
     });
 
   map.command("hist")
+    .summary("log2 histogram of a bpf_log2l()-keyed map")
     .description("print a log2 histogram of a bpf_log2l()-keyed map of counts (bcc style)")
     .argument("<map>", "the map")
     .option("--label <text>", "the value column's label", "value")
@@ -160,6 +163,7 @@ export function register(program: Command, ctx: Ctx): void {
     });
 
   program.command("progarray").helpGroup("Maps:")
+    .summary("wire a tail call (list MAP lists them)")
     .description("wire tail calls: progarray [set] MAP INDEX PROG, or list a prog array")
     .argument("<args...>", "MAP INDEX PROG | set MAP INDEX PROG | list MAP | del MAP INDEX")
     .usage("[set] <map> <index> <prog> | list <map> | del <map> <index>")

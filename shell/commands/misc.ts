@@ -41,6 +41,7 @@ export function register(program: Command, ctx: Ctx): void {
     });
 
   program.command("source").helpGroup(group)
+    .summary("run a file of commands")
     .description("run the commands of a file, one per line (stops at the first error)")
     .argument("<file>", "a file of commands")
     .action(async (file: string) => {
@@ -60,6 +61,7 @@ export function register(program: Command, ctx: Ctx): void {
     });
 
   program.command("format").helpGroup(group)
+    .summary("show or set the output format")
     .description("show or set the output format for the rest of the session")
     .argument("[format]", "table, json or yaml")
     .action(async (f?: string) => {
@@ -73,6 +75,7 @@ export function register(program: Command, ctx: Ctx): void {
     });
 
   program.command("doctor").helpGroup(group)
+    .summary("what this kernel supports")
     .description("probe what this kernel and machine support (program/map types, tools)")
     .action(async () => {
       const features = await coreExport<() => Promise<unknown>>("features");
@@ -125,25 +128,48 @@ export function featureRows(report: unknown): Row[] {
 /** The `help` overview: commands grouped, with their arguments and one line each. */
 function overview(program: Command, ctx: Ctx): string {
   const groups = new Map<string, [string, string][]>();
+  const argsOf = (c: Command) => c.registeredArguments.map((a) => {
+    const n = a.name() + (a.variadic ? "..." : "");
+    return a.required ? `<${n}>` : `[${n}]`;
+  }).join(" ");
   for (const c of program.commands) {
     const g = c.helpGroup() || "Other:";
-    const subs = c.commands.length ? c.commands.map((s) => s.name()).join("|") : "";
-    const usage = subs
-      ? `${c.name()} ${subs} ...`
-      : `${c.name()} ${c.usage()}`.replace(/\s*\[options\]/, "");
     const list = groups.get(g) ?? [];
-    list.push([usage.trim(), c.description()]);
+    const entries: [Command, string][] = c.commands.length
+      ? c.commands.map((s) => [s, `${c.name()} ${s.name()}`])
+      : [[c, c.name()]];
+    for (const [cmd, name] of entries) {
+      const usage = cmd.name() === "progarray" || cmd.name() === "btf"
+        ? `${name} ${cmd.usage().replace(/\s*\[--object NAME\]/, "").split(" | ")[0]}`
+        : `${name} ${argsOf(cmd)}`;
+      list.push([usage.trim(), cmd.summary() || cmd.description()]);
+    }
     groups.set(g, list);
   }
-  const w = Math.max(...[...groups.values()].flat().map(([u]) => u.length));
+  const w = Math.min(32, Math.max(...[...groups.values()].flat().map(([u]) => u.length)));
+  const cols = terminalColumns();
   let text = "";
   for (const [g, list] of groups) {
     text += ctx.out.style("bold", g) + "\n";
-    for (const [u, d] of list) text += `  ${u.padEnd(w)}  ${ctx.out.style("dim", d)}\n`;
+    for (const [u, d] of list) {
+      const room = Math.max(20, cols - w - 5);
+      const desc = d.length > room ? d.slice(0, room - 1) + "…" : d;
+      text += u.length > w
+        ? `  ${u}\n  ${" ".repeat(w)}  ${ctx.out.style("dim", desc)}\n`
+        : `  ${u.padEnd(w)}  ${ctx.out.style("dim", desc)}\n`;
+    }
   }
-  text +=
-    "\nAny other line is JavaScript, with obj, objects, maps, progs, links and the mod.ts API\n" +
-    "in scope (await works). --json / --yaml after any command change its output.\n" +
-    "Ctrl-C stops tail/trace/watch; Ctrl-D or exit leaves. `help CMD` explains one command.\n";
+  text += "\nAny other line is JavaScript over the session: obj, objects, maps, progs, links,\n" +
+    "each map and program by name, and the mod.ts API (await works).\n" +
+    "Add --json or --yaml to any command. Ctrl-C stops tail/trace/watch; Ctrl-D or exit leaves.\n" +
+    "help CMD explains one command.\n";
   return text;
+}
+
+function terminalColumns(): number {
+  try {
+    return Deno.stdout.isTerminal() ? Deno.consoleSize().columns : 100;
+  } catch {
+    return 100;
+  }
 }

@@ -28,6 +28,7 @@ export function register(program: Command, ctx: Ctx): void {
   const group = "Objects:";
 
   program.command("load").helpGroup(group)
+    .summary("load a .o or .bpf.c and attach its programs")
     .description("open a .o (or a .bpf.c, compiled on the fly), load it and attach its programs")
     .argument("<file>", "the object file")
     .option("--set <var=value>", "set a global before load (repeatable)", collect, [])
@@ -108,7 +109,7 @@ export function register(program: Command, ctx: Ctx): void {
           name: prog.name,
           type: prog.type,
           section: prog.section,
-          fd: safe(() => prog.fd),
+          id: safe(() => kernelId(prog.fd, "prog_id")),
           links: links.filter((l) => l.object === lo.name && l.link.program === prog.name).length,
         })),
         { empty: "no programs (load FILE)" },
@@ -124,6 +125,7 @@ export function register(program: Command, ctx: Ctx): void {
         refs.map(({ lo, map }) => {
           const row: Row = {
             object: lo.name,
+            id: safe(() => kernelId(map.fd, "map_id")),
             name: map.name,
             type: map.type,
             key: safe(() => map.keyType),
@@ -196,6 +198,7 @@ export function register(program: Command, ctx: Ctx): void {
     });
 
   program.command("globals").helpGroup(group)
+    .summary("list globals, read one, or set one")
     .description("show global variables, one, or set one (.data/.bss live; .rodata before load)")
     .argument("[var]", "the variable (name or object.name)")
     .argument("[value]", "the new value")
@@ -229,6 +232,7 @@ export function register(program: Command, ctx: Ctx): void {
     });
 
   program.command("pin").helpGroup(group)
+    .summary("pin a map, program or link to bpffs")
     .description("pin a map, program or link to bpffs so it outlives the shell")
     .argument("<kind>", "map, prog or link")
     .argument("<name>", "its name (a link's id)")
@@ -273,6 +277,28 @@ export function globalNames(obj: { globalsInfo(): { name: string }[] }): string[
     return obj.globalsInfo().map((g) => g.name);
   } catch {
     return [];
+  }
+}
+
+/**
+ * The kernel id of a BPF fd of this process (what bpftool shows), from /proc/self/fdinfo.
+ *
+ * @param fd The fd.
+ * @param key `"prog_id"`, `"map_id"` or `"link_id"`.
+ * @returns The id, or undefined.
+ * @example
+ * ```ts
+ * kernelId(prog.fd, "prog_id"); // 705
+ * ```
+ */
+export function kernelId(fd: number, key: "prog_id" | "map_id" | "link_id"): number | undefined {
+  if (fd < 0) return undefined;
+  try {
+    const text = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
+    const m = new RegExp(`${key}:\\s*(\\d+)`).exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

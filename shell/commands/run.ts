@@ -54,6 +54,7 @@ export async function runScript(path: string): Promise<void> {
 export function register(program: Command, ctx: Ctx): void {
   const { session, out } = ctx;
   program.command("run").helpGroup("Programs:")
+    .summary("test-run a program, or run script.ts / session.yaml")
     .description("test-run a program (BPF_PROG_TEST_RUN), or run a script.ts / session.yaml")
     .argument("<what>", "a program name, a .ts/.js script or a .yaml session")
     .option("--data <hex>", "packet bytes, e.g. 00112233 (socket filter, xdp, tc…)")

@@ -123,6 +123,7 @@ export function register(program: Command, ctx: Ctx): void {
     });
 
   program.command("trace").helpGroup(group)
+    .summary("print trace_pipe lines (bpf_printk) matching REGEX")
     .description("print trace_pipe lines (bpf_printk output), filtered by a regex, until Ctrl-C")
     .argument("[regex]", "only lines whose text matches")
     .option("--count <n>", "stop after N lines")
