@@ -40,3 +40,4 @@ export {
   type FeatureReport,
   features,
 } from "./bpf/features.ts";
+export { RingBuffer, type RingBufferOptions } from "./bpf/ringbuf.ts";

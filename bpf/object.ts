@@ -16,6 +16,7 @@ import type { Link } from "./link.ts";
 import { BpfMap, type MapInfo, useBtfModule } from "./map.ts";
 import { Program } from "./program.ts";
 import { ProgArray } from "./progarray.ts";
+import { RingBuffer, type RingBufferOptions } from "./ringbuf.ts";
 import * as btfModule from "./btf/btf.ts";
 
 useBtfModule(btfModule);
@@ -399,6 +400,33 @@ export class BpfObject {
    */
   progArray(name: string): ProgArray {
     return new ProgArray(this.map(name), () => this.#programs);
+  }
+
+  /**
+   * A reader of the ring buffer map `name`, closed with this object.
+   *
+   * @param name The `BPF_MAP_TYPE_RINGBUF` map.
+   * @param opts `type`: the BTF struct of an event (else guessed, else bytes).
+   * @returns The reader.
+   * @example
+   * ```ts
+   * for await (const ev of obj.ringbuf("events", { type: "data_t" })) console.log(ev.pid);
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  ringbuf<T = any>(name: string, opts: RingBufferOptions = {}): RingBuffer<T> {
+    return this.#child(new RingBuffer<T>(this.map(name), opts));
+  }
+
+  /** Adopt a reader and forget it when it closes on its own. */
+  #child<T extends Closeable>(reader: T): T {
+    this.adopt(reader);
+    const close = reader.close.bind(reader);
+    reader.close = () => {
+      this.forget(reader);
+      close();
+    };
+    return reader;
   }
 
   /**

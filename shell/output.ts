@@ -342,7 +342,10 @@ export class Output {
     if (!this.#stream) {
       const columns = Object.keys(row);
       const cells = columns.map((c) => formatCell(row[c]));
-      const widths = columns.map((c, i) => Math.max(c.length, cells[i].length));
+      // Room for typical values (pids, 16-char comms) so later rows stay aligned.
+      const widths = columns.map((c, i) =>
+        Math.max(c.length, cells[i].length, isNumeric(row[c]) ? 7 : typeof row[c] === "string" ? 16 : 0)
+      );
       this.#stream = { columns, widths };
       this.line(
         this.style(

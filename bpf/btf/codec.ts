@@ -123,7 +123,7 @@ interface Composite {
 /** A field, or a union's alternatives (each alternative a list of items). */
 type Item =
   | { t: "field"; key: string; plan: Plan; off: number; bits?: { off: number; size: number } }
-  | { t: "group"; alts: Item[][] };
+  | { t: "group"; alts: Item[][]; sizes: number[] };
 
 /** Names of the int types that spell a C character type (their arrays are strings). */
 const CHAR_NAMES = new Set(["char", "signed char", "unsigned char"]);
@@ -215,12 +215,14 @@ class Planner {
   #items(t: BtfComposite, baseBits: number): Item[] {
     const src = this.#src;
     const perMember: Item[][] = [];
+    const sizes: number[] = [];
     for (const m of t.members) {
       const bitOff = baseBits + m.bitOffset;
       if (m.name === "") {
         const inner = src.typeById(src.resolve(m.type));
         if ((inner.kind === "struct" || inner.kind === "union") && m.bitSize === 0) {
           perMember.push(this.#items(inner, bitOff));
+          sizes.push(inner.size);
         }
         continue; // unnamed padding bitfields (`int :3`) carry no value
       }
@@ -239,9 +241,10 @@ class Planner {
         unsupported(t.name || "struct {...}", `bitfield '${m.name}' is a ${plan.k}`);
       }
       perMember.push([{ t: "field", key: m.name, plan, off: bitOff >> 3, bits }]);
+      sizes.push(bits ? Math.ceil(((bits.off & 7) + bits.size) / 8) : src.sizeOf(m.type));
     }
     if (t.kind === "struct") return perMember.flat();
-    return [{ t: "group", alts: perMember }];
+    return [{ t: "group", alts: perMember, sizes }];
   }
 }
 
@@ -324,14 +327,19 @@ const H = {
           }
           u[o + i] = c;
         }
-        if (ascii) return;
+        if (ascii) {
+          if (x.length < n) u[o + x.length] = 0; // terminate, like strcpy (matters in unions)
+          return;
+        }
       }
       const bytes = textEncoder.encode(x);
       if (bytes.length > n) {
         fail(`string ${show(x)} (${bytes.length} bytes) does not fit ${name}${where(path, name)}`);
       }
-      u.fill(0, o, o + n);
+      // No clearing: the value's bytes start zeroed, and in a union overlay the bytes
+      // past the string belong to a wider member.
       u.set(bytes, o);
+      if (bytes.length < n) u[o + bytes.length] = 0;
       return;
     }
     if (x instanceof Uint8Array) {
@@ -478,21 +486,27 @@ const H = {
     return signed ? BigInt.asIntN(bits, x) : x;
   },
 
-  /** OR a bitfield value (range checked, zeroed target) into place. */
+  /** Store a bitfield (range already checked), keeping the neighbouring bits. */
   putBits(u: Uint8Array, o: number, shift: number, bits: number, x: number): void {
-    let val = (x < 0 ? x + 2 ** bits : x) * 2 ** shift;
-    for (let i = 0; val > 0; i++) {
-      u[o + i] |= val % 256;
-      val = Math.floor(val / 256);
+    let val = x < 0 ? x + 2 ** bits : x;
+    for (let i = 0, pos = shift, left = bits; left > 0; i++, pos = 0) {
+      const n = Math.min(8 - pos, left);
+      const mask = ((1 << n) - 1) << pos;
+      u[o + i] = (u[o + i] & ~mask) | ((val % (1 << n)) << pos);
+      val = Math.floor(val / (1 << n));
+      left -= n;
     }
   },
 
-  /** OR a bigint bitfield value into place. */
+  /** Store a bigint bitfield, keeping the neighbouring bits. */
   putBitsBig(u: Uint8Array, o: number, shift: number, bits: number, x: bigint): void {
-    let val = BigInt.asUintN(bits, x) << BigInt(shift);
-    for (let i = 0; val > 0n; i++) {
-      u[o + i] |= Number(val & 0xffn);
-      val >>= 8n;
+    let val = BigInt.asUintN(bits, x);
+    for (let i = 0, pos = shift, left = bits; left > 0; i++, pos = 0) {
+      const n = Math.min(8 - pos, left);
+      const mask = ((1 << n) - 1) << pos;
+      u[o + i] = (u[o + i] & ~mask) | (Number(val & BigInt((1 << n) - 1)) << pos);
+      val >>= BigInt(n);
+      left -= n;
     }
   },
 };
@@ -804,17 +818,20 @@ class Gen {
   #encItems(items: Item[], at: Off, x: string, path: string, out: string[]): void {
     for (const it of items) {
       if (it.t === "group") {
-        // A union: write the first alternative that has any of its keys set.
-        let first = true;
-        for (const alt of it.alts) {
+        // A union: overlay every member present, widest first, so a narrower member
+        // overwrites the start of a wider one; on equal sizes the first declared wins.
+        // A decoded union thus re-encodes to its bytes, and a lone member is just written.
+        const order = it.alts.map((_, i) => i).sort((a, b) =>
+          it.sizes[b] - it.sizes[a] || b - a
+        );
+        for (const i of order) {
           const keys: string[] = [];
-          collectKeys(alt, keys);
+          collectKeys(it.alts[i], keys);
           if (keys.length === 0) continue;
           const cond = keys.map((k) => `${prop(x, k)} !== undefined`).join(" || ");
-          out.push(`${first ? "" : "else "}if (${cond}) {`);
-          this.#encItems(alt, at, x, path, out);
+          out.push(`if (${cond}) {`);
+          this.#encItems(it.alts[i], at, x, path, out);
           out.push(`}`);
-          first = false;
         }
         continue;
       }
@@ -827,7 +844,7 @@ class Gen {
     }
   }
 
-  /** A range-checked bitfield store (the target bytes are zero, so OR suffices). */
+  /** A range-checked bitfield store. */
   #encBits(
     p: Plan,
     at: Off,
@@ -842,7 +859,7 @@ class Gen {
     if (p.k === "bool") {
       out.push(
         `if (typeof ${x} !== "boolean") ${x} = H.bool(${x}, ${name}, ${path});`,
-        `if (${x}) H.putBits(u, ${b}, ${shift}, ${bits.size}, 1);`,
+        `H.putBits(u, ${b}, ${shift}, ${bits.size}, ${x} ? 1 : 0);`,
       );
       return;
     }

@@ -6,7 +6,9 @@
 
 import type { Command } from "commander";
 import type { Ctx } from "../dispatch.ts";
-import { coreExport } from "../core.ts";
+import { loadCore } from "../core.ts";
+import type { FeatureReport } from "../../mod.ts";
+import type { Output } from "../output.ts";
 import { ShellError } from "../errors.ts";
 import type { Format, Row } from "../output.ts";
 import { loadYaml } from "../output.ts";
@@ -78,9 +80,10 @@ export function register(program: Command, ctx: Ctx): void {
     .summary("what this kernel supports")
     .description("probe what this kernel and machine support (program/map types, tools)")
     .action(async () => {
-      const features = await coreExport<() => Promise<unknown>>("features");
+      const { features } = await loadCore();
       const report = await features();
-      out.table(featureRows(report));
+      if (out.format !== "table") return out.record(report as unknown as Row);
+      out.raw(doctorText(report, out));
     });
 
   program.command("exit").alias("quit").helpGroup(group)
@@ -92,37 +95,52 @@ export function register(program: Command, ctx: Ctx): void {
 }
 
 /**
- * Rows of a features() report, whatever its exact shape: a list of rows, or an object of
- * booleans / `{supported, detail}` records (nested groups are flattened as `group.name`).
+ * The doctor's report as text: the machine, then what works by kind, then what is missing
+ * with the reason and what to use instead.
  *
- * @param report What features() returned.
- * @returns One row per feature.
+ * @param r The report of features().
+ * @param out The printer (for styles).
+ * @returns The text.
  * @example
  * ```ts
- * featureRows({ ringbuf: true }); // [{ feature: "ringbuf", status: "ok" }]
+ * out.raw(doctorText(await features(), out));
  * ```
  */
-export function featureRows(report: unknown): Row[] {
-  if (Array.isArray(report)) return report as Row[];
-  const rows: Row[] = [];
-  const walk = (prefix: string, v: unknown) => {
-    if (typeof v === "boolean") {
-      rows.push({ feature: prefix, status: v ? "ok" : "missing" });
-    } else if (v && typeof v === "object" && !Array.isArray(v)) {
-      const rec = v as Row;
-      if ("supported" in rec || "ok" in rec) {
-        const ok = Boolean(rec.supported ?? rec.ok);
-        const { supported: _s, ok: _o, ...rest } = rec;
-        rows.push({ feature: prefix, status: ok ? "ok" : "missing", ...rest });
-      } else {
-        for (const [k, x] of Object.entries(rec)) walk(prefix ? `${prefix}.${k}` : k, x);
-      }
-    } else {
-      rows.push({ feature: prefix, status: v });
+export function doctorText(r: FeatureReport, out: Output): string {
+  const caps = Object.entries(r.privileges)
+    .filter(([k, v]) => k.startsWith("cap") && v)
+    .map(([k]) => "CAP_" + k.slice(3).replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase());
+  const mount = (m: { path?: string; mounted: boolean; mountedNow: boolean; error?: string }) =>
+    m.mounted ? `${m.path}${m.mountedNow ? " (mounted just now)" : ""}` : `not mounted${m.error ? `: ${m.error}` : ""}`;
+  const lines: [string, string][] = [
+    ["kernel", `${r.kernel.release} ${r.kernel.arch}`],
+    ["libbpf", r.libbpf],
+    ["BTF", r.btf ? "/sys/kernel/btf/vmlinux (CO-RE works)" : out.style("red", "missing (CO-RE programs cannot load)")],
+    ["tracefs", mount(r.tracefs)],
+    ["bpffs", mount(r.bpffs)],
+    ["privileges", `${r.privileges.root ? "root" : `uid ${r.privileges.uid}`}${caps.length ? ` (${caps.join(" ")})` : ""}`],
+  ];
+  const kinds: [string, string][] = [["program", "programs"], ["map", "maps"], ["helper", "helpers"]];
+  for (const [kind, title] of kinds) {
+    const all = r.features.filter((f) => f.kind === kind);
+    const ok = all.filter((f) => f.ok).map((f) => f.name);
+    if (!all.length) continue;
+    lines.push([title, kind === "helper" ? `${ok.length} of ${all.length} work` : ok.join(" ")]);
+  }
+  const width = Math.max(40, terminalColumns() - 13);
+  let text = lines.map(([k, v]) => `${out.style("bold", k.padEnd(11))} ${wrap(v, width, 12)}`)
+    .join("\n") + "\n";
+  const missing = r.features.filter((f) => !f.ok);
+  if (missing.length) {
+    text += "\n" + out.style("bold", "missing") + "\n";
+    for (const f of missing) {
+      const since = f.minKernel ? ` (${f.kind}, Linux ${f.minKernel}+)` : ` (${f.kind})`;
+      text += `  ${out.style("yellow", f.name)}${out.style("dim", since)}: ${f.reason ?? "not supported"}\n`;
+      if (f.alternative) text += `    ${out.style("green", "use instead:")} ${f.alternative}\n`;
     }
-  };
-  walk("", report);
-  return rows;
+  }
+  text += out.style("dim", `probed in ${Math.round(r.ms)} ms`) + "\n";
+  return text;
 }
 
 /** The `help` overview: commands grouped, with their arguments and one line each. */
@@ -164,6 +182,20 @@ function overview(program: Command, ctx: Ctx): string {
     "Add --json or --yaml to any command. Ctrl-C stops tail/trace/watch; Ctrl-D or exit leaves.\n" +
     "help CMD explains one command.\n";
   return text;
+}
+
+/** Wrap words at `width`, indenting continuation lines. */
+function wrap(text: string, width: number, indent: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.join("\n" + " ".repeat(indent));
 }
 
 function terminalColumns(): number {

@@ -1,0 +1,410 @@
+/**
+ * The BPF perf buffer reader (BPF_MAP_TYPE_PERF_EVENT_ARRAY + bpf_perf_event_output), in
+ * TypeScript over one mmapped perf ring per CPU, without libbpf's perf_buffer:
+ *
+ * - per online CPU, a `PERF_COUNT_SW_BPF_OUTPUT` event with `PERF_SAMPLE_RAW` is opened,
+ *   mapped (one metadata page + `pageCount` data pages), put in the map at the CPU's
+ *   index and enabled;
+ * - records are 8-aligned `perf_event_header`s; samples carry a u32 size and the bytes the
+ *   program sent, `PERF_RECORD_LOST` records say how many samples the kernel dropped;
+ *   a record that crosses the end of the ring is copied out before decoding;
+ * - `data_head` is read as two u32 with `Atomics.load`, `data_tail` written once per
+ *   batch per CPU;
+ * - wake-ups: libbpf asks for one per event, which costs the producer an interrupt per
+ *   event; here the kernel wakes the reader every `wakeupEvents` samples (or when half a
+ *   ring is full), and a wait never lasts more than `flushMs`, so a lone event is still
+ *   delivered within `flushMs`.
+ *
+ * @module
+ */
+
+import { BpfError } from "../ffi/errors.ts";
+import { libc, pageSize, PROT_READ, PROT_WRITE } from "../ffi/libc.ts";
+import {
+  PERF_COUNT_SW_BPF_OUTPUT,
+  PERF_EVENT_IOC_ENABLE,
+  PERF_SAMPLE_RAW,
+  PERF_TYPE_SOFTWARE,
+  perfEventOpen,
+} from "./perf_event.ts";
+import {
+  type Decoder,
+  type DecoderFactory,
+  eventDecoder,
+  EventStream,
+  Mapping,
+  Poller,
+  type RawCallback,
+  reentered,
+  type StreamMap,
+  type StreamOptions,
+  type StreamStats,
+} from "./stream.ts";
+
+const PERF_RECORD_LOST = 2;
+const PERF_RECORD_SAMPLE = 9;
+/** Offsets in struct perf_event_mmap_page, as u32 indexes. */
+const DATA_HEAD_U32 = 1024 / 4;
+/** data_tail, as a u64 index. */
+const DATA_TAIL_U64 = 1032 / 8;
+const TWO_32 = 4294967296;
+
+/** A perf event array map, which the reader fills with its per-CPU event fds. */
+export interface PerfStreamMap extends StreamMap {
+  /** Store raw key/value bytes (a BpfMap accepts Uint8Array for both). */
+  set(key: Uint8Array, value: Uint8Array): unknown;
+  /** Delete by raw key bytes. */
+  delete(key: Uint8Array): unknown;
+}
+
+/** Options of {@link PerfBuffer}. */
+export interface PerfBufferOptions extends StreamOptions {
+  /** Data pages per CPU, a power of two (default 64: 256 KiB per CPU). */
+  pageCount?: number;
+  /** Wake the reader after this many samples on a CPU (default 64). */
+  wakeupEvents?: number;
+  /** The longest a sample waits for a reader that is waiting (default 50 ms). */
+  flushMs?: number;
+  /** Called with the number of samples the kernel dropped on a CPU (its ring was full). */
+  onLost?: (count: number, cpu: number) => void;
+}
+
+/** One event from a perf buffer. */
+export interface PerfEvent<T> {
+  /** The CPU whose ring it came through. */
+  cpu: number;
+  /** The decoded sample (or a Uint8Array copy). */
+  data: T;
+}
+
+/** Counters of a perf buffer. */
+export interface PerfStats extends StreamStats {
+  /** Samples the kernel dropped because a CPU's ring was full. */
+  lost: number;
+}
+
+/** One CPU's ring. */
+class CpuRing {
+  readonly cpu: number;
+  readonly fd: number;
+  readonly mapping: Mapping;
+  /** The metadata page, as u32 (data_head at DATA_HEAD_U32). */
+  meta: Uint32Array;
+  /** data_tail, written once per batch. */
+  tail64: BigUint64Array;
+  /** The data pages. */
+  u8: Uint8Array;
+  u32: Uint32Array;
+  readonly size: number;
+  tail: number;
+  decode: Decoder<unknown>;
+  /** Wrapped records are copied here (grown on demand) and decoded from here. */
+  scratch: Uint8Array;
+  decodeScratch: Decoder<unknown>;
+
+  constructor(cpu: number, fd: number, mapping: Mapping, page: number, decoderFor: DecoderFactory<unknown>) {
+    this.cpu = cpu;
+    this.fd = fd;
+    this.mapping = mapping;
+    this.meta = new Uint32Array(mapping.buffer, 0, page / 4);
+    this.tail64 = new BigUint64Array(mapping.buffer, 0, page / 8);
+    this.size = mapping.buffer.byteLength - page;
+    this.u8 = new Uint8Array(mapping.buffer, page, this.size);
+    this.u32 = new Uint32Array(mapping.buffer, page, this.size / 4);
+    this.tail = Number(Atomics.load(this.tail64, DATA_TAIL_U64));
+    this.decode = decoderFor(this.u8);
+    this.scratch = new Uint8Array(256);
+    this.decodeScratch = decoderFor(this.scratch);
+    this.#decoderFor = decoderFor;
+  }
+
+  readonly #decoderFor: DecoderFactory<unknown>;
+
+  /** data_head; the hi/lo/hi read guards against a torn 64-bit value. */
+  head(): number {
+    const m = this.meta;
+    let hi = Atomics.load(m, DATA_HEAD_U32 + 1);
+    for (;;) {
+      const lo = Atomics.load(m, DATA_HEAD_U32);
+      const again = Atomics.load(m, DATA_HEAD_U32 + 1);
+      if (again === hi) return hi * TWO_32 + lo;
+      hi = again;
+    }
+  }
+
+  /** Copy a record that wraps around the end of the ring into scratch. */
+  unwrap(off: number, length: number): void {
+    if (this.scratch.length < length) {
+      this.scratch = new Uint8Array(Math.max(length, this.scratch.length * 2));
+      this.decodeScratch = this.#decoderFor(this.scratch);
+    }
+    const first = this.size - off;
+    this.scratch.set(this.u8.subarray(off, this.size), 0);
+    this.scratch.set(this.u8.subarray(0, length - first), first);
+  }
+
+  /** Forget the mapping's views before it goes. */
+  drop(): void {
+    this.meta = new Uint32Array(0);
+    this.tail64 = new BigUint64Array(0);
+    this.u8 = new Uint8Array(0);
+    this.u32 = new Uint32Array(0);
+    this.mapping.unmap();
+  }
+}
+
+/** The online CPUs, from /sys/devices/system/cpu/online (e.g. `0-3,5`). */
+function onlineCpuList(): number[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/sys/devices/system/cpu/online").trim();
+  } catch {
+    return [0];
+  }
+  const cpus: number[] = [];
+  for (const part of text.split(",")) {
+    const [a, b] = part.split("-").map(Number);
+    for (let c = a; c <= (b ?? a); c++) cpus.push(c);
+  }
+  return cpus;
+}
+
+function u32Bytes(n: number): Uint8Array {
+  return new Uint8Array(new Uint32Array([n]).buffer);
+}
+
+/**
+ * A reader of a BPF perf event array, yielding `{ cpu, data }` events.
+ *
+ * `data` is decoded with the BTF codec of `type`, or of the object's only struct named
+ * `event`, `*_event` or `data_t` when no type is given; otherwise it is a `Uint8Array`
+ * copy of the sample (which the kernel pads so that its size plus 4 is a multiple of 8).
+ * Samples the kernel dropped are counted in `stats.lost` and reported to `onLost`.
+ *
+ * @example
+ * ```ts
+ * using pb = obj.perfbuf("output", { type: "data_t", onLost: (n) => console.warn(n) });
+ * for await (const { cpu, data } of pb) console.log(cpu, data.pid, data.command);
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
+  /** The map filled with this reader's perf events. */
+  readonly map: PerfStreamMap;
+  /** The C type samples are decoded as, or `"bytes"` for Uint8Array copies. */
+  readonly typeName: string;
+  /** Data bytes per CPU ring. */
+  readonly ringSize: number;
+  protected readonly label: string;
+  protected readonly poller: Poller;
+  readonly #rings: CpuRing[] = [];
+  readonly #flushMs: number;
+  readonly #onLost?: (count: number, cpu: number) => void;
+  #next = 0;
+  #events = 0;
+  #bytes = 0;
+  #lost = 0;
+  #draining = false;
+  #closing = false;
+
+  /**
+   * Open one perf ring per online CPU and plug them into the map. Usually called as
+   * `obj.perfbuf(name, opts)`, which also closes the reader with the object.
+   *
+   * @param map A loaded map of type `perf_event_array`.
+   * @param opts The event type, ring size, wake-up policy and a lost-sample callback.
+   * @example
+   * ```ts
+   * const pb = new PerfBuffer(obj.map("output"), { type: "data_t", pageCount: 16 });
+   * ```
+   */
+  constructor(map: PerfStreamMap, opts: PerfBufferOptions = {}) {
+    super(opts);
+    this.map = map;
+    this.label = `perf buffer '${map.name}'`;
+    if (map.type !== "perf_event_array") {
+      throw new BpfError({
+        op: "perf buffer open",
+        message: `map '${map.name}' is a ${map.type} map, not a perf_event_array`,
+        hint: map.type === "ringbuf" ? "read it with obj.ringbuf()" : undefined,
+      });
+    }
+    const pages = opts.pageCount ?? 64;
+    if (!(pages > 0 && Number.isInteger(pages) && (pages & (pages - 1)) === 0)) {
+      throw new BpfError({
+        op: "perf buffer open",
+        message: `page count ${pages} of map '${map.name}' is not a power of two`,
+        hint: "use 8, 16, 64, ...",
+      });
+    }
+    const { decoderFor, typeName } = eventDecoder(map, opts.type, "perf buffer");
+    this.typeName = typeName;
+    this.#flushMs = Math.max(1, opts.flushMs ?? 50);
+    this.#onLost = opts.onLost;
+    const page = pageSize();
+    this.ringSize = pages * page;
+    const cpus = onlineCpuList().filter((c) => c < map.maxEntries);
+    try {
+      for (const cpu of cpus) this.#rings.push(this.#open(cpu, page, opts, decoderFor));
+      this.poller = new Poller(this.#rings.map((r) => r.fd), this.label);
+    } catch (e) {
+      this.#teardown();
+      throw e;
+    }
+  }
+
+  #open(
+    cpu: number,
+    page: number,
+    opts: PerfBufferOptions,
+    decoderFor: DecoderFactory<unknown>,
+  ): CpuRing {
+    const fd = perfEventOpen({
+      type: PERF_TYPE_SOFTWARE,
+      config: PERF_COUNT_SW_BPF_OUTPUT,
+      period: 1,
+      sampleType: PERF_SAMPLE_RAW,
+      wakeupEvents: Math.max(1, Math.floor(opts.wakeupEvents ?? 64)),
+    }, -1, cpu);
+    let mapping: Mapping | undefined;
+    try {
+      const op = `perf buffer '${this.map.name}' mmap`;
+      mapping = Mapping.map(fd, page + this.ringSize, PROT_READ | PROT_WRITE, 0, op);
+      const ring = new CpuRing(cpu, fd, mapping, page, decoderFor);
+      if (libc().ioctl(fd, PERF_EVENT_IOC_ENABLE, 0n) < 0) {
+        throw new BpfError({ op: "perf buffer enable", message: `cpu ${cpu}` });
+      }
+      this.map.set(u32Bytes(cpu), u32Bytes(fd));
+      return ring;
+    } catch (e) {
+      mapping?.unmap();
+      libc().close(fd);
+      throw e;
+    }
+  }
+
+  /** The CPUs read, one ring each. */
+  get cpus(): number[] {
+    return this.#rings.map((r) => r.cpu);
+  }
+
+  /**
+   * Counters: events delivered, their payload bytes, and samples lost in the kernel.
+   *
+   * @example
+   * ```ts
+   * if (pb.stats.lost) console.warn(`${pb.stats.lost} samples lost`);
+   * ```
+   */
+  get stats(): PerfStats {
+    return { events: this.#events, bytes: this.#bytes, lost: this.#lost };
+  }
+
+  protected override maxWaitMs(): number {
+    return this.#flushMs;
+  }
+
+  protected drain(cb: (ev: PerfEvent<T>) => void, limit: number): number {
+    return this.#each(limit, (ring, off, length, wrapped) => {
+      const data = wrapped ? ring.decodeScratch(12, length) : ring.decode(off + 12, length);
+      cb({ cpu: ring.cpu, data: data as T });
+    });
+  }
+
+  protected drainRaw(cb: RawCallback, limit: number): number {
+    return this.#each(limit, (ring, off, length, wrapped) => {
+      if (wrapped) cb(ring.scratch, 12, length);
+      else cb(ring.u8, off + 12, length);
+    });
+  }
+
+  /** Walk every CPU's ring (starting one further each time, for fairness). */
+  #each(
+    limit: number,
+    sample: (ring: CpuRing, off: number, length: number, wrapped: boolean) => void,
+  ): number {
+    if (this.#draining) throw reentered(this.label);
+    this.#draining = true;
+    let n = 0;
+    try {
+      const rings = this.#rings;
+      const k = rings.length;
+      for (let j = 0; j < k && n < limit && !this.#closing; j++) {
+        n += this.#drainRing(rings[(this.#next + j) % k], limit - n, sample);
+      }
+      this.#next = k ? (this.#next + 1) % k : 0;
+      return n;
+    } finally {
+      this.#draining = false;
+      if (this.#closing) this.#teardown();
+    }
+  }
+
+  #drainRing(
+    ring: CpuRing,
+    limit: number,
+    sample: (ring: CpuRing, off: number, length: number, wrapped: boolean) => void,
+  ): number {
+    const head = ring.head();
+    const start = ring.tail;
+    let tail = start;
+    if (tail >= head) return 0;
+    const u32 = ring.u32;
+    const size = ring.size;
+    const mask = size - 1;
+    let n = 0;
+    let bytes = 0;
+    try {
+      while (tail < head && n < limit) {
+        const off = tail & mask;
+        const type = u32[off >>> 2];
+        const recSize = u32[(off >>> 2) + 1] >>> 16;
+        if (recSize === 0) break; // never written by a sane kernel; do not spin
+        tail += recSize;
+        const wrapped = off + recSize > size;
+        if (wrapped) ring.unwrap(off, recSize);
+        if (type === PERF_RECORD_SAMPLE) {
+          const length = wrapped
+            ? ring.scratch[8] | ring.scratch[9] << 8 | ring.scratch[10] << 16 |
+              ring.scratch[11] << 24
+            : u32[(off + 8) >>> 2];
+          n++;
+          bytes += length;
+          sample(ring, off, length, wrapped);
+          if (this.#closing) return n;
+        } else if (type === PERF_RECORD_LOST) {
+          const s = wrapped ? new Uint32Array(ring.scratch.buffer, 0, 6) : u32;
+          const at = wrapped ? 4 : (off >>> 2) + 4;
+          const lost = s[at] + s[at + 1] * TWO_32;
+          this.#lost += lost;
+          this.#onLost?.(lost, ring.cpu);
+        }
+      }
+      return n;
+    } finally {
+      ring.tail = tail;
+      if (!this.#closing) Atomics.store(ring.tail64, DATA_TAIL_U64, BigInt(tail));
+      this.#events += n;
+      this.#bytes += bytes;
+    }
+  }
+
+  protected release(): void {
+    this.#closing = true;
+    if (!this.#draining) this.#teardown();
+  }
+
+  /** Unplug, unmap and close every CPU's event (safe to call twice). */
+  #teardown(): void {
+    const c = libc();
+    for (const ring of this.#rings.splice(0)) {
+      try {
+        this.map.delete(u32Bytes(ring.cpu));
+      } catch {
+        // The map (or its object) may be closed already: its entries went with it.
+      }
+      ring.drop();
+      c.close(ring.fd);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+// Nothing leaks when a process using bpfsh ends: SIGTERM, SIGINT or an uncaught error.
+// Needs root; CI runs as root.
+import { BpfObject, closeAll } from "../mod.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { fixture, kernelProgIds, NOT_ROOT, ROOT } from "./helpers.ts";
+
+async function holdAndEnd(how: "SIGTERM" | "SIGINT" | "throw"): Promise<Deno.CommandStatus> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}/tests/fixtures/hold.ts`, how === "throw" ? "throw" : "wait"],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const id = Number(/ready (\d+)/.exec(text)?.[1]);
+  assert(id > 0, `child reported a program id: ${text}`);
+  assert(kernelProgIds().has(id), "the program is loaded while the child runs");
+  if (how !== "throw") child.kill(how);
+  const status = await child.status;
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+  for (let i = 0; i < 40 && kernelProgIds().has(id); i++) await new Promise((r) => setTimeout(r, 50));
+  assertEquals(kernelProgIds().has(id), false, `program ${id} left loaded after ${how}`);
+  return status;
+}
+
+Deno.test({
+  name: "SIGTERM closes everything a script loaded and exits 143",
+  ignore: NOT_ROOT,
+  async fn() {
+    const status = await holdAndEnd("SIGTERM");
+    assertEquals(status.code, 143);
+  },
+});
+
+Deno.test({
+  name: "Ctrl-C (SIGINT) and an uncaught error leave no program loaded",
+  ignore: NOT_ROOT,
+  async fn() {
+    await holdAndEnd("SIGINT");
+    const status = await holdAndEnd("throw");
+    assert(!status.success, "an uncaught error exits non-zero");
+  },
+});
+
+Deno.test({
+  name: "closeAll() closes every object still open in this process",
+  ignore: NOT_ROOT,
+  async fn() {
+    const a = await BpfObject.open(fixture("exec_count"));
+    const b = await BpfObject.open(fixture("maps"));
+    a.load();
+    a.attachAll();
+    assert(closeAll() >= 2);
+    assert(a.closed && b.closed);
+  },
+});
