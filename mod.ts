@@ -34,10 +34,5 @@ export {
   type CompileResult,
 } from "./bpf/compile.ts";
 export { vmlinuxHeaderDir } from "./bpf/vmlinux.ts";
-export {
-  feature,
-  type Feature,
-  type FeatureReport,
-  features,
-} from "./bpf/features.ts";
+export { type Feature, feature, type FeatureReport, features } from "./bpf/features.ts";
 export { RingBuffer, type RingBufferOptions } from "./bpf/ringbuf.ts";

@@ -22,7 +22,9 @@ function cBaseline(): number[] {
   const out = new Deno.Command(`${ROOT}build/bench/map_iter`, { args: [String(N), String(RUNS)] })
     .outputSync();
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => Number(l.split(" ")[0]));
+  return new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+    Number(l.split(" ")[0])
+  );
 }
 
 function time(fn: () => number): { ms: number; n: number } {
@@ -48,27 +50,33 @@ for (let i = 0; i < N; i++) {
 
 const results: Record<string, number[]> = { raw: [], toArray: [], entries: [] };
 for (let r = 0; r < RUNS; r++) {
-  results.raw.push(time(() => {
-    let n = 0;
-    for (const b of map.rawBatches()) n += b.count;
-    return n;
-  }).ms);
+  results.raw.push(
+    time(() => {
+      let n = 0;
+      for (const b of map.rawBatches()) n += b.count;
+      return n;
+    }).ms,
+  );
   results.toArray.push(time(() => map.toArray().length).ms);
-  results.entries.push(time(() => {
-    let n = 0;
-    for (const _ of map.entries()) n++;
-    return n;
-  }).ms);
+  results.entries.push(
+    time(() => {
+      let n = 0;
+      for (const _ of map.entries()) n++;
+      return n;
+    }).ms,
+  );
 }
 
 const cMs = median(c);
 console.log(`map iteration, ${N} entries (u32 -> 16-byte struct), median of ${RUNS} runs`);
 console.log(`  C bpf_map_lookup_batch loop        ${cMs.toFixed(1).padStart(8)} ms   1.00x`);
-for (const [name, label] of [
-  ["raw", "bpfsh rawBatches (bytes)"],
-  ["toArray", "bpfsh toArray() (decoded objects)"],
-  ["entries", "bpfsh entries() (decoded, generator)"],
-] as const) {
+for (
+  const [name, label] of [
+    ["raw", "bpfsh rawBatches (bytes)"],
+    ["toArray", "bpfsh toArray() (decoded objects)"],
+    ["entries", "bpfsh entries() (decoded, generator)"],
+  ] as const
+) {
   const ms = median(results[name]);
   console.log(`  ${label.padEnd(36)}${ms.toFixed(1).padStart(6)} ms   ${(ms / cMs).toFixed(2)}x`);
 }

@@ -82,8 +82,10 @@ export function kernelLacks(
       cause: e,
     });
   }
-  if ((kind === "trace" || kind === "lsm") && /^(fentry|fexit|fmod_ret|lsm)/.test(section) &&
-    e.code === "EPERM") {
+  if (
+    (kind === "trace" || kind === "lsm") && /^(fentry|fexit|fmod_ret|lsm)/.test(section) &&
+    e.code === "EPERM"
+  ) {
     return fentryRefused(e, section);
   }
   return undefined;

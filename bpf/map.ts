@@ -300,9 +300,7 @@ export class BpfMap<K = unknown, V = unknown> {
 
   #decodeKey(bytes: Uint8Array, offset: number): K {
     const codec = this.#keys();
-    return (codec
-      ? codec.decode(bytes, offset)
-      : bytes.slice(offset, offset + this.keySize)) as K;
+    return (codec ? codec.decode(bytes, offset) : bytes.slice(offset, offset + this.keySize)) as K;
   }
 
   #decodeValue(bytes: Uint8Array, offset: number): V {

@@ -9,7 +9,7 @@ import { BpfError } from "../ffi/errors.ts";
 import { checkPtr, libbpf, withLog } from "../ffi/libbpf.ts";
 import { cstr } from "../ffi/libc.ts";
 import { Btf } from "./btf/btf.ts";
-import { type GlobalVar, Globals } from "./globals.ts";
+import { Globals, type GlobalVar } from "./globals.ts";
 import { fentryRefused } from "./kernel_limits.ts";
 import { type Closeable, track } from "./lifetime.ts";
 import type { Link } from "./link.ts";
@@ -89,7 +89,11 @@ export class BpfObject {
     const sym = libbpf();
     const ptr = native.ptr!;
     const owner = this.#owner();
-    for (let p = sym.bpf_object__next_program(ptr, null); p; p = sym.bpf_object__next_program(ptr, p)) {
+    for (
+      let p = sym.bpf_object__next_program(ptr, null);
+      p;
+      p = sym.bpf_object__next_program(ptr, p)
+    ) {
       this.#programs.push(new Program(owner, p));
     }
     for (let m = sym.bpf_object__next_map(ptr, null); m; m = sym.bpf_object__next_map(ptr, m)) {
@@ -222,7 +226,11 @@ export class BpfObject {
       log,
       errno,
     });
-    return new BpfObject({ ptr, links: new Set(), children: new Set(), keepAlive: copy }, name, path);
+    return new BpfObject(
+      { ptr, links: new Set(), children: new Set(), keepAlive: copy },
+      name,
+      path,
+    );
   }
 
   #owner() {
@@ -585,7 +593,10 @@ export class BpfObject {
 
 /** Sections libbpf can attach without a target given by the user. */
 function autoAttachable(section: string): boolean {
-  if (/^(socket|xdp|tc|classifier|action|perf_event|sk_|flow_dissector|cgroup|struct_ops|syscall)/.test(section)) {
+  if (
+    /^(socket|xdp|tc|classifier|action|perf_event|sk_|flow_dissector|cgroup|struct_ops|syscall)/
+      .test(section)
+  ) {
     return false;
   }
   if (/^(raw_tp|raw_tracepoint|tp_btf|fentry|fexit|lsm)(\.\w+)?$/.test(section)) return false;
@@ -610,4 +621,3 @@ function mapInfoOf(m: Deno.PointerObject): MapInfo {
 function baseName(path: string): string {
   return path.replace(/^.*\//, "").replace(/\.bpf\.(o|c)$|\.(o|c)$/, "");
 }
-

@@ -102,7 +102,13 @@ class CpuRing {
   scratch: Uint8Array;
   decodeScratch: Decoder<unknown>;
 
-  constructor(cpu: number, fd: number, mapping: Mapping, page: number, decoderFor: DecoderFactory<unknown>) {
+  constructor(
+    cpu: number,
+    fd: number,
+    mapping: Mapping,
+    page: number,
+    decoderFor: DecoderFactory<unknown>,
+  ) {
     this.cpu = cpu;
     this.fd = fd;
     this.mapping = mapping;
@@ -259,13 +265,17 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
     opts: PerfBufferOptions,
     decoderFor: DecoderFactory<unknown>,
   ): CpuRing {
-    const fd = perfEventOpen({
-      type: PERF_TYPE_SOFTWARE,
-      config: PERF_COUNT_SW_BPF_OUTPUT,
-      period: 1,
-      sampleType: PERF_SAMPLE_RAW,
-      wakeupEvents: Math.max(1, Math.floor(opts.wakeupEvents ?? 64)),
-    }, -1, cpu);
+    const fd = perfEventOpen(
+      {
+        type: PERF_TYPE_SOFTWARE,
+        config: PERF_COUNT_SW_BPF_OUTPUT,
+        period: 1,
+        sampleType: PERF_SAMPLE_RAW,
+        wakeupEvents: Math.max(1, Math.floor(opts.wakeupEvents ?? 64)),
+      },
+      -1,
+      cpu,
+    );
     let mapping: Mapping | undefined;
     try {
       const op = `perf buffer '${this.map.name}' mmap`;

@@ -13,7 +13,7 @@ import {
   kindFromSection,
   planAttach,
 } from "./attach_target.ts";
-import { Link, libbpfLink, type LinkRelease } from "./link.ts";
+import { libbpfLink, Link, type LinkRelease } from "./link.ts";
 import { pinPath } from "./mounts.ts";
 import { onlineCpus } from "../ffi/libc.ts";
 import { PERF_EVENT_IOC_ENABLE, PERF_EVENTS, perfEventOpen } from "./perf_event.ts";
@@ -232,7 +232,9 @@ export class Program {
     v.setBigUint64(0, 40n, true);
     v.setUint8(24, plan.retprobe ? 1 : 0);
     const func = plan.func ? cstr(plan.func) : undefined;
-    if (func) v.setBigUint64(32, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(func))), true);
+    if (func) {
+      v.setBigUint64(32, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(func))), true);
+    }
     const { result, log, errno } = withLog(() =>
       libbpf().bpf_program__attach_uprobe_opts(
         this.#ptr,
@@ -247,7 +249,9 @@ export class Program {
       op,
       log,
       errno,
-      hint: plan.func ? `check that '${binary}' exports '${plan.func}' (nm -D ${binary})` : undefined,
+      hint: plan.func
+        ? `check that '${binary}' exports '${plan.func}' (nm -D ${binary})`
+        : undefined,
     }));
   }
 
@@ -337,9 +341,7 @@ export class Program {
     const addr = (u: Uint8Array) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(u)));
     v.setBigUint64(0, BigInt(TEST_RUN_OPTS_SIZE), true);
     const dataIn = opts.data?.length ? Uint8Array.from(opts.data) : undefined;
-    const dataOut = dataIn
-      ? new Uint8Array(opts.dataOutSize ?? dataIn.length + 512)
-      : undefined;
+    const dataOut = dataIn ? new Uint8Array(opts.dataOutSize ?? dataIn.length + 512) : undefined;
     const ctxIn = opts.ctx?.length ? Uint8Array.from(opts.ctx) : undefined;
     if (dataIn && dataOut) {
       v.setBigUint64(8, addr(dataIn), true);

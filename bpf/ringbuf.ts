@@ -19,11 +19,11 @@ import { pageSize, PROT_READ, PROT_WRITE } from "../ffi/libc.ts";
 import {
   type Decoder,
   eventDecoder,
-  reentered,
   EventStream,
   Mapping,
   Poller,
   type RawCallback,
+  reentered,
   type StreamMap,
   type StreamOptions,
   type StreamStats,

@@ -264,11 +264,11 @@ export class Poller {
    */
   wake(): void {
     if (this.#wakefd < 0) return;
-    libc().write(this.#wakefd, ONE, 8);
+    libc().write(this.#wakefd, ONE, 8n);
   }
 
   #clearWake(): void {
-    if (this.#wakefd >= 0) libc().read(this.#wakefd, SCRATCH8, 8);
+    if (this.#wakefd >= 0) libc().read(this.#wakefd, SCRATCH8, 8n);
   }
 
   /**

@@ -53,6 +53,8 @@ const symbols = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data); */
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
+  /** int open(const char *pathname, int flags); (no mode: never called with O_CREAT) */
+  open: { parameters: ["buffer", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The libc symbol table type. */
@@ -105,6 +107,17 @@ export const EPOLL_CTL_DEL = 2;
 export const EPOLLIN = 1;
 /** Close the epoll fd on exec. */
 export const EPOLL_CLOEXEC = 0o2000000;
+
+/** open flags. */
+export const O_RDONLY = 0;
+/** Reads return EAGAIN instead of blocking. */
+export const O_NONBLOCK = 0o4000;
+/** Close the fd on exec. */
+export const O_CLOEXEC = 0o2000000;
+/** errno: no data now, try again. */
+export const EAGAIN = 11;
+/** errno: interrupted by a signal. */
+export const EINTR = 4;
 
 /** sysconf name for the page size. */
 const SC_PAGESIZE = 30;

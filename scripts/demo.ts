@@ -42,11 +42,15 @@ Deno.addSignalListener("SIGINT", onSigint);
 if (values.duration) setTimeout(() => stop.abort(), Number(values.duration) * 1000);
 
 console.log("Tracing execs... Ctrl-C to stop.\n");
-console.log(`${"PID".padStart(7)} ${"PPID".padStart(7)} ${"UID".padStart(5)}  ${"COMM".padEnd(16)} FILE`);
+console.log(
+  `${"PID".padStart(7)} ${"PPID".padStart(7)} ${"UID".padStart(5)}  ${"COMM".padEnd(16)} FILE`,
+);
 try {
   for await (const ev of events.events({ signal: stop.signal })) {
     console.log(
-      `${String(ev.pid).padStart(7)} ${String(ev.ppid).padStart(7)} ${String(ev.uid).padStart(5)}  ` +
+      `${String(ev.pid).padStart(7)} ${String(ev.ppid).padStart(7)} ${
+        String(ev.uid).padStart(5)
+      }  ` +
         `${ev.comm.padEnd(16)} ${ev.filename}`,
     );
   }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isDeepStrictEqual, inspect } from "node:util";
+import { inspect, isDeepStrictEqual } from "node:util";
 
 /** An assertion that failed. */
 export class AssertionError extends Error {

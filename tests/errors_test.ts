@@ -6,7 +6,10 @@ Deno.test("BpfError names the operation, the errno symbolically and in words", (
   const e = new BpfError({ op: "map update 'counts'", errno: 7, message: "key 1" });
   assertEquals(e.code, "E2BIG");
   assertEquals(e.errno, 7);
-  assertEquals(e.message.split("\n")[0], "map update 'counts': key 1: argument list too long (E2BIG)");
+  assertEquals(
+    e.message.split("\n")[0],
+    "map update 'counts': key 1: argument list too long (E2BIG)",
+  );
   assertEquals(errnoName(-4013), "LIBBPF_ERRNO__VERIFY");
 });
 

@@ -2,14 +2,13 @@
 // Needs root (loading programs); CI runs as root.
 import { BpfError, BpfObject } from "../mod.ts";
 import { assertEquals, assertThrows } from "./assert.ts";
-import { fixture, leakGuard, NOT_ROOT } from "./helpers.ts";
+import { bpfTest, fixture, leakGuard } from "./helpers.ts";
 
 const PACKET = new Uint8Array(64);
 
-Deno.test({
-  name: "globals: .rodata set before load, .data/.bss/.data.custom changed live after load",
-  ignore: NOT_ROOT,
-  async fn() {
+bpfTest(
+  "globals: .rodata set before load, .data/.bss/.data.custom changed live after load",
+  async () => {
     const guard = leakGuard();
     const obj = await BpfObject.open(fixture("globals"));
     const g = obj.globals;
@@ -47,12 +46,11 @@ Deno.test({
     obj.close();
     await guard.check();
   },
-});
+);
 
-Deno.test({
-  name: "globals: .rodata is refused after load, bad values and names are clear errors",
-  ignore: NOT_ROOT,
-  async fn() {
+bpfTest(
+  "globals: .rodata is refused after load, bad values and names are clear errors",
+  async () => {
     using obj = await BpfObject.open(fixture("globals"));
     const g = obj.globals;
     assertThrows(() => (g.nope = 1), BpfError, "no global variable 'nope'");
@@ -64,4 +62,4 @@ Deno.test({
     obj.close();
     assertThrows(() => g.data_value, BpfError, "closed");
   },
-});
+);

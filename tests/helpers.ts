@@ -112,3 +112,28 @@ export function leakGuard(): { seen(): void; check(): Promise<void> } {
 export function run(cmd: string, ...args: string[]): number {
   return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().code;
 }
+
+/**
+ * A test that loads BPF: skipped (with the reason) when not root, and failed if it leaves
+ * a BPF fd of this process open or a program it loaded still in the kernel.
+ *
+ * @param name What the test shows.
+ * @param fn The test body.
+ */
+export function bpfTest(name: string, fn: () => void | Promise<void>): void {
+  Deno.test({
+    name,
+    // Loading BPF needs CAP_BPF/CAP_PERFMON/CAP_NET_ADMIN: root here, and in CI.
+    ignore: NOT_ROOT,
+    async fn() {
+      const guard = leakGuard();
+      const sampler = setInterval(() => guard.seen(), 5);
+      try {
+        await fn();
+      } finally {
+        clearInterval(sampler);
+      }
+      await guard.check();
+    },
+  });
+}

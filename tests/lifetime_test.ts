@@ -24,7 +24,9 @@ async function holdAndEnd(how: "SIGTERM" | "SIGINT" | "throw"): Promise<Deno.Com
   const status = await child.status;
   reader.releaseLock();
   await child.stdout.cancel().catch(() => {});
-  for (let i = 0; i < 40 && kernelProgIds().has(id); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 40 && kernelProgIds().has(id); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   assertEquals(kernelProgIds().has(id), false, `program ${id} left loaded after ${how}`);
   return status;
 }

@@ -3,7 +3,7 @@
 // Needs root (creating maps); CI runs as root.
 import { BpfError, BpfMap, BpfObject, possibleCpus } from "../mod.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { fixture, leakGuard, NOT_ROOT } from "./helpers.ts";
+import { bpfTest, fixture, leakGuard } from "./helpers.ts";
 
 async function loaded() {
   const obj = await BpfObject.open(fixture("maps"));
@@ -12,10 +12,9 @@ async function loaded() {
   return obj;
 }
 
-Deno.test({
-  name: "a padded struct key ({u64,u32} is 16 bytes) and a nested value round-trip",
-  ignore: NOT_ROOT,
-  async fn() {
+bpfTest(
+  "a padded struct key ({u64,u32} is 16 bytes) and a nested value round-trip",
+  async () => {
     using obj = await loaded();
     const m = obj.map("padded");
     assertEquals([m.keySize, m.keyType], [16, "struct padded_key"]);
@@ -39,12 +38,11 @@ Deno.test({
     assert(m.delete({ id: 1n << 40n, port: 443 }));
     assertEquals(m.delete({ id: 1n << 40n, port: 443 }), false);
   },
-});
+);
 
-Deno.test({
-  name: "a packed struct key is 12 bytes and round-trips",
-  ignore: NOT_ROOT,
-  async fn() {
+bpfTest(
+  "a packed struct key is 12 bytes and round-trips",
+  async () => {
     using obj = await loaded();
     const m = obj.map("packed");
     assertEquals(m.keySize, 12);
@@ -52,12 +50,11 @@ Deno.test({
     assertEquals(m.get({ id: 7n, port: 9 }), 99n);
     assertEquals(m.toArray(), [[{ id: 7n, port: 9 }, 99n]]);
   },
-});
+);
 
-Deno.test({
-  name: "a key_size/value_size map without BTF works with raw bytes",
-  ignore: NOT_ROOT,
-  async fn() {
+bpfTest(
+  "a key_size/value_size map without BTF works with raw bytes",
+  async () => {
     using obj = await loaded();
     const m = obj.map("raw_sized");
     assertEquals([m.keySize, m.valueSize, m.keyType], [6, 10, "u8[6]"]);
@@ -69,12 +66,11 @@ Deno.test({
     assertThrows(() => m.set(new Uint8Array(4), value), BpfError, "key has 4 bytes");
     assertThrows(() => m.set(1, value), BpfError, "no BTF type");
   },
-});
+);
 
-Deno.test({
-  name: "a per-CPU array holds one value per possible CPU",
-  ignore: NOT_ROOT,
-  async fn() {
+bpfTest(
+  "a per-CPU array holds one value per possible CPU",
+  async () => {
     using obj = await loaded();
     const m = obj.map<number, bigint[]>("percpu");
     const ncpu = possibleCpus();
@@ -90,12 +86,11 @@ Deno.test({
     assertThrows(() => m.set(3, [1n]), BpfError, "one per possible CPU");
     assertEquals(m.count(), 4, "an array has every slot");
   },
-});
+);
 
-Deno.test({
-  name: "keys that do not fit the BTF type name the map, the type and the value",
-  ignore: NOT_ROOT,
-  async fn() {
+bpfTest(
+  "keys that do not fit the BTF type name the map, the type and the value",
+  async () => {
     using obj = await loaded();
     const e = assertThrows(() => obj.map("small_array").set(-1, 1), BpfError);
     assertEquals(e.message.split("\n")[0].includes("map set 'small_array'"), true, e.message);
@@ -104,12 +99,11 @@ Deno.test({
     assertThrows(() => obj.map("small_array").get("x"), BpfError, "u32");
     assertThrows(() => obj.map("small_array").set(100, 1), BpfError, "map set 'small_array'");
   },
-});
+);
 
-Deno.test({
-  name: "array maps clear to zero and hash maps clear to empty; update flags are honoured",
-  ignore: NOT_ROOT,
-  async fn() {
+bpfTest(
+  "array maps clear to zero and hash maps clear to empty; update flags are honoured",
+  async () => {
     using obj = await loaded();
     const a = obj.map<number, number>("small_array");
     a.set(3, 30);
@@ -123,12 +117,11 @@ Deno.test({
     assertEquals(h.clear(), 10);
     assertEquals(h.count(), 0);
   },
-});
+);
 
-Deno.test({
-  name: "iteration over a large hash map is batched and sees every entry once",
-  ignore: NOT_ROOT,
-  async fn() {
+bpfTest(
+  "iteration over a large hash map is batched and sees every entry once",
+  async () => {
     using obj = await loaded();
     const m = obj.map<number, { a: bigint; b: bigint }>("big");
     const n = 20000;
@@ -149,12 +142,11 @@ Deno.test({
     assertEquals(m.toArray().length, n);
     assertEquals(m.count(), n);
   },
-});
+);
 
-Deno.test({
-  name: "a pinned map reopens from bpffs with its BTF types",
-  ignore: NOT_ROOT,
-  async fn() {
+bpfTest(
+  "a pinned map reopens from bpffs with its BTF types",
+  async () => {
     const guard = leakGuard();
     const path = `/sys/fs/bpf/bpfsh_test_${Deno.pid}`;
     const obj = await loaded();
@@ -171,4 +163,4 @@ Deno.test({
     }
     await guard.check();
   },
-});
+);

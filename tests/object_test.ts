@@ -88,7 +88,8 @@ Deno.test({
   ignore: NOT_ROOT,
   fn() {
     assertThrows(
-      () => BpfObject.fromBytes(new TextEncoder().encode("hello, not an ELF file at all".repeat(4))),
+      () =>
+        BpfObject.fromBytes(new TextEncoder().encode("hello, not an ELF file at all".repeat(4))),
       BpfError,
       "not an ELF file",
     );
@@ -99,7 +100,11 @@ Deno.test({
     assertMatch(e.message, "open 'broken'");
     const smashed = bytes.slice();
     smashed.fill(0xff, 40, 64); // e_shoff, e_flags, sizes: garbage
-    assertThrows(() => BpfObject.fromBytes(smashed, { name: "smashed" }), BpfError, "open 'smashed'");
+    assertThrows(
+      () => BpfObject.fromBytes(smashed, { name: "smashed" }),
+      BpfError,
+      "open 'smashed'",
+    );
   },
 });
 
@@ -135,5 +140,40 @@ Deno.test({
     assert(err instanceof BpfError, `expected BpfError, got ${err}`);
     assertMatch(err.message, "programs (fentry/fexit/lsm) are refused by this kernel");
     assertMatch(err.hint ?? "", /tp_btf|raw_tp/);
+  },
+});
+
+Deno.test({
+  name: "autoload off skips a program; a pinned program outlives its object until unpinned",
+  ignore: NOT_ROOT,
+  async fn() {
+    const guard = leakGuard();
+    const obj = await BpfObject.open(fixture("globals"));
+    obj.program("ret_bss").autoload = false;
+    assertEquals(obj.program("ret_bss").autoload, false);
+    obj.load();
+    guard.seen();
+    assertEquals(obj.program("ret_bss").fd, -1);
+    assertThrows(() => obj.program("ret_bss").testRun(), BpfError, "autoload is off");
+    assertThrows(() => (obj.program("ret_data").autoload = false), BpfError, "already loaded");
+    const path = `/sys/fs/bpf/bpfsh_prog_${Deno.pid}`;
+    obj.program("ret_data").pin(path);
+    assert(Deno.statSync(path).isFile, "the pin exists in bpffs");
+    Deno.removeSync(path);
+    assertThrows(() => obj.program("ret_data").pin("/tmp/not-bpffs"), BpfError, "not inside bpffs");
+    obj.close();
+    await guard.check();
+  },
+});
+
+Deno.test({
+  name: "BpfObject.open() compiles a .bpf.c source and loads it",
+  ignore: NOT_ROOT,
+  async fn() {
+    using obj = await BpfObject.open(
+      new URL("./fixtures/exec_count.bpf.c", import.meta.url).pathname,
+    );
+    obj.load();
+    assertEquals(obj.programs.map((p) => p.name), ["count_exec"]);
   },
 });

@@ -39,7 +39,10 @@ Deno.test("log2Hist() widens the columns past slot 32 and prints nothing for no 
   vals[35] = 2;
   const lines = log2Hist(vals);
   assertMatch(lines[0], /^ {15}value {25}: count/);
-  assertEquals(lines.at(-1), `${"17179869184".padStart(20)} -> ${"34359738367".padEnd(20)} : 2        |${"*".repeat(20)}|`);
+  assertEquals(
+    lines.at(-1),
+    `${"17179869184".padStart(20)} -> ${"34359738367".padEnd(20)} : 2        |${"*".repeat(20)}|`,
+  );
   assertEquals(log2Hist([0, 0, 0]), []);
 });
 
@@ -117,14 +120,25 @@ Deno.test("Output prints one JSON object per line, errors included", () => {
   out.table([{ a: 1n }, { a: 2 }]);
   out.error({ command: "map dump", message: "no map named 'x'", hint: "maps: counts" });
   const lines = text.out.trim().split("\n").map((l) => JSON.parse(l));
-  assertEquals(lines, [{ a: 1 }, { a: 2 }, { error: "no map named 'x'", command: "map dump", hint: "maps: counts" }]);
+  assertEquals(lines, [{ a: 1 }, { a: 2 }, {
+    error: "no map named 'x'",
+    command: "map dump",
+    hint: "maps: counts",
+  }]);
   assertEquals(text.err, "");
 });
 
 Deno.test("Output.error() is one line with the command, cause and hint, then the usage", () => {
   const { out, text } = capture();
-  out.error({ command: "attach", message: "missing required argument 'prog'", usage: "attach <prog> [target]" });
-  assertEquals(text.err, "error: attach: missing required argument 'prog'\nusage: attach <prog> [target]\n");
+  out.error({
+    command: "attach",
+    message: "missing required argument 'prog'",
+    usage: "attach <prog> [target]",
+  });
+  assertEquals(
+    text.err,
+    "error: attach: missing required argument 'prog'\nusage: attach <prog> [target]\n",
+  );
 });
 
 Deno.test("Output.event() prints a header once and aligned rows", () => {

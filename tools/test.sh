@@ -12,7 +12,16 @@ deno=node_modules/.bin/deno
 # Extra arguments select test files (default: all of tests/).
 targets=("$@")
 ((${#targets[@]})) || targets=(tests/)
-NO_COLOR=1 "$deno" test -A --no-prompt "${targets[@]}" 2>&1 | tee build/test.log
+# Type-check everything once, as its own result, so a type error in one module does not
+# hide the results of every test.
+check_failed=0
+if ! NO_COLOR=1 "$deno" check --quiet mod.ts bpf/ ffi/ shell/ scripts/ tests/ bench/ tools/ \
+  >build/check.log 2>&1; then
+  cat build/check.log
+  echo "type check ... FAILED"
+  check_failed=1
+fi
+NO_COLOR=1 "$deno" test -A --no-prompt --no-check "${targets[@]}" 2>&1 | tee build/test.log
 status=${PIPESTATUS[0]}
 
 summary=$(grep -E '^(ok|FAILED) \| ' build/test.log | tail -n 1)
@@ -24,6 +33,12 @@ if [ -z "$summary" ]; then
   passed=0
   failed=1
   status=1
+fi
+if ((check_failed)); then
+  failed=$((${failed:-0} + 1))
+  status=1
+else
+  passed=$((${passed:-0} + 1))
 fi
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 exit "$status"

@@ -398,6 +398,17 @@ const H = {
     );
   },
 
+  /** Whether a value equals a decoded one (NaN equals NaN; raw bytes compare by content). */
+  same(x: unknown, cur: unknown): boolean {
+    if (x === cur) return true;
+    if (typeof x === "number" && typeof cur === "number") return x !== x && cur !== cur;
+    if (typeof x === "bigint" || typeof cur === "bigint") {
+      return typeof x === "number" && typeof cur === "bigint" && Number.isInteger(x) &&
+        BigInt(x) === cur;
+    }
+    return false;
+  },
+
   /** Wrong shape: not an object / not an array / missing root value. */
   shape(x: unknown, expected: string, name: string, path: string): never {
     fail(`value ${show(x)} is not ${expected} for ${name}${where(path, name)}`);
@@ -821,14 +832,23 @@ class Gen {
         // A union: overlay every member present, widest first, so a narrower member
         // overwrites the start of a wider one; on equal sizes the first declared wins.
         // A decoded union thus re-encodes to its bytes, and a lone member is just written.
+        // A scalar already equal to what the bytes hold is skipped, so a lossy one (a
+        // bool over an int) does not clobber a wider member's bytes.
         const order = it.alts.map((_, i) => i).sort((a, b) =>
           it.sizes[b] - it.sizes[a] || b - a
         );
-        for (const i of order) {
+        for (const [n, i] of order.entries()) {
           const keys: string[] = [];
           collectKeys(it.alts[i], keys);
           if (keys.length === 0) continue;
-          const cond = keys.map((k) => `${prop(x, k)} !== undefined`).join(" || ");
+          let cond = keys.map((k) => `${prop(x, k)} !== undefined`).join(" || ");
+          const only = it.alts[i][0];
+          if (n > 0 && it.alts[i].length === 1 && only.t === "field" && isScalar(only.plan)) {
+            const cur = only.bits
+              ? this.#decBits(only.plan, at, only.bits)
+              : this.dec(only.plan, { e: at.e, k: at.k + only.off });
+            cond = `${cond} && !H.same(${prop(x, only.key)}, ${cur})`;
+          }
           out.push(`if (${cond}) {`);
           this.#encItems(it.alts[i], at, x, path, out);
           out.push(`}`);

@@ -1,0 +1,242 @@
+/**
+ * Command-line parsing for the tracing scripts, over `node:util`'s `parseArgs`: each script
+ * names its own options, picks the common ones (`--pid`, `--comm`, `--uid`), and always
+ * gets `--duration`, `--json` and `--help`, with a generated help text in bcc's style.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+/** One option of a script. */
+export interface OptionSpec {
+  /** `"boolean"` for a flag, `"string"` for an option with a value. */
+  type: "boolean" | "string";
+  /** A one-letter alias, e.g. `"p"` for `-p`. */
+  short?: string;
+  /** How the help shows the value, e.g. `"PID"`. */
+  arg?: string;
+  /** One line of help. */
+  help: string;
+}
+
+/** The filters a script may offer; each becomes a `const volatile` global of its BPF side. */
+export type CommonFilter = "pid" | "comm" | "uid";
+
+/** What a script's command line looks like. */
+export interface ToolSpec {
+  /** The script's name, e.g. `"execsnoop"`. */
+  name: string;
+  /** What it does, one line. */
+  summary: string;
+  /** The common filters it offers. */
+  filters?: CommonFilter[];
+  /** Its own options. */
+  options?: Record<string, OptionSpec>;
+  /** Example command lines with a comment each: `[args, comment]`. */
+  examples?: [string, string][];
+}
+
+const FILTERS: Record<CommonFilter, OptionSpec> = {
+  pid: { type: "string", short: "p", arg: "PID", help: "trace this process only" },
+  comm: { type: "string", short: "c", arg: "COMM", help: "trace this command name only" },
+  uid: { type: "string", short: "u", arg: "UID", help: "trace this user id only" },
+};
+
+const ALWAYS: Record<string, OptionSpec> = {
+  duration: {
+    type: "string",
+    short: "d",
+    arg: "SECONDS",
+    help: "stop after this many seconds (default: at Ctrl-C)",
+  },
+  json: { type: "boolean", short: "j", help: "print JSON lines instead of a table" },
+  help: { type: "boolean", short: "h", help: "show this help" },
+};
+
+/** A command line that cannot be used: the script prints it with a pointer to --help. */
+export class UsageError extends Error {
+  /**
+   * @param message What is wrong, e.g. `invalid --pid 'x': expected a positive integer`.
+   * @example
+   * ```ts
+   * throw new UsageError("--top must be at least 1");
+   * ```
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The parsed command line, with typed accessors that validate. */
+export class Args {
+  /** The raw values by option name. */
+  readonly values: Record<string, string | boolean | undefined>;
+  /** Words that are not options. */
+  readonly positionals: string[];
+
+  /**
+   * @param values The values by option name.
+   * @param positionals The other words.
+   * @example
+   * ```ts
+   * new Args({ pid: "42" }, []).int("pid"); // 42
+   * ```
+   */
+  constructor(values: Record<string, string | boolean | undefined>, positionals: string[]) {
+    this.values = values;
+    this.positionals = positionals;
+  }
+
+  /**
+   * A flag.
+   *
+   * @param name The option.
+   * @returns Whether it was given.
+   * @example
+   * ```ts
+   * args.flag("json");
+   * ```
+   */
+  flag(name: string): boolean {
+    return this.values[name] === true;
+  }
+
+  /**
+   * A string option.
+   *
+   * @param name The option.
+   * @returns Its value, or undefined when absent.
+   * @example
+   * ```ts
+   * args.str("comm"); // "bash"
+   * ```
+   */
+  str(name: string): string | undefined {
+    const v = this.values[name];
+    return typeof v === "string" ? v : undefined;
+  }
+
+  /**
+   * An integer option within bounds.
+   *
+   * @param name The option.
+   * @param min The smallest value allowed (default 0).
+   * @param max The largest value allowed (default 2^32 - 1).
+   * @returns The value, or undefined when absent.
+   * @throws {UsageError} When it is not an integer in range.
+   * @example
+   * ```ts
+   * args.int("pid", 1); // 1234
+   * ```
+   */
+  int(name: string, min = 0, max = 0xffffffff): number | undefined {
+    const v = this.str(name);
+    if (v === undefined) return undefined;
+    const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new UsageError(
+        `invalid --${name} '${v}': expected an integer from ${min} to ${max}`,
+      );
+    }
+    return n;
+  }
+
+  /**
+   * A positive number of seconds (fractions allowed).
+   *
+   * @param name The option.
+   * @returns The seconds, or undefined when absent.
+   * @throws {UsageError} When it is not a positive number.
+   * @example
+   * ```ts
+   * args.seconds("duration"); // 2.5
+   * ```
+   */
+  seconds(name: string): number | undefined {
+    const v = this.str(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!v.trim() || !Number.isFinite(n) || n <= 0) {
+      throw new UsageError(`invalid --${name} '${v}': expected a positive number of seconds`);
+    }
+    return n;
+  }
+}
+
+/**
+ * The help text of a script.
+ *
+ * @param spec The script's command line.
+ * @returns The text, ending with a newline.
+ * @example
+ * ```ts
+ * console.log(helpText({ name: "execsnoop", summary: "Trace exec() calls" }));
+ * ```
+ */
+export function helpText(spec: ToolSpec): string {
+  const all = allOptions(spec);
+  const rows = Object.entries(all).map(([name, o]) => {
+    const left = `${o.short ? `-${o.short}, ` : "    "}--${name}${o.arg ? ` ${o.arg}` : ""}`;
+    return [left, o.help];
+  });
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  let text = `usage: ${spec.name} [options]\n\n${spec.summary}\n\noptions:\n`;
+  for (const [l, h] of rows) text += `  ${l.padEnd(width)}${h}\n`;
+  if (spec.examples?.length) {
+    const ew = Math.max(...spec.examples.map(([a]) => a.length + spec.name.length + 1)) + 2;
+    text += "\nexamples:\n";
+    for (const [a, c] of spec.examples) {
+      text += `  ${`${spec.name}${a ? ` ${a}` : ""}`.padEnd(ew)}# ${c}\n`;
+    }
+  }
+  return text;
+}
+
+function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
+  const out: Record<string, OptionSpec> = {};
+  for (const f of spec.filters ?? []) out[f] = FILTERS[f];
+  Object.assign(out, spec.options ?? {}, ALWAYS);
+  return out;
+}
+
+/**
+ * Parse a script's command line. `--help` prints the help and returns undefined.
+ *
+ * @param spec The script's options.
+ * @param argv The words (default: `Deno.args`, which `bpfsh run x.ts ARGS` sets too).
+ * @returns The parsed arguments, or undefined when the help was printed.
+ * @throws {UsageError} On an unknown option, a missing value or a stray word.
+ * @example
+ * ```ts
+ * const args = parseToolArgs({ name: "execsnoop", summary: "…", filters: ["uid"] });
+ * if (!args) return;
+ * ```
+ */
+export function parseToolArgs(spec: ToolSpec, argv: readonly string[] = Deno.args): Args | undefined {
+  const all = allOptions(spec);
+  const options: Record<string, { type: "boolean" | "string"; short?: string }> = {};
+  for (const [name, o] of Object.entries(all)) {
+    options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    // node:util's messages are long and end in advice for programmers: keep the first part.
+    const msg = (e as Error).message.replace(/\. To specify.*$/s, "").replace(/\.$/, "");
+    throw new UsageError(msg);
+  }
+  const args = new Args(parsed.values as Record<string, string | boolean | undefined>, [
+    ...parsed.positionals,
+  ]);
+  if (args.flag("help")) {
+    console.log(helpText(spec).trimEnd());
+    return undefined;
+  }
+  if (args.positionals.length) {
+    throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
+  }
+  return args;
+}

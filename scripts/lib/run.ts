@@ -1,0 +1,168 @@
+/**
+ * The life of a tracing script: parse its command line, run its body with a stop signal
+ * that Ctrl-C, SIGTERM and `--duration` trigger, and report failures as one tidy line.
+ * The same code serves `deno run -A scripts/x.ts` and `bpfsh run scripts/x.ts`: the script
+ * never calls `Deno.exit`, so a shell that imported it keeps running.
+ *
+ * @module
+ */
+
+import { BpfError } from "../../mod.ts";
+import { type Args, parseToolArgs, type ToolSpec, UsageError } from "./cli.ts";
+
+/**
+ * When to stop: on Ctrl-C or SIGTERM, or when a timer set by {@link Stopper.after} fires.
+ *
+ * @example
+ * ```ts
+ * using stop = new Stopper();
+ * stop.after(2);
+ * await stop.sleep(Infinity); // ends after 2 s, or at Ctrl-C
+ * ```
+ */
+export class Stopper implements Disposable {
+  readonly #ctl = new AbortController();
+  readonly #onSignal = () => this.stop();
+  readonly #signals: Deno.Signal[] = [];
+  #timer?: number;
+
+  /** Listen for SIGINT and SIGTERM until disposed. */
+  constructor() {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      try {
+        Deno.addSignalListener(sig, this.#onSignal);
+        this.#signals.push(sig);
+      } catch {
+        // Not every platform has every signal: Ctrl-C alone is enough.
+      }
+    }
+  }
+
+  /** Aborts when the script should stop. */
+  get signal(): AbortSignal {
+    return this.#ctl.signal;
+  }
+
+  /** Whether the script should stop. */
+  get stopped(): boolean {
+    return this.#ctl.signal.aborted;
+  }
+
+  /**
+   * Stop after `seconds` (no-op when undefined).
+   *
+   * @param seconds How long to run.
+   * @example
+   * ```ts
+   * stop.after(args.seconds("duration"));
+   * ```
+   */
+  after(seconds: number | undefined): void {
+    if (seconds === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.stop(), seconds * 1000);
+  }
+
+  /**
+   * Stop now.
+   *
+   * @example
+   * ```ts
+   * stop.stop();
+   * ```
+   */
+  stop(): void {
+    this.#ctl.abort();
+  }
+
+  /**
+   * Wait `ms` milliseconds, or less when stopped meanwhile.
+   *
+   * @param ms How long; `Infinity` waits until stopped.
+   * @returns Whether the script was stopped (rather than the time having passed).
+   * @example
+   * ```ts
+   * while (!(await stop.sleep(1000))) printInterval();
+   * ```
+   */
+  sleep(ms: number): Promise<boolean> {
+    const signal = this.#ctl.signal;
+    if (signal.aborted) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve(signal.aborted);
+      };
+      const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Remove the signal listeners and the timer. */
+  [Symbol.dispose](): void {
+    clearTimeout(this.#timer);
+    for (const sig of this.#signals) Deno.removeSignalListener(sig, this.#onSignal);
+    this.#signals.length = 0;
+  }
+}
+
+/**
+ * Run a script: parse its arguments (printing `--help`), run `body` with the arguments and
+ * a {@link Stopper} (already set to `--duration`), and print any failure as
+ * `NAME: error: …` with its hint on stderr, setting the exit code.
+ *
+ * @param spec The script's command line.
+ * @param body The tracing itself; it should return when `stop.signal` aborts.
+ * @returns When the script has finished.
+ * @example
+ * ```ts
+ * await runTool(SPEC, async (args, stop) => {
+ *   using obj = await BpfObject.open(new URL("x.bpf.c", import.meta.url).pathname);
+ *   obj.load();
+ *   obj.attachAll();
+ *   await stop.sleep(Infinity);
+ * });
+ * ```
+ */
+export async function runTool(
+  spec: ToolSpec,
+  body: (args: Args, stop: Stopper) => Promise<void>,
+): Promise<void> {
+  try {
+    const args = parseToolArgs(spec);
+    if (!args) return;
+    const duration = args.seconds("duration");
+    using stop = new Stopper();
+    stop.after(duration);
+    await body(args, stop);
+  } catch (e) {
+    Deno.exitCode = e instanceof UsageError ? 2 : 1;
+    console.error(errorText(spec.name, e));
+  }
+}
+
+/**
+ * How a failure is shown: one `NAME: error:` line, then the error's own log tail and hint.
+ *
+ * @param name The script.
+ * @param e What was thrown.
+ * @returns The text to print on stderr.
+ * @example
+ * ```ts
+ * errorText("execsnoop", new UsageError("unexpected argument 'x'"));
+ * // "execsnoop: error: unexpected argument 'x'\nTry 'execsnoop --help'."
+ * ```
+ */
+export function errorText(name: string, e: unknown): string {
+  if (e instanceof UsageError) return `${name}: error: ${e.message}\nTry '${name} --help'.`;
+  if (e instanceof BpfError) {
+    // The message already carries the log's last lines and the hint.
+    let text = `${name}: error: ${e.message}`;
+    if (Deno.uid() !== 0 && (e.errno === 1 || e.errno === 13) && !/root/.test(text)) {
+      text += "\nhint: tracing needs root (or CAP_BPF and CAP_PERFMON)";
+    }
+    return text;
+  }
+  return `${name}: error: ${e instanceof Error ? e.message : String(e)}`;
+}
