@@ -466,20 +466,10 @@ export class BpfObject {
     }
     const core = /failed to resolve CO-RE relocation (.+)/.exec(log)?.[1];
     if (core) {
-      const hasBtf = (() => {
-        try {
-          return Deno.statSync("/sys/kernel/btf/vmlinux").isFile;
-        } catch {
-          return false;
-        }
-      })();
       return new BpfError({
         op,
         errno: code,
-        message: `program '${failed ?? "?"}': CO-RE relocation failed: ${core.trim()}` +
-          (hasBtf
-            ? " (this kernel's BTF has no such type or field)"
-            : " (this kernel has no BTF at /sys/kernel/btf/vmlinux)"),
+        message: `program '${failed ?? "?"}': ${explainCoreFailure(core.trim())}`,
         hint: "guard the access with bpf_core_field_exists() / bpf_core_type_exists(), " +
           "or check the layout with `btf TYPE`",
         log,
@@ -589,6 +579,43 @@ export class BpfObject {
       links: this.#native.links.size,
     };
   }
+}
+
+/**
+ * Say which type and field a failed CO-RE relocation wanted, whether this kernel has BTF,
+ * and which fields of that type look alike (e.g. `iov` → `__iov`).
+ *
+ * @param spec libbpf's relocation spec, e.g. `<byte_off> [5] struct iov_iter___old.iov (0:0 @ offset 0)`.
+ * @returns One sentence.
+ */
+function explainCoreFailure(spec: string): string {
+  const m = /\[\d+\] (struct|union|enum|typedef)? ?(\w+)\.?([\w.]*)/.exec(spec);
+  let hasBtf = false;
+  try {
+    hasBtf = Deno.statSync("/sys/kernel/btf/vmlinux").isFile;
+  } catch {
+    // No kernel BTF: said below.
+  }
+  if (!hasBtf) {
+    return `CO-RE relocation failed (${spec}): this kernel has no BTF at /sys/kernel/btf/vmlinux`;
+  }
+  if (!m) return `CO-RE relocation failed: ${spec} (the kernel's BTF has no match)`;
+  const kind = m[1] ?? "struct";
+  const type = m[2].replace(/___\w*$/, ""); // CO-RE "flavours" end in ___suffix
+  const field = m[3];
+  const kernel = Btf.kernel();
+  const full = `${kind} ${type}`;
+  if (!kernel.find(full)) return `CO-RE relocation failed: this kernel has no ${full} (${spec})`;
+  if (!field) return `CO-RE relocation failed: ${spec}`;
+  const leaf = field.split(".").pop()!.toLowerCase();
+  const alike = [
+    ...new Set(
+      [...kernel.format(full).matchAll(/(\w+)(?:\[\d+\])?;/g)].map((x) => x[1])
+        .filter((n) => n.toLowerCase().includes(leaf) || leaf.includes(n.toLowerCase())),
+    ),
+  ];
+  return `CO-RE relocation failed: this kernel's ${full} has no field '${field}'` +
+    (alike.length ? ` (similar: ${alike.join(", ")})` : "") + ` [${spec}]`;
 }
 
 /** Sections libbpf can attach without a target given by the user. */

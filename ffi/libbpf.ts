@@ -228,8 +228,8 @@ const logLines: string[] = [];
 const logBuffer = new Uint8Array(LOG_LINE_MAX);
 const LIBBPF_DEBUG = 2;
 const PRINT_FN = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
-/** Kept in a module variable so the callback is never collected while libbpf holds it. */
-let printCallback: Deno.UnsafeCallback<typeof PRINT_FN> | undefined;
+/** Kept reachable so the callback is never collected while libbpf holds it. */
+const liveCallbacks: Deno.UnsafeCallback<typeof PRINT_FN>[] = [];
 
 function installLogCapture(sym: LibbpfSymbols): void {
   const debug = Deno.env.get("BPFSH_DEBUG") === "libbpf";
@@ -249,7 +249,7 @@ function installLogCapture(sym: LibbpfSymbols): void {
   );
   callback.unref();
   sym.libbpf_set_print(callback.pointer);
-  printCallback = callback;
+  liveCallbacks.push(callback);
 }
 
 /**

@@ -177,3 +177,15 @@ Deno.test({
     assertEquals(obj.programs.map((p) => p.name), ["count_exec"]);
   },
 });
+
+Deno.test({
+  name: "a failed CO-RE relocation names the type and field the kernel lacks",
+  ignore: NOT_ROOT,
+  async fn() {
+    using obj = await BpfObject.open(fixture("core_fail"));
+    const e = assertThrows(() => obj.load(), BpfError);
+    assertMatch(e.message, "struct iov_iter has no field 'iov'");
+    assertMatch(e.message, "__iov");
+    assertMatch(e.hint ?? "", "bpf_core_field_exists");
+  },
+});

@@ -135,34 +135,26 @@ export function register(program: Command, ctx: Ctx): void {
       } catch (e) {
         throw new ShellError(`bad regex '${pattern}': ${(e as Error).message}`, { usage: true });
       }
-      const tracePipe = await coreExport<() => AsyncIterable<unknown>>("tracePipe");
+      type Line = { task: string; pid: number; cpu: number; timestamp: number; message: string };
+      const tracePipe = await coreExport<
+        (o: { filter?: RegExp; signal?: AbortSignal }) => AsyncIterable<Line>
+      >("tracePipe");
       const stop = new Stop(ctx.signal, opts);
-      const pipe = tracePipe() as AsyncIterable<unknown>;
-      const it = pipe[Symbol.asyncIterator]();
-      if (ctx.interactive && out.format === "table") {
-        out.info("reading trace_pipe (Ctrl-C to stop)");
-      }
+      // One signal for Ctrl-C and --timeout: the pipe stops waiting at once on either.
+      const done = new AbortController();
+      const abort = () => done.abort();
+      ctx.signal.addEventListener("abort", abort, { once: true });
+      const timer = stop.deadline < Infinity ? setTimeout(abort, stop.deadline - Date.now()) : undefined;
+      if (ctx.interactive && out.format === "table") out.info("reading trace_pipe (Ctrl-C to stop)");
       out.beginStream();
-      const aborted = new Promise<"stop">((resolve) => {
-        ctx.signal.addEventListener("abort", () => resolve("stop"), { once: true });
-      });
       try {
-        let next = it.next();
-        while (!stop.done) {
-          const tick = abortableSleep(stop.wait(200), ctx.signal).then(() => "tick" as const);
-          const r = await Promise.race([next, aborted, tick]);
-          if (r === "stop") break;
-          if (r === "tick") continue;
-          if (r.done) break;
-          next = it.next();
-          const line = r.value as Row;
-          if (re && !re.test(String(line.message ?? line.raw ?? line))) continue;
-          stop.seen++;
-          out.event(line);
+        for await (const l of tracePipe({ filter: re, signal: done.signal })) {
+          out.event({ time: l.timestamp.toFixed(6), task: l.task, pid: l.pid, cpu: l.cpu, message: l.message });
+          if (++stop.seen >= stop.max) break;
         }
       } finally {
-        // Let go of the pipe without waiting for a line that may never come.
-        void it.return?.()?.catch?.(() => {});
+        clearTimeout(timer);
+        ctx.signal.removeEventListener("abort", abort);
       }
     });
 }
