@@ -22,7 +22,13 @@ export { BpfMap, possibleCpus, type RawBatch, type UpdateFlag } from "./bpf/map.
 export { Link } from "./bpf/link.ts";
 export { ProgArray } from "./bpf/progarray.ts";
 export type { GlobalVar } from "./bpf/globals.ts";
-export { Btf, type Codec } from "./bpf/btf/btf.ts";
+export {
+  Btf,
+  type BtfFieldInfo,
+  type BtfType,
+  type Codec,
+  type DatasecVar,
+} from "./bpf/btf/btf.ts";
 export { type AttachOptions, planAttach } from "./bpf/attach_target.ts";
 export { closeAll } from "./bpf/lifetime.ts";
 export { ensureBpffs, ensureTracefs } from "./bpf/mounts.ts";

@@ -73,25 +73,25 @@ export function runCodecBench(rounds = 7): BenchResult[] {
     results.push(time("Btf.fromFile(vmlinux) warm (read + index)", rounds, 1, () => {
       sink = Btf.fromFile(KERNEL_BTF_PATH);
     }));
-    results.push(time("first find('struct iov_iter') on a fresh vmlinux Btf", rounds, 1, () => {
+    results.push(time("parse vmlinux + first find('struct iov_iter')", rounds, 1, () => {
       sink = Btf.fromFile(KERNEL_BTF_PATH).find("struct iov_iter");
     }));
     const names = ["task_struct", "sk_buff", "iov_iter", "file", "inode", "mm_struct"];
-    results.push(time("hasField() x6 distinct structs, fresh Btf", rounds, 6, () => {
+    results.push(time("parse vmlinux + hasField() on 6 structs", rounds, 6, () => {
       const b = Btf.fromFile(KERNEL_BTF_PATH);
       for (const n of names) sink = b.hasField(n, "__iov");
     }));
-    results.push(time("names('struct task_s') first call (builds the index)", rounds, 1, () => {
+    results.push(time("parse vmlinux + first names() (builds the index)", rounds, 1, () => {
       sink = Btf.fromFile(KERNEL_BTF_PATH).names("struct task_s");
     }));
-    results.push(time("codec('struct task_struct') build", rounds, 1, () => {
+    results.push(time("parse vmlinux + codec('struct task_struct') build", rounds, 1, () => {
       sink = Btf.fromFile(KERNEL_BTF_PATH).codec("struct task_struct");
     }));
     void k;
   }
 
   const obj = Btf.fromElf(Deno.readFileSync(FIXTURE));
-  results.push(time("codec('struct padded') build (fresh Btf)", rounds, 1, () => {
+  results.push(time("parse fixture + codec('struct padded') build", rounds, 1, () => {
     sink = Btf.fromElf(Deno.readFileSync(FIXTURE)).codec("struct padded");
   }));
   const kc = obj.codec<number>("u32");
@@ -148,7 +148,7 @@ if (import.meta.main) {
   const idx = Deno.args.indexOf("--rounds");
   const rounds = idx >= 0 ? Number(Deno.args[idx + 1]) : 7;
   for (const r of runCodecBench(rounds)) {
-    const per = r.ops > 1 ? `  ${(r.medianMs * 1e6 / r.ops).toFixed(1)} ns/op` : "";
+    const per = r.ops >= 1000 ? `  ${(r.medianMs * 1e6 / r.ops).toFixed(1)} ns/op` : "";
     console.log(
       `${r.name.padEnd(62)} median ${r.medianMs.toFixed(1).padStart(7)} ms  best ${
         r.bestMs.toFixed(1).padStart(7)

@@ -41,10 +41,13 @@ export type RingBufferOptions = StreamOptions;
 /**
  * A reader of a BPF ring buffer map, yielding decoded events.
  *
- * Events are decoded with the BTF codec of `type` (a struct of the map's object), or of
- * the object's only struct named `event`, `*_event` or `data_t` when no type is given;
- * otherwise they are `Uint8Array` copies. Several rings can be read at once (from one or
- * several objects): each reader lets the others run at least every few milliseconds.
+ * Events are decoded with the BTF codec of `type` (a struct of the map's object). With no
+ * type, the object's event struct is used when BTF tells it: the only struct named
+ * `event`, `*_event` or `data_t` among those a global variable points to (the
+ * `struct data_t *unused __attribute__((unused));` idiom), else among all its structs;
+ * otherwise events are `Uint8Array` copies. `typeName` says which. Several rings can be
+ * read at once (from one or several objects): each reader lets the others run at least
+ * every few milliseconds.
  *
  * @example
  * ```ts

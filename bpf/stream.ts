@@ -82,8 +82,9 @@ export interface StreamMap {
 export interface StreamOptions {
   /**
    * The BTF type of an event (`"data_t"`, `"struct data_t"` or a type id), or a codec.
-   * When absent the stream guesses from the object's BTF (see {@link guessEventType})
-   * and falls back to `Uint8Array` copies.
+   * When absent: the only struct named `event`, `*_event` or `data_t` that a global
+   * variable points to, else the only one so named in the object's BTF, else
+   * `Uint8Array` copies (see {@link eventDecoder}).
    */
   type?: string | number | EventCodec;
   /** Most events one batch holds (default 4096): bounds memory and keeps turns fair. */
@@ -327,11 +328,11 @@ function syscallError(call: string, what: string): BpfError {
 const EVENT_NAME = /^(event|.*_event|data_t)$/;
 
 /**
- * Guess the struct a BPF program sends through a buffer: the only struct in the object's
- * BTF named `event`, `*_event` or `data_t`. Ring buffers and perf event arrays carry no
- * value type in BTF, so a name is all there is to go on.
+ * Guess the struct a BPF program sends through a buffer, by name: the only one named
+ * `event`, `*_event` or `data_t`. Ring buffers and perf event arrays carry no value type
+ * in BTF, so a name is all there is to go on.
  *
- * @param names Every struct name in the object's BTF.
+ * @param names Struct names, best candidates first (see {@link eventDecoder}).
  * @returns The struct name, or undefined when there is none or more than one.
  * @example
  * ```ts
@@ -345,25 +346,40 @@ export function guessEventType(names: Iterable<string>): string | undefined {
   return found.size === 1 ? [...found][0] : undefined;
 }
 
-/** What a BTF object offers to list its structs (bpf/btf's Btf has all of it). */
+/** What a BTF object offers to list its types (bpf/btf's Btf has all of it). */
 interface ListableBtf extends StreamBtf {
   readonly count?: number;
   readonly startId?: number;
   kind?(id: number): string;
-  typeById?(id: number): { name: string };
+  typeById?(id: number): { name: string; kind: string; type?: number };
+  resolve?(id: number): number;
 }
 
-/** The names of the structs an object's own BTF defines. */
-function structNames(btf: ListableBtf): string[] {
-  if (btf.count === undefined || !btf.kind || !btf.typeById) return [];
-  const out: string[] = [];
-  for (let id = btf.startId ?? 1; id < btf.count; id++) {
-    if (btf.kind(id) === "struct") {
-      const name = btf.typeById(id).name;
-      if (name) out.push(name);
+/**
+ * The struct names an object's BTF offers as events, in two tiers: structs a global
+ * variable points to (the `struct data_t *unused __attribute__((unused))` idiom that puts
+ * an event type into BTF), then every struct (which includes kernel structs that CO-RE
+ * reads pulled in, such as `perf_event`).
+ */
+function structTiers(btf: ListableBtf): [string[], string[]] {
+  const { count, kind, typeById, resolve } = btf;
+  if (count === undefined || !kind || !typeById || !resolve) return [[], []];
+  const get = typeById.bind(btf);
+  const strip = resolve.bind(btf);
+  const pointed: string[] = [];
+  const all: string[] = [];
+  for (let id = btf.startId ?? 1; id < count; id++) {
+    const k = kind.call(btf, id);
+    if (k === "struct") {
+      const name = get(id).name;
+      if (name) all.push(name);
+    } else if (k === "var") {
+      let t = get(strip(get(id).type ?? 0));
+      if (t.kind === "ptr") t = get(strip(t.type ?? 0));
+      if (t.kind === "struct" && t.name) pointed.push(t.name);
     }
   }
-  return out;
+  return [pointed, all];
 }
 
 /**
@@ -401,8 +417,9 @@ export function eventDecoder(
       }
       codec = btf.codec(type);
     } else if (btf) {
-      const guess = guessEventType(structNames(btf));
-      if (guess) codec = btf.codec(guess);
+      const [pointed, all] = structTiers(btf);
+      const guess = guessEventType(pointed) ?? guessEventType(all);
+      if (guess) codec = btf.codec(`struct ${guess}`);
     }
   }
   if (!codec) return { decoderFor: byteCopier, typeName: "bytes" };
@@ -495,6 +512,8 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   protected abstract readonly poller: Poller;
   #lastTurn = performance.now();
   #closed = false;
+  /** Events a loop read ahead but never handed out (it was left with break). */
+  #leftover: T[] = [];
 
   constructor(opts: StreamOptions) {
     this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 4096));
@@ -547,13 +566,44 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    */
   consume(cb: (ev: T) => void, limit = Infinity): number {
     this.checkOpen();
-    return this.drain(cb, limit);
+    return this.#take(cb, limit);
+  }
+
+  /** Deliver leftovers of an abandoned loop first, then what the buffer holds. */
+  #take(cb: (ev: T) => void, limit: number): number {
+    let n = 0;
+    if (this.#leftover.length) {
+      const left = this.#leftover;
+      this.#leftover = [];
+      while (n < left.length && n < limit) {
+        try {
+          cb(left[n++]);
+        } catch (e) {
+          this.#leftover = left.slice(n).concat(this.#leftover);
+          throw e;
+        }
+      }
+      if (n < left.length) this.#leftover = left.slice(n).concat(this.#leftover);
+      if (n >= limit) return n;
+    }
+    return n + this.drain(cb, limit - n);
+  }
+
+  /**
+   * Give back events a loop read ahead but did not hand out, so the next loop or
+   * consume() delivers them first (called when a `for await` is left with break).
+   *
+   * @param events The undelivered events, in order.
+   */
+  unread(events: T[]): void {
+    if (events.length) this.#leftover = events.concat(this.#leftover);
   }
 
   /**
    * Like {@link EventStream.consume}, but each record comes as a zero-copy view into the
    * kernel's buffer: `bytes[offset, offset + length)`, valid only during the call. The
-   * fastest form; decode what you need and copy nothing else.
+   * fastest form; decode what you need and copy nothing else. (Events a `for await` read
+   * ahead before a break are already decoded: consume() and the next loop get those.)
    *
    * @param cb Called once per record.
    * @param limit Most records to deliver (default: all).
@@ -587,7 +637,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
     await this.fairTurn();
     for (;;) {
       if (this.#closed) return 0;
-      const n = this.drain(cb, Infinity);
+      const n = this.#take(cb, Infinity);
       if (n > 0) return n;
       const left = deadline - performance.now();
       if (left <= 0) return 0;
@@ -669,7 +719,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
     await this.fairTurn();
     for (;;) {
       if (this.#closed || signal?.aborted) return 0;
-      const n = this.drain(push, limit);
+      const n = this.#take(push, limit);
       if (n > 0) return n;
       await this.waitReadable(-1, signal);
     }
@@ -768,6 +818,10 @@ class EventIterator<T> implements AsyncIterableIterator<T> {
 
   return(): Promise<IteratorResult<T>> {
     this.#done = true;
+    // Events read ahead are not lost: the next loop or consume() gets them first.
+    if (this.#i < this.#buf.length && !this.#stream.closed) {
+      this.#stream.unread(this.#buf.slice(this.#i));
+    }
     this.#buf.length = 0;
     return Promise.resolve({ value: undefined, done: true });
   }

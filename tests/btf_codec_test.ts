@@ -207,7 +207,7 @@ Deno.test("codec bitfields decode and encode in place, sign-extending signed one
   );
 });
 
-Deno.test("codec unions decode every member and encode the first one present", () => {
+Deno.test("codec unions decode every member and encode the members present", () => {
   const c = btf.codec<{ x?: number; f?: number; raw?: number[] }>("union number");
   assertEquals(c.decode(new Uint8Array([0, 0, 0x80, 0x3f])), {
     x: 0x3f800000,
@@ -219,6 +219,26 @@ Deno.test("codec unions decode every member and encode the first one present", (
   assertEquals([...c.encode({ x: 5, raw: [9, 9, 9, 9] })], [5, 0, 0, 0], "x comes first");
   const decoded = c.decode(new Uint8Array([1, 2, 3, 4]));
   assertEquals([...c.encode(decoded)], [1, 2, 3, 4], "a decoded union round-trips");
+});
+
+Deno.test("codec unions keep a wider member's bytes under a narrower or lossy one", () => {
+  const b = new BtfBuilder();
+  const boolT = b.int("_Bool", 1, { bool: true });
+  const u64 = b.int("unsigned long long", 8);
+  const u16 = b.int("unsigned short", 2);
+  const un = b.union("mixed", 8, [
+    { name: "flag", type: boolT, bitOffset: 0 },
+    { name: "half", type: u16, bitOffset: 0 },
+    { name: "wide", type: u64, bitOffset: 0 },
+  ]);
+  const c = Btf.parse(b.build()).codec<{ flag?: boolean; half?: number; wide?: bigint }>(un);
+  const bytes = new Uint8Array([0x68, 2, 3, 4, 5, 6, 7, 8]);
+  const v = c.decode(bytes);
+  assertEquals(v, { flag: true, half: 0x0268, wide: 0x0807060504030268n });
+  assertEquals([...c.encode(v)], [...bytes], "the lossy bool does not clobber byte 0");
+  v.half = 0xbeef; // changed in place: the narrower member wins over the old wide value
+  assertEquals([...c.encode(v)], [0xef, 0xbe, 3, 4, 5, 6, 7, 8]);
+  assertEquals([...c.encode({ flag: true })], [1, 0, 0, 0, 0, 0, 0, 0]);
 });
 
 Deno.test("codec treats a missing field as zero (C zero-initialisation)", () => {
@@ -442,6 +462,8 @@ Deno.test("codec refuses types without a data layout", () => {
   const e = assertThrows(() => btf.codec("on_enter"), BpfError, "has no data layout");
   assertEquals(e.op, "codec");
   assertThrows(() => btf.codec("struct nope"), BpfError, "no type 'struct nope'");
+  assertThrows(() => btf.codec(".data"), BpfError, "use datasec()");
+  assert(btf.codec("counter") === btf.codec("u64"), "a VAR's codec is its type's");
   const b = new BtfBuilder();
   const f = b.fwd("opaque");
   assertThrows(() => Btf.parse(b.build()).codec(f), BpfError, "only declared");

@@ -37,7 +37,14 @@ import {
 export type { Codec } from "./codec.ts";
 export * from "./types.ts";
 
-/** Where the running kernel exposes its BTF. */
+/**
+ * Where the running kernel exposes its BTF.
+ *
+ * @example
+ * ```ts
+ * Btf.fromFile(KERNEL_BTF_PATH);
+ * ```
+ */
 export const KERNEL_BTF_PATH = "/sys/kernel/btf/vmlinux";
 
 /** Modifier chains longer than this are malformed (a loop). */
@@ -719,7 +726,8 @@ export class Btf {
    * Decoding: ints up to 32 bits are numbers, 64-bit ints and pointers bigints, `_Bool`
    * booleans, enums numbers, `char[N]` strings (up to the first NUL), other arrays
    * arrays, structs and unions plain objects (anonymous members flattened, unions with
-   * every member decoded), floats numbers. Encoding validates and throws a
+   * every member decoded), floats numbers; see bpf/btf/codec.ts for the details (union
+   * encoding, typedef'd `u8` arrays). Encoding validates and throws a
    * {@link BpfError} with op `"encode"` naming the field path and value; a missing field
    * is written as 0 (C zero-initialisation), an unknown field is an error.
    *
@@ -733,7 +741,9 @@ export class Btf {
    * ```
    */
   codec<T = unknown>(type: string | number): Codec<T> {
-    const id = this.#idOf(type, "codec");
+    let id = this.#idOf(type, "codec");
+    const t = this.typeById(id);
+    if (t.kind === "var") id = t.type; // a global's codec is its type's
     let c = this.#codecs.get(id);
     if (!c) {
       c = buildCodec(this, id);

@@ -38,6 +38,8 @@ export class BtfBuilder {
   #next: number;
 
   /**
+   * Start an empty blob.
+   *
    * @param base For split BTF: the base's type count and string section length.
    */
   constructor(base?: { count: number; strLen: number }) {
@@ -85,8 +87,7 @@ export class BtfBuilder {
   int(
     name: string,
     size: number,
-    o: { signed?: boolean; char?: boolean; bool?: boolean; bits?: number; bitOffset?: number } =
-      {},
+    o: { signed?: boolean; char?: boolean; bool?: boolean; bits?: number; bitOffset?: number } = {},
   ): number {
     const enc = (o.signed ? 1 : 0) | (o.char ? 2 : 0) | (o.bool ? 4 : 0);
     const bits = o.bits ?? size * 8;
@@ -186,7 +187,11 @@ export class BtfBuilder {
   }
 
   /** A data section. */
-  datasec(name: string, size: number, vars: { type: number; offset: number; size: number }[]) {
+  datasec(
+    name: string,
+    size: number,
+    vars: { type: number; offset: number; size: number }[],
+  ): number {
     const words = [this.str(name), this.#info(BTF_KIND.DATASEC, vars.length), size];
     for (const v of vars) words.push(v.type, v.offset, v.size);
     return this.raw(...words);

@@ -35,6 +35,7 @@ function tagWord(name: string): string {
  * @param lookup Returns the record of a type id.
  * @param id The type id.
  * @param inner The declarator (a member name, or `""` for an abstract type name).
+ * @param depth Recursion depth (callers leave it 0).
  * @returns The declaration, e.g. `"char comm[16]"`.
  * @example
  * ```ts

@@ -19,8 +19,11 @@
  * - other arrays: arrays (encode takes any array-like; missing trailing elements are 0)
  * - structs: plain objects; anonymous struct/union members are flattened into the
  *   parent like C access (`v.lo`, not `v[""].lo`)
- * - unions: an object with every member decoded from the same bytes; encode writes the
- *   first member present in the object, in declaration order (C's `{ x }` initializer)
+ * - unions: an object with every member decoded from the same bytes. Encode overlays
+ *   the members present: widest first, then narrower ones over its start (on equal
+ *   sizes the first declared wins), skipping a scalar that already equals what the
+ *   bytes hold. So `{ x: 5 }` writes x, a decoded union re-encodes to its own bytes,
+ *   and changing one narrower member of a decoded union in place writes that change
  * - a missing (undefined) field encodes as 0, like C zero-initialisation; an unknown
  *   field is an error (it is usually a typo)
  *
@@ -32,9 +35,13 @@ import type { BtfComposite, BtfType } from "./types.ts";
 
 /** What codec generation needs from a {@link Btf}. */
 export interface CodecSource {
+  /** The record of a type id. */
   typeById(id: number): BtfType;
+  /** The id behind typedefs and qualifiers. */
   resolve(id: number): number;
+  /** Size in bytes. */
   sizeOf(id: number): number;
+  /** The C name, for messages. */
   nameOf(id: number): string;
 }
 
@@ -194,6 +201,8 @@ class Planner {
         return this.plan(t.type);
       case "fwd":
         return unsupported(name, "it is only declared (no layout in BTF)");
+      case "datasec":
+        return unsupported(name, "it is a data section: use datasec() and a codec per variable");
       default:
         return unsupported(name, `a ${t.kind} has no data layout`);
     }
@@ -394,7 +403,9 @@ const H = {
     const names = Object.keys(values);
     const list = names.length > 12 ? names.slice(0, 12).join(", ") + ", ..." : names.join(", ");
     fail(
-      `value ${show(x)} is not an enumerator of ${name}${where(path, name)} (expected one of ${list})`,
+      `value ${show(x)} is not an enumerator of ${name}${
+        where(path, name)
+      } (expected one of ${list})`,
     );
   },
 
@@ -427,6 +438,12 @@ const H = {
 
   /** Decode needs more bytes than given. */
   short(bytes: Uint8Array, offset: number, need: number, name: string): never {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new BpfError({
+        op: "decode",
+        message: `expected a Uint8Array for ${name}, got ${show(bytes)}`,
+      });
+    }
     throw new BpfError({
       op: "decode",
       message: `buffer of ${bytes.length} bytes is too short for ${name} ` +
@@ -834,9 +851,7 @@ class Gen {
         // A decoded union thus re-encodes to its bytes, and a lone member is just written.
         // A scalar already equal to what the bytes hold is skipped, so a lossy one (a
         // bool over an int) does not clobber a wider member's bytes.
-        const order = it.alts.map((_, i) => i).sort((a, b) =>
-          it.sizes[b] - it.sizes[a] || b - a
-        );
+        const order = it.alts.map((_, i) => i).sort((a, b) => it.sizes[b] - it.sizes[a] || b - a);
         for (const [n, i] of order.entries()) {
           const keys: string[] = [];
           collectKeys(it.alts[i], keys);

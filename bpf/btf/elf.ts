@@ -9,9 +9,23 @@
 
 import { BpfError } from "../../ffi/errors.ts";
 
-/** Section type of a section with no file data (`.bss`). */
+/**
+ * Section type of a section with no file data (`.bss`).
+ *
+ * @example
+ * ```ts
+ * elfSections(bytes).filter((s) => s.type === SHT_NOBITS);
+ * ```
+ */
 export const SHT_NOBITS = 8;
-/** Section type of the symbol table. */
+/**
+ * Section type of the symbol table.
+ *
+ * @example
+ * ```ts
+ * elfSections(bytes).find((s) => s.type === SHT_SYMTAB);
+ * ```
+ */
 export const SHT_SYMTAB = 2;
 
 /** One section header. */

@@ -10,10 +10,15 @@ import type { BtfComposite, BtfMember, BtfType } from "./types.ts";
 
 /** What formatting needs from a {@link Btf}. */
 export interface FormatSource {
+  /** The record of a type id. */
   typeById(id: number): BtfType;
+  /** The id behind typedefs and qualifiers. */
   resolve(id: number): number;
+  /** Size in bytes. */
   sizeOf(id: number): number;
+  /** The C name of a type. */
   nameOf(id: number): string;
+  /** The C declaration of a name with a type. */
   declare(id: number, name: string): string;
 }
 

@@ -126,6 +126,12 @@ function extraWords(kind: number, vlen: number, id: number): number {
  *
  * Type ids here are global: with a base (split BTF, e.g. a kernel module), local types
  * start at `base.count`, and string offsets at or past `base.strLen` are local.
+ *
+ * @example
+ * ```ts
+ * const d = new BtfData(Deno.readFileSync("/sys/kernel/btf/vmlinux"));
+ * d.decode(1); // the record of type id 1
+ * ```
  */
 export class BtfData {
   /** The header. */
@@ -147,6 +153,12 @@ export class BtfData {
   #strs?: string;
   #strsAscii = true;
 
+  /**
+   * Check the header and index the type records.
+   *
+   * @param bytes The raw blob.
+   * @param base The base BTF's data, for split BTF.
+   */
   constructor(bytes: Uint8Array, base?: BtfData) {
     const h = parseHeader(bytes);
     this.header = h;

@@ -7,7 +7,14 @@
  * @module
  */
 
-/** BTF kind numbers, as in `include/uapi/linux/btf.h`. */
+/**
+ * BTF kind numbers, as in `include/uapi/linux/btf.h`.
+ *
+ * @example
+ * ```ts
+ * BTF_KIND.STRUCT; // 4
+ * ```
+ */
 export const BTF_KIND = {
   UNKN: 0,
   INT: 1,
@@ -31,7 +38,14 @@ export const BTF_KIND = {
   ENUM64: 19,
 } as const;
 
-/** Kind names, indexed by kind number (0 is `void`, the type id 0). */
+/**
+ * Kind names, indexed by kind number (0 is `void`, the type id 0).
+ *
+ * @example
+ * ```ts
+ * KIND_NAMES[BTF_KIND.ENUM64]; // "enum64"
+ * ```
+ */
 export const KIND_NAMES = [
   "void",
   "int",
@@ -59,7 +73,7 @@ export const KIND_NAMES = [
 export type BtfKind = typeof KIND_NAMES[number];
 
 /** Fields every record has. */
-interface BtfBase {
+export interface BtfBase {
   /** The type id (0 is void). */
   readonly id: number;
   /** The name; `""` for anonymous types. */
@@ -68,11 +82,13 @@ interface BtfBase {
 
 /** The type id 0. */
 export interface BtfVoid extends BtfBase {
+  /** The kind, `void`. */
   readonly kind: "void";
 }
 
 /** An integer (`int`, `unsigned char`, `_Bool`, `char`, ...). */
 export interface BtfInt extends BtfBase {
+  /** The kind, `int`. */
   readonly kind: "int";
   /** Storage size in bytes. */
   readonly size: number;
@@ -90,6 +106,7 @@ export interface BtfInt extends BtfBase {
 
 /** A pointer to {@link type}. */
 export interface BtfPtr extends BtfBase {
+  /** The kind, `ptr`. */
   readonly kind: "ptr";
   /** The pointee type id. */
   readonly type: number;
@@ -97,6 +114,7 @@ export interface BtfPtr extends BtfBase {
 
 /** A fixed-size array. */
 export interface BtfArray extends BtfBase {
+  /** The kind, `array`. */
   readonly kind: "array";
   /** The element type id. */
   readonly type: number;
@@ -120,6 +138,7 @@ export interface BtfMember {
 
 /** A struct or union. */
 export interface BtfComposite extends BtfBase {
+  /** The kind, one of `struct` | `union`. */
   readonly kind: "struct" | "union";
   /** Size in bytes. */
   readonly size: number;
@@ -137,6 +156,7 @@ export interface BtfEnumValue {
 
 /** An enum (32-bit values) or enum64 (64-bit values). */
 export interface BtfEnum extends BtfBase {
+  /** The kind, one of `enum` | `enum64`. */
   readonly kind: "enum" | "enum64";
   /** Storage size in bytes (1, 2, 4 or 8). */
   readonly size: number;
@@ -148,6 +168,7 @@ export interface BtfEnum extends BtfBase {
 
 /** A forward declaration (`struct foo;`). */
 export interface BtfFwd extends BtfBase {
+  /** The kind, `fwd`. */
   readonly kind: "fwd";
   /** True for `union foo;`, false for `struct foo;`. */
   readonly union: boolean;
@@ -155,6 +176,7 @@ export interface BtfFwd extends BtfBase {
 
 /** A typedef, a qualifier or a type tag pointing at {@link type}. */
 export interface BtfRef extends BtfBase {
+  /** The kind, one of `typedef` | `volatile` | `const` | `restrict` | `type_tag`. */
   readonly kind: "typedef" | "volatile" | "const" | "restrict" | "type_tag";
   /** The referenced type id. */
   readonly type: number;
@@ -162,6 +184,7 @@ export interface BtfRef extends BtfBase {
 
 /** A function (its signature is the func_proto {@link type}). */
 export interface BtfFunc extends BtfBase {
+  /** The kind, `func`. */
   readonly kind: "func";
   /** The func_proto type id. */
   readonly type: number;
@@ -179,6 +202,7 @@ export interface BtfParam {
 
 /** A function prototype. */
 export interface BtfFuncProto extends BtfBase {
+  /** The kind, `func_proto`. */
   readonly kind: "func_proto";
   /** The return type id (0 is void). */
   readonly type: number;
@@ -188,6 +212,7 @@ export interface BtfFuncProto extends BtfBase {
 
 /** A global variable. */
 export interface BtfVar extends BtfBase {
+  /** The kind, `var`. */
   readonly kind: "var";
   /** The variable's type id. */
   readonly type: number;
@@ -207,6 +232,7 @@ export interface BtfSecInfo {
 
 /** A data section (`.data`, `.rodata`, `.bss`, `.maps`, ...). */
 export interface BtfDatasec extends BtfBase {
+  /** The kind, `datasec`. */
   readonly kind: "datasec";
   /** Section size in bytes (0 in a raw object file before libbpf fixes it up). */
   readonly size: number;
@@ -216,6 +242,7 @@ export interface BtfDatasec extends BtfBase {
 
 /** A floating-point type. */
 export interface BtfFloat extends BtfBase {
+  /** The kind, `float`. */
   readonly kind: "float";
   /** Size in bytes (2, 4, 8, 12 or 16). */
   readonly size: number;
@@ -223,6 +250,7 @@ export interface BtfFloat extends BtfBase {
 
 /** A declaration tag (`__attribute__((btf_decl_tag("x")))`). */
 export interface BtfDeclTag extends BtfBase {
+  /** The kind, `decl_tag`. */
   readonly kind: "decl_tag";
   /** The tagged type id. */
   readonly type: number;
@@ -230,7 +258,15 @@ export interface BtfDeclTag extends BtfBase {
   readonly componentIdx: number;
 }
 
-/** Any BTF type record. */
+/**
+ * Any BTF type record; narrow on `kind`.
+ *
+ * @example
+ * ```ts
+ * const t: BtfType = btf.typeById(id);
+ * if (t.kind === "struct") t.members.map((m) => m.name);
+ * ```
+ */
 export type BtfType =
   | BtfVoid
   | BtfInt
@@ -247,7 +283,15 @@ export type BtfType =
   | BtfFloat
   | BtfDeclTag;
 
-/** One variable of a data section, resolved for globals access. */
+/**
+ * One variable of a data section, resolved for globals access.
+ *
+ * @example
+ * ```ts
+ * const v: DatasecVar = btf.datasec(".bss")![0];
+ * btf.codec(v.typeId).decode(sectionBytes, v.offset);
+ * ```
+ */
 export interface DatasecVar {
   /** The variable name. */
   readonly name: string;
@@ -263,7 +307,14 @@ export interface DatasecVar {
   readonly section: string;
 }
 
-/** Where a field sits, from {@link Btf.field}. */
+/**
+ * Where a field sits, from {@link Btf.field}.
+ *
+ * @example
+ * ```ts
+ * const f: BtfFieldInfo | undefined = btf.field("task_struct", "pid");
+ * ```
+ */
 export interface BtfFieldInfo {
   /** The field's type id. */
   readonly type: number;

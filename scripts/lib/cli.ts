@@ -31,6 +31,8 @@ export interface ToolSpec {
   summary: string;
   /** The common filters it offers. */
   filters?: CommonFilter[];
+  /** A help line of its own for a common filter, where it means more than the default. */
+  filterHelp?: Partial<Record<CommonFilter, string>>;
   /** Its own options. */
   options?: Record<string, OptionSpec>;
   /** Example command lines with a comment each: `[args, comment]`. */
@@ -196,7 +198,10 @@ export function helpText(spec: ToolSpec): string {
 
 function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
   const out: Record<string, OptionSpec> = {};
-  for (const f of spec.filters ?? []) out[f] = FILTERS[f];
+  for (const f of spec.filters ?? []) {
+    const help = spec.filterHelp?.[f];
+    out[f] = help ? { ...FILTERS[f], help } : FILTERS[f];
+  }
   Object.assign(out, spec.options ?? {}, ALWAYS);
   return out;
 }

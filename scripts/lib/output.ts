@@ -11,7 +11,7 @@ export interface Column {
   key: string;
   /** The header, e.g. `"PCOMM"` (default: the key in capitals). */
   title?: string;
-  /** The width the column is padded to (the last column is never padded). */
+  /** The width the column is padded to (a left-aligned last column is not padded). */
   width?: number;
   /** `"right"` for numbers printed like `%6d`; default left. */
   align?: "left" | "right";
@@ -105,8 +105,9 @@ export class RecordPrinter {
     const last = cells.length - 1;
     return cells.map((text, i) => {
       const c = this.columns[i];
-      if (i === last || !c.width) return text;
-      return c.align === "right" ? text.padStart(c.width) : text.padEnd(c.width);
+      if (!c.width) return text;
+      if (c.align === "right") return text.padStart(c.width);
+      return i === last ? text : text.padEnd(c.width);
     }).join(" ").trimEnd();
   }
 }

@@ -1,0 +1,97 @@
+/**
+ * Start-up benchmark of the shell (run as root from the repository root):
+ *
+ * - prompt: spawn `bpfsh` in a pseudo-terminal (util-linux `script`) until `bpfsh>` shows;
+ * - first event: spawn `bpfsh run tests/fixtures/shell_script.ts` (a precompiled object, one
+ *   ring buffer) while another process execs /bin/true in a loop, until the first event line;
+ * - baseline: `deno run` of an empty script, the floor both numbers stand on.
+ *
+ * ```sh
+ * ./node_modules/.bin/deno run -A shell/bench_startup.ts [runs]
+ * ```
+ *
+ * @module
+ */
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const DENO = `${ROOT}/node_modules/.bin/deno`;
+const RUNS = Number(Deno.args[0] ?? 15);
+
+/** Spawn a command and time until its stdout contains `marker`; then kill it. */
+async function timeTo(cmd: string[], marker: string, stdin: "piped" | "null" = "null"): Promise<number> {
+  const t0 = performance.now();
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    cwd: ROOT,
+    env: { NO_COLOR: "1", BPFSH_HISTORY: "" },
+    stdin,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  let ms = NaN;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+    if (seen.includes(marker)) {
+      ms = performance.now() - t0;
+      break;
+    }
+  }
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // Already gone.
+  }
+  await reader.cancel().catch(() => {});
+  if (stdin === "piped") await child.stdin.close().catch(() => {});
+  await child.status;
+  if (Number.isNaN(ms)) throw new Error(`'${cmd.join(" ")}' never printed '${marker}': ${seen}`);
+  return ms;
+}
+
+function stats(name: string, xs: number[]): void {
+  xs.sort((a, b) => a - b);
+  const med = xs[Math.floor(xs.length / 2)];
+  console.log(
+    `${name.padEnd(34)} median ${med.toFixed(1).padStart(6)} ms   min ${xs[0].toFixed(1).padStart(6)}   max ${
+      xs[xs.length - 1].toFixed(1).padStart(6)
+    }   (${xs.length} runs)`,
+  );
+}
+
+const empty = await Deno.makeTempFile({ suffix: ".ts" });
+await Deno.writeTextFile(empty, 'console.log("ready");\n');
+// Warm Deno's transpile cache first: the numbers are for an installed shell.
+await timeTo([DENO, "run", "-A", empty], "ready");
+await timeTo(["script", "-qfec", `${DENO} run -A --no-prompt shell/main.ts`, "/dev/null"], "bpfsh>", "piped");
+
+const loop = new Deno.Command("sh", {
+  args: ["-c", "while :; do /bin/true; done"],
+  stdout: "null",
+  stderr: "null",
+}).spawn();
+try {
+  await timeTo([DENO, "run", "-A", "--no-prompt", "shell/main.ts", "run", "tests/fixtures/shell_script.ts"], "comm");
+  const base: number[] = [];
+  const prompt: number[] = [];
+  const event: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    base.push(await timeTo([DENO, "run", "-A", empty], "ready"));
+    prompt.push(
+      await timeTo(["script", "-qfec", `${DENO} run -A --no-prompt shell/main.ts`, "/dev/null"], "bpfsh>", "piped"),
+    );
+    event.push(
+      await timeTo([DENO, "run", "-A", "--no-prompt", "shell/main.ts", "run", "tests/fixtures/shell_script.ts"], "comm"),
+    );
+  }
+  stats("deno run (empty script)", base);
+  stats("bpfsh prompt (in a pty)", prompt);
+  stats("bpfsh run script.ts -> first event", event);
+} finally {
+  loop.kill("SIGKILL");
+  await loop.status;
+  await Deno.remove(empty);
+}

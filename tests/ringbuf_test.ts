@@ -1,0 +1,273 @@
+/**
+ * The ring buffer reader on the real kernel (fixture tests/fixtures/events.bpf.c): decoded
+ * events from a tracepoint, drops counted by the BPF side of an overfilled ring, loops
+ * that break and restart, several rings at once, and no fds or mappings left behind.
+ */
+
+import { BpfError } from "../ffi/errors.ts";
+import { BpfObject } from "../bpf/object.ts";
+import { RingBuffer } from "../bpf/ringbuf.ts";
+import { guessEventType } from "../bpf/stream.ts";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { bpfTest, fixture } from "./helpers.ts";
+
+/** What fill() writes into the 4 KiB ring `small`. */
+interface FillEvent {
+  seq: bigint;
+  tag: bigint;
+}
+
+/** What on_execve writes into both buffers. */
+interface DataT {
+  pid: number;
+  uid: number;
+  command: string;
+  message: string;
+}
+
+function ctx(...args: number[]): Uint8Array {
+  return new Uint8Array(new BigUint64Array(args.map(BigInt)).buffer);
+}
+
+/** Run the fixture's fill program: `count` fill_events tagged `tag` into `small`. */
+function fill(obj: BpfObject, count: number, tag: number): void {
+  obj.program("fill").testRun({ ctx: ctx(count, tag), repeat: 0 });
+}
+
+/** The fixture's fill_stats counters: [sent, dropped]. */
+function fillStats(obj: BpfObject): [number, number] {
+  const m = obj.map("fill_stats");
+  const read = (k: number) => {
+    const v = m.getBytes(new Uint8Array(new Uint32Array([k]).buffer));
+    return v ? Number(new BigUint64Array(v.slice().buffer)[0]) : -1;
+  };
+  return [read(0), read(1)];
+}
+
+async function loaded(): Promise<BpfObject> {
+  const obj = await BpfObject.open(fixture("events"));
+  obj.load();
+  return obj;
+}
+
+/** Count this process's open fds and its mappings of BPF maps and perf events. */
+function resources(): { fds: number; maps: number } {
+  const fds = [...Deno.readDirSync("/proc/self/fd")].length;
+  const maps = Deno.readTextFileSync("/proc/self/maps").split("\n")
+    .filter((l) => /bpf|perf_event/.test(l)).length;
+  return { fds, maps };
+}
+
+bpfTest("RingBuffer delivers the data_t an execve wrote, decoded through BTF", async () => {
+  using obj = await loaded();
+  obj.program("on_execve").attach();
+  const rb = obj.ringbuf<DataT>("events", { type: "data_t" });
+  assertEquals(rb.typeName, "struct data_t");
+  const child = new Deno.Command("/bin/true").spawn();
+  await child.status;
+  let found: DataT | undefined;
+  const timeout = AbortSignal.timeout(5000);
+  for await (const ev of rb.events({ signal: timeout })) {
+    if (ev.pid === child.pid) {
+      found = ev;
+      break;
+    }
+  }
+  assert(found, `no event for pid ${child.pid} within 5 s`);
+  assertEquals(found.uid, Deno.uid());
+  assertEquals(found.message, "Hello World");
+  assert(found.command.length > 0, "empty command");
+  assert(rb.stats.events >= 1 && rb.stats.bytes >= 36, JSON.stringify(rb.stats));
+});
+
+bpfTest(
+  "RingBuffer without a type yields Uint8Array copies when the event struct is ambiguous",
+  async () => {
+    using obj = await loaded();
+    // The fixture has both data_t and fill_event: no single guess.
+    const rb = obj.ringbuf("small");
+    assertEquals(rb.typeName, "bytes");
+    fill(obj, 3, 9);
+    const got: Uint8Array[] = [];
+    assertEquals(rb.consume((ev) => got.push(ev)), 3);
+    assertEquals(got.map((b) => b.length), [16, 16, 16]);
+    assertEquals(got.map((b) => b[0]), [0, 1, 2]);
+    assertEquals(got[2][8], 9);
+    // Copies: reading on does not change what was returned.
+    fill(obj, 200, 1);
+    rb.consume(() => {});
+    assertEquals([got[2][0], got[2][8]], [2, 9]);
+  },
+);
+
+Deno.test("guessEventType() picks the only event-like struct, else nothing", () => {
+  assertEquals(guessEventType(["data_t", "fill_ctx"]), "data_t");
+  assertEquals(guessEventType(["exec_event", "key_t"]), "exec_event");
+  assertEquals(guessEventType(["event"]), "event");
+  assertEquals(guessEventType(["data_t", "fill_event"]), undefined);
+  assertEquals(guessEventType(["key_t", "val_t"]), undefined);
+});
+
+bpfTest("An overfilled ring drops what the BPF side counts, and the reader goes on", async () => {
+  using obj = await loaded();
+  const rb = obj.ringbuf<FillEvent>("small", { type: "struct fill_event" });
+  fill(obj, 1000, 1);
+  const [sent, dropped] = fillStats(obj);
+  assertEquals(sent + dropped, 1000);
+  assert(dropped > 0, "nothing was dropped: the ring is not full");
+  const got: FillEvent[] = [];
+  assertEquals(rb.consume((ev) => got.push(ev)), sent);
+  assertEquals(got.map((e) => Number(e.seq)), [...Array(sent).keys()]);
+  assertEquals(rb.stats, { events: sent, bytes: sent * 16 });
+  // Room again: the next records arrive whole and in order.
+  fill(obj, 10, 2);
+  assertEquals(fillStats(obj), [sent + 10, dropped]);
+  const more: FillEvent[] = [];
+  assertEquals(await rb.poll(1000, (ev) => more.push(ev)), 10);
+  assertEquals(
+    more.map((e) => [Number(e.seq), Number(e.tag)]),
+    [...Array(10).keys()].map((i) => [i, 2]),
+  );
+});
+
+bpfTest("Breaking out of a for await leaves the ring open and a new loop reads on", async () => {
+  using obj = await loaded();
+  const rb = obj.ringbuf<FillEvent>("small", { type: "fill_event" });
+  fill(obj, 100, 3);
+  const first: number[] = [];
+  for await (const ev of rb) {
+    first.push(Number(ev.seq));
+    if (first.length === 10) break;
+  }
+  assert(!rb.closed, "break closed the ring");
+  // Events the first loop read ahead are handed to the next one, in order.
+  const second: number[] = [];
+  for await (const ev of rb) {
+    second.push(Number(ev.seq));
+    if (second.length === 90) break;
+  }
+  assertEquals([...first, ...second], [...Array(100).keys()]);
+  assertEquals(rb.consume(() => {}), 0);
+  fill(obj, 5, 4);
+  let batches = 0;
+  for await (const batch of rb.batches()) {
+    batches++;
+    assertEquals(batch.map((e) => Number(e.tag)), [4, 4, 4, 4, 4]);
+    break;
+  }
+  assertEquals(batches, 1);
+});
+
+bpfTest(
+  "close() ends a loop that waits on an empty ring, and reading after it throws",
+  async () => {
+    using obj = await loaded();
+    const rb = obj.ringbuf("small");
+    const loop = (async () => {
+      let n = 0;
+      for await (const _ of rb) n++;
+      return n;
+    })();
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    rb.close();
+    assertEquals(await loop, 0);
+    assert(performance.now() - t0 < 1000, "the waiting loop did not end promptly");
+    rb.close(); // idempotent
+    let err: unknown;
+    try {
+      rb.consume(() => {});
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof BpfError, `expected a BpfError, got ${err}`);
+    assertMatch(err.message, "ring buffer 'small' is closed");
+  },
+);
+
+bpfTest("A ring closed from inside its own callback stops at that event", async () => {
+  using obj = await loaded();
+  const rb = obj.ringbuf<FillEvent>("small", { type: "fill_event" });
+  fill(obj, 20, 5);
+  let seen = 0;
+  const n = rb.consume(() => {
+    if (++seen === 3) rb.close();
+  });
+  assertEquals([n, seen, rb.closed], [3, 3, true]);
+});
+
+bpfTest("An abort signal ends a for await over a ring", async () => {
+  using obj = await loaded();
+  const rb = obj.ringbuf("small");
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  let n = 0;
+  for await (const _ of rb.events({ signal: ac.signal })) n++;
+  assertEquals(n, 0);
+  assert(!rb.closed, "the abort closed the ring");
+});
+
+bpfTest("RingBuffer refuses a map that is not a ring buffer, naming it", async () => {
+  using obj = await loaded();
+  let err: unknown;
+  try {
+    new RingBuffer(obj.map("output"));
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof BpfError, `expected a BpfError, got ${err}`);
+  assertMatch(err.message, "map 'output' is a perf_event_array map, not a ringbuf");
+  assertMatch(err.hint ?? "", "perfbuf");
+});
+
+bpfTest("Two rings from two objects are read at once without starving each other", async () => {
+  using a = await loaded();
+  using b = await loaded();
+  const busy = a.ringbuf<FillEvent>("small", { type: "fill_event" });
+  const quiet = b.ringbuf<FillEvent>("small", { type: "fill_event" });
+  let busyDone = false;
+  let busyCount = 0;
+  // The busy loop never finds its ring empty (it refills it), so it never waits on epoll:
+  // without fair turns the quiet ring's wake-up would wait until it ends.
+  const busyLoop = (async () => {
+    fill(a, 100, 1);
+    for await (const _ of busy) {
+      const until = performance.now() + 0.02;
+      while (performance.now() < until) { /* work per event */ }
+      if (++busyCount >= 30000) break;
+      if (busy.pending === 0) fill(a, 100, 1);
+    }
+    busyDone = true;
+  })();
+  const quietLoop = (async () => {
+    for await (const ev of quiet) return { ev, busyDone, busyCount };
+  })();
+  await new Promise((r) => setTimeout(r, 20));
+  fill(b, 1, 42);
+  const got = await quietLoop;
+  await busyLoop;
+  assert(got, "the quiet ring delivered nothing");
+  assertEquals(Number(got.ev.tag), 42);
+  assert(!got.busyDone, `the quiet ring was starved until the busy one had finished`);
+});
+
+bpfTest("Ring buffers leave no fds or mappings behind", async () => {
+  const before = resources();
+  {
+    await using obj = await loaded();
+    for (let i = 0; i < 3; i++) {
+      await using rb = obj.ringbuf("small");
+      fill(obj, 5, i);
+      await rb.poll(100, () => {});
+      // A loop still waiting when the ring closes.
+      const waiting = (async () => {
+        for await (const _ of rb) { /* nothing comes */ }
+      })();
+      await new Promise((r) => setTimeout(r, 10));
+      rb.close();
+      await waiting;
+    }
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  assertEquals(resources(), before);
+});
