@@ -42,3 +42,17 @@ export {
 export { vmlinuxHeaderDir } from "./bpf/vmlinux.ts";
 export { type Feature, feature, type FeatureReport, features } from "./bpf/features.ts";
 export { RingBuffer, type RingBufferOptions } from "./bpf/ringbuf.ts";
+export {
+  PerfBuffer,
+  type PerfBufferOptions,
+  type PerfEvent,
+  type PerfStats,
+} from "./bpf/perfbuf.ts";
+export {
+  parseTraceLine,
+  type TraceLine,
+  TracePipe,
+  tracePipe,
+  type TracePipeOptions,
+} from "./bpf/tracepipe.ts";
+export type { EventCodec, IterateOptions, RawCallback, StreamStats } from "./bpf/stream.ts";

@@ -10,6 +10,8 @@
 export interface Closeable {
   /** Release the resource; calling it again does nothing. */
   close(): void;
+  /** Whether close() was called, when the resource can tell. */
+  readonly closed?: boolean;
 }
 
 const live = new Set<WeakRef<Closeable>>();

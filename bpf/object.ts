@@ -17,6 +17,7 @@ import { BpfMap, type MapInfo, useBtfModule } from "./map.ts";
 import { Program } from "./program.ts";
 import { ProgArray } from "./progarray.ts";
 import { RingBuffer, type RingBufferOptions } from "./ringbuf.ts";
+import { PerfBuffer, type PerfBufferOptions } from "./perfbuf.ts";
 import * as btfModule from "./btf/btf.ts";
 
 useBtfModule(btfModule);
@@ -423,18 +424,25 @@ export class BpfObject {
    */
   // deno-lint-ignore no-explicit-any
   ringbuf<T = any>(name: string, opts: RingBufferOptions = {}): RingBuffer<T> {
-    return this.#child(new RingBuffer<T>(this.map(name), opts));
+    return this.adopt(new RingBuffer<T>(this.map(name), opts));
   }
 
-  /** Adopt a reader and forget it when it closes on its own. */
-  #child<T extends Closeable>(reader: T): T {
-    this.adopt(reader);
-    const close = reader.close.bind(reader);
-    reader.close = () => {
-      this.forget(reader);
-      close();
-    };
-    return reader;
+  /**
+   * A reader of the perf event array map `name` (one ring per CPU), closed with this object.
+   *
+   * @param name The `BPF_MAP_TYPE_PERF_EVENT_ARRAY` map.
+   * @param opts `type` of the events, `pageCount` per CPU, `onLost` for lost samples.
+   * @returns The reader; events are `{ cpu, data }`.
+   * @example
+   * ```ts
+   * for await (const { cpu, data } of obj.perfbuf("output", { type: "data_t" })) {
+   *   console.log(cpu, data.pid);
+   * }
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  perfbuf<T = any>(name: string, opts: PerfBufferOptions = {}): PerfBuffer<T> {
+    return this.adopt(new PerfBuffer<T>(this.map(name), opts));
   }
 
   /**
@@ -531,6 +539,8 @@ export class BpfObject {
    */
   adopt<T extends Closeable>(child: T): T {
     this.#assertOpen("adopt");
+    // Readers the user closed already need not wait for the object's close.
+    for (const c of this.#native.children) if (c.closed) this.#native.children.delete(c);
     this.#native.children.add(child);
     return child;
   }

@@ -19,7 +19,6 @@
  */
 
 import { BpfError } from "../ffi/errors.ts";
-import type { RingBuffer } from "./ringbuf.ts";
 import { libc, pageSize, PROT_READ, PROT_WRITE } from "../ffi/libc.ts";
 import {
   PERF_COUNT_SW_BPF_OUTPUT,
@@ -184,7 +183,7 @@ function u32Bytes(n: number): Uint8Array {
  * A reader of a BPF perf event array, yielding `{ cpu, data }` events.
  *
  * `data` is decoded with the BTF codec of `type`, or with no type of the object's event
- * struct when BTF tells it (the same rule as {@link RingBuffer}'s); otherwise it is a
+ * struct when BTF tells it (the same rule as RingBuffer's); otherwise it is a
  * `Uint8Array` copy of the sample (which the kernel pads so that its size plus 4 is a
  * multiple of 8). `typeName` says which.
  * Samples the kernel dropped are counted in `stats.lost` and reported to `onLost`.

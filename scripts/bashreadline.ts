@@ -14,11 +14,11 @@
 import { runTool } from "./lib/run.ts";
 import { type ToolSpec, UsageError } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
-import { openBeside, ringbufOf } from "./lib/events.ts";
+import { openBeside } from "./lib/events.ts";
 import { RecordPrinter } from "./lib/output.ts";
 
-/** The command line. */
-export const SPEC: ToolSpec = {
+/** The command line (and the help text made from it). */
+const SPEC: ToolSpec = {
   name: "bashreadline",
   summary: "Print the lines entered in bash shells, system wide (uretprobe on readline()).",
   filters: ["pid", "uid"],
@@ -65,14 +65,14 @@ await runTool(SPEC, async (args, stop) => {
   applyFilters(obj, filters);
   obj.load();
   obj.program("printret").attach(`${binary}:readline`, { retprobe: true });
-  const rb = ringbufOf<LineEvent>(obj, "events", "event");
+  const rb = obj.ringbuf<LineEvent>("events", { type: "event" });
 
   const out = new RecordPrinter([
     { key: "time", width: 8 },
     { key: "pid", width: 7 },
     { key: "command" },
   ], { json: args.flag("json") });
-  console.error(
+  stop.begin(
     `Tracing readline() in ${binary}${describeFilters(filters)}... Hit Ctrl-C to end.`,
   );
   out.header();

@@ -13,11 +13,11 @@
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
-import { openBeside, ringbufOf } from "./lib/events.ts";
+import { openBeside } from "./lib/events.ts";
 import { RecordPrinter } from "./lib/output.ts";
 
-/** The command line. */
-export const SPEC: ToolSpec = {
+/** The command line (and the help text made from it). */
+const SPEC: ToolSpec = {
   name: "execsnoop",
   summary: "Trace new processes via exec() syscalls: command, pid, parent, result, arguments.",
   filters: ["pid", "uid", "comm"],
@@ -86,7 +86,7 @@ await runTool(SPEC, async (args, stop) => {
   obj.globals.failed_only = args.flag("failed");
   obj.load();
   obj.attachAll();
-  const rb = ringbufOf<ExecEvent>(obj, "events", "event");
+  const rb = obj.ringbuf<ExecEvent>("events", { type: "event" });
 
   const out = new RecordPrinter([
     ...(showTime ? [{ key: "time", title: "TIME(s)", width: 8 }] : []),
@@ -97,7 +97,7 @@ await runTool(SPEC, async (args, stop) => {
     { key: "ret", width: 3, align: "right" as const },
     { key: "args" },
   ], { json: args.flag("json") });
-  console.error(`Tracing exec()s${describeFilters(filters)}... Hit Ctrl-C to end.`);
+  stop.begin(`Tracing exec()s${describeFilters(filters)}... Hit Ctrl-C to end.`);
   out.header();
   const t0 = performance.now();
   for await (const ev of rb.events({ signal: stop.signal })) {

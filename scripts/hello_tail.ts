@@ -14,12 +14,12 @@
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
-import { openBeside, ringbufOf } from "./lib/events.ts";
+import { openBeside } from "./lib/events.ts";
 import { RecordPrinter } from "./lib/output.ts";
 import { syscallNumber } from "./lib/syscalls.ts";
 
-/** The command line. */
-export const SPEC: ToolSpec = {
+/** The command line (and the help text made from it). */
+const SPEC: ToolSpec = {
   name: "hello_tail",
   summary: "Dispatch each syscall through a prog_array of tail-called handler programs.",
   filters: ["pid", "uid", "comm"],
@@ -67,10 +67,10 @@ await runTool(SPEC, async (args, stop) => {
     wired.push([syscall, nr, prog]);
   }
   obj.program("dispatch").attach();
-  const rb = ringbufOf<HelloEvent>(obj, "events", "event");
+  const rb = obj.ringbuf<HelloEvent>("events", { type: "event" });
 
-  console.error(
-    `Dispatching sys_enter to ${wired.length} handlers${
+  stop.begin(
+    `Tracing syscalls through ${wired.length} tail-called handlers${
       describeFilters(filters)
     }... Hit Ctrl-C to end.`,
   );
@@ -101,7 +101,7 @@ await runTool(SPEC, async (args, stop) => {
   summary.row({
     event: "count",
     syscall: "(others)",
-    nr: "-",
+    nr: json ? null : "-",
     handler: "(fell through)",
     count: obj.globals.unhandled,
   });

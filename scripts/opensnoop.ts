@@ -13,11 +13,11 @@
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
-import { openBeside, ringbufOf } from "./lib/events.ts";
+import { openBeside } from "./lib/events.ts";
 import { type Column, RecordPrinter } from "./lib/output.ts";
 
-/** The command line. */
-export const SPEC: ToolSpec = {
+/** The command line (and the help text made from it). */
+const SPEC: ToolSpec = {
   name: "opensnoop",
   summary: "Trace open() and openat() syscalls: process, file descriptor or error, path.",
   filters: ["pid", "uid", "comm"],
@@ -74,7 +74,7 @@ await runTool(SPEC, async (args, stop) => {
   }
   obj.load();
   obj.attachAll();
-  const rb = ringbufOf<OpenEvent>(obj, "events", "event");
+  const rb = obj.ringbuf<OpenEvent>("events", { type: "event" });
 
   const columns: Column[] = [];
   if (showTime) columns.push({ key: "time", title: "TIME(s)", width: 8 });
@@ -88,7 +88,7 @@ await runTool(SPEC, async (args, stop) => {
   if (showFlags) columns.push({ key: "flags", width: 8 });
   columns.push({ key: "path" });
   const out = new RecordPrinter(columns, { json: args.flag("json") });
-  console.error(`Tracing open()s${describeFilters(filters)}... Hit Ctrl-C to end.`);
+  stop.begin(`Tracing open()s${describeFilters(filters)}... Hit Ctrl-C to end.`);
   out.header();
   const t0 = performance.now();
   for await (const ev of rb.events({ signal: stop.signal })) {

@@ -16,7 +16,7 @@
 
 import { parseArgs } from "node:util";
 import { BpfObject } from "../mod.ts";
-import { PerfBuffer } from "../bpf/perfbuf.ts";
+import { PerfBuffer } from "../mod.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,

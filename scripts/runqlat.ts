@@ -16,8 +16,8 @@ import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
 import { openBeside } from "./lib/events.ts";
 import { printHistogram } from "./lib/hist.ts";
 
-/** The command line. */
-export const SPEC: ToolSpec = {
+/** The command line (and the help text made from it). */
+const SPEC: ToolSpec = {
   name: "runqlat",
   summary: "Summarize run-queue (scheduler) latency as a histogram.",
   filters: ["pid", "uid", "comm"],
@@ -52,7 +52,7 @@ await runTool(SPEC, async (args, stop) => {
   const hist = obj.map<number, bigint>("hist");
   const unit = ms ? "msecs" : "usecs";
 
-  console.error(`Tracing run queue latency${describeFilters(filters)}... Hit Ctrl-C to end.`);
+  stop.begin(`Tracing run queue latency${describeFilters(filters)}... Hit Ctrl-C to end.`);
   if (interval) {
     while (!(await stop.sleep(interval * 1000))) {
       printHistogram(hist.entries(), unit, { json, timestamp: true });

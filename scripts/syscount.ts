@@ -17,8 +17,8 @@ import { openBeside } from "./lib/events.ts";
 import { type Column, RecordPrinter } from "./lib/output.ts";
 import { syscallName } from "./lib/syscalls.ts";
 
-/** The command line. */
-export const SPEC: ToolSpec = {
+/** The command line (and the help text made from it). */
+const SPEC: ToolSpec = {
   name: "syscount",
   summary: "Count syscalls and print the top N, by syscall or by process.",
   filters: ["pid", "uid", "comm"],
@@ -97,7 +97,7 @@ await runTool(SPEC, async (args, stop) => {
     if (!out.json) console.log("");
   };
 
-  console.error(
+  stop.begin(
     `Tracing ${args.flag("failures") ? "failed " : ""}syscalls${
       describeFilters(filters)
     }, printing top ${top}... Hit Ctrl-C to end.`,

@@ -12,7 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { BpfObject } from "../mod.ts";
-import { tracePipe } from "../bpf/tracepipe.ts";
+import { tracePipe } from "../mod.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,

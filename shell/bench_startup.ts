@@ -4,7 +4,8 @@
  * - prompt: spawn `bpfsh` in a pseudo-terminal (util-linux `script`) until `bpfsh>` shows;
  * - first event: spawn `bpfsh run tests/fixtures/shell_script.ts` (a precompiled object, one
  *   ring buffer) while another process execs /bin/true in a loop, until the first event line;
- * - baseline: `deno run` of an empty script, the floor both numbers stand on.
+ * - baselines: `deno run` of an empty script (the floor), and `deno run` of the same script
+ *   without the shell (what the shell adds is the difference).
  *
  * ```sh
  * ./node_modules/.bin/deno run -A shell/bench_startup.ts [runs]
@@ -18,7 +19,11 @@ const DENO = `${ROOT}/node_modules/.bin/deno`;
 const RUNS = Number(Deno.args[0] ?? 15);
 
 /** Spawn a command and time until its stdout contains `marker`; then kill it. */
-async function timeTo(cmd: string[], marker: string, stdin: "piped" | "null" = "null"): Promise<number> {
+async function timeTo(
+  cmd: string[],
+  marker: string,
+  stdin: "piped" | "null" = "null",
+): Promise<number> {
   const t0 = performance.now();
   const child = new Deno.Command(cmd[0], {
     args: cmd.slice(1),
@@ -56,9 +61,9 @@ function stats(name: string, xs: number[]): void {
   xs.sort((a, b) => a - b);
   const med = xs[Math.floor(xs.length / 2)];
   console.log(
-    `${name.padEnd(34)} median ${med.toFixed(1).padStart(6)} ms   min ${xs[0].toFixed(1).padStart(6)}   max ${
-      xs[xs.length - 1].toFixed(1).padStart(6)
-    }   (${xs.length} runs)`,
+    `${name.padEnd(34)} median ${med.toFixed(1).padStart(6)} ms   min ${
+      xs[0].toFixed(1).padStart(6)
+    }   max ${xs[xs.length - 1].toFixed(1).padStart(6)}   (${xs.length} runs)`,
   );
 }
 
@@ -66,7 +71,11 @@ const empty = await Deno.makeTempFile({ suffix: ".ts" });
 await Deno.writeTextFile(empty, 'console.log("ready");\n');
 // Warm Deno's transpile cache first: the numbers are for an installed shell.
 await timeTo([DENO, "run", "-A", empty], "ready");
-await timeTo(["script", "-qfec", `${DENO} run -A --no-prompt shell/main.ts`, "/dev/null"], "bpfsh>", "piped");
+await timeTo(
+  ["script", "-qfec", `${DENO} run -A --no-prompt shell/main.ts`, "/dev/null"],
+  "bpfsh>",
+  "piped",
+);
 
 const loop = new Deno.Command("sh", {
   args: ["-c", "while :; do /bin/true; done"],
@@ -74,21 +83,46 @@ const loop = new Deno.Command("sh", {
   stderr: "null",
 }).spawn();
 try {
-  await timeTo([DENO, "run", "-A", "--no-prompt", "shell/main.ts", "run", "tests/fixtures/shell_script.ts"], "comm");
+  await timeTo([
+    DENO,
+    "run",
+    "-A",
+    "--no-prompt",
+    "shell/main.ts",
+    "run",
+    "tests/fixtures/shell_script.ts",
+  ], "comm");
   const base: number[] = [];
   const prompt: number[] = [];
   const event: number[] = [];
+  const direct: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     base.push(await timeTo([DENO, "run", "-A", empty], "ready"));
     prompt.push(
-      await timeTo(["script", "-qfec", `${DENO} run -A --no-prompt shell/main.ts`, "/dev/null"], "bpfsh>", "piped"),
+      await timeTo(
+        ["script", "-qfec", `${DENO} run -A --no-prompt shell/main.ts`, "/dev/null"],
+        "bpfsh>",
+        "piped",
+      ),
+    );
+    direct.push(
+      await timeTo([DENO, "run", "-A", "--no-prompt", "tests/fixtures/shell_script.ts"], "comm"),
     );
     event.push(
-      await timeTo([DENO, "run", "-A", "--no-prompt", "shell/main.ts", "run", "tests/fixtures/shell_script.ts"], "comm"),
+      await timeTo([
+        DENO,
+        "run",
+        "-A",
+        "--no-prompt",
+        "shell/main.ts",
+        "run",
+        "tests/fixtures/shell_script.ts",
+      ], "comm"),
     );
   }
   stats("deno run (empty script)", base);
   stats("bpfsh prompt (in a pty)", prompt);
+  stats("deno run script.ts -> first event", direct);
   stats("bpfsh run script.ts -> first event", event);
 } finally {
   loop.kill("SIGKILL");

@@ -12,6 +12,8 @@ import { firstWord, splitCommands, tokenize } from "./line.ts";
 import { type Format, loadYaml, Output } from "./output.ts";
 import { Session } from "./session.ts";
 import { registerAll } from "./commands/mod.ts";
+import { bindScope } from "./scope.ts";
+import { loadedCore } from "./core.ts";
 
 /** What every command handler can use. */
 export interface Ctx {
@@ -93,6 +95,9 @@ export class Dispatcher {
       dispatcher: this,
     };
     this.program = buildProgram(this.#ctx);
+    // JavaScript (and its completion) sees loaded objects at once.
+    this.session.onChange = () =>
+      bindScope(this.session, loadedCore() as unknown as Record<string, unknown> | undefined);
   }
 
   /** Whether a command is running now. */
@@ -238,6 +243,7 @@ export class Dispatcher {
     this.session.lastError = e;
     const line = describeError(path, e);
     if (e instanceof ShellError && e.usage) line.usage = this.#usage(path, cmd);
+    if (this.debug) line.log = undefined; // the whole log follows
     this.out.error(line);
     this.exitStatusHint = e instanceof ShellError && e.usage ? 2 : 1;
     if (this.debug) {

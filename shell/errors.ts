@@ -29,6 +29,9 @@ export class ShellError extends Error {
   }
 }
 
+/** How many trailing lines of a verifier or compiler log an error shows. */
+const LOG_LINES = 8;
+
 /** What a BpfError looks like, without importing the core to check `instanceof`. */
 interface BpfErrorLike {
   name: string;
@@ -67,9 +70,22 @@ export function isBpfError(e: unknown): e is BpfErrorLike {
 export function describeError(command: string, e: unknown): ErrorLine {
   if (isBpfError(e)) {
     const first = e.message.split("\n")[0];
-    const lines = e.log ? e.log.trimEnd().split("\n").length : 0;
-    const more = lines ? ` [${lines}-line log in lastError.log]` : "";
-    return { command, message: first + more, hint: e.hint, code: e.code };
+    // The log tail matters for verifier rejections and compile errors; elsewhere (attach) the
+    // libbpf chatter only repeats the error line.
+    const log = e.log && /^(load|compile)/.test(e.op) ? e.log.trimEnd().split("\n") : [];
+    const tail = log.slice(-LOG_LINES);
+    if (log.length > LOG_LINES) {
+      tail.unshift(`(${log.length - LOG_LINES} earlier lines: lastError.log, or --debug)`);
+    }
+    // "load: load 'bad': …" says the command twice: the core's message already names it.
+    const named = first.startsWith(`${command} `) || first.startsWith(`${command}:`);
+    return {
+      command: named ? "" : command,
+      message: first,
+      hint: e.hint,
+      code: e.code,
+      log: tail.length ? tail : undefined,
+    };
   }
   if (e instanceof ShellError) return { command, message: e.message, hint: e.hint };
   if (e instanceof Error) {

@@ -38,6 +38,8 @@ export interface ErrorLine {
   code?: string;
   /** The usage of the command, printed after a user error. */
   usage?: string;
+  /** The last lines of a verifier / compiler log, printed before the error line. */
+  log?: string[];
 }
 
 const encoder = new TextEncoder();
@@ -344,7 +346,11 @@ export class Output {
       const cells = columns.map((c) => formatCell(row[c]));
       // Room for typical values (pids, 16-char comms) so later rows stay aligned.
       const widths = columns.map((c, i) =>
-        Math.max(c.length, cells[i].length, isNumeric(row[c]) ? 7 : typeof row[c] === "string" ? 16 : 0)
+        Math.max(
+          c.length,
+          cells[i].length,
+          isNumeric(row[c]) ? 7 : typeof row[c] === "string" ? 16 : 0,
+        )
       );
       this.#stream = { columns, widths };
       this.line(
@@ -372,12 +378,14 @@ export class Output {
    */
   error(e: ErrorLine): void {
     if (this.format === "json") {
-      const o: Row = { error: e.message, command: e.command };
+      const o: Row = { error: e.message, command: e.command || e.message.split(/[ :]/)[0] };
       if (e.code) o.code = e.code;
       if (e.hint) o.hint = e.hint;
       if (e.usage) o.usage = e.usage;
+      if (e.log) o.log = e.log;
       return this.line(JSON.stringify(o));
     }
+    for (const l of e.log ?? []) this.err(this.style("dim", `  ${l}`));
     let text = `${this.style("red", "error:")} ${e.command ? e.command + ": " : ""}${e.message}`;
     if (e.hint) text += ` ${this.style("dim", `(hint: ${e.hint})`)}`;
     this.err(text);

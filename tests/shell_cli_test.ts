@@ -74,7 +74,11 @@ Deno.test({
     assertEquals(r.code, 0, r.stderr);
     const [loaded, got, count, ...rest] = r.json;
     assertEquals(loaded.object, "shell_demo");
-    assertEquals(loaded.links, [{ id: 1, program: "on_exec", target: "tp/sched/sched_process_exec" }]);
+    assertEquals(loaded.links, [{
+      id: 1,
+      program: "on_exec",
+      target: "tp/sched/sched_process_exec",
+    }]);
     assertEquals(got, { key: 77, value: 5 });
     assert(Number(count.count) >= 1, `count: ${JSON.stringify(count)}`);
     const progs = rest.filter((x) => x.object === "shell_demo");
@@ -109,12 +113,15 @@ Deno.test({
     assertEquals(r.code, 1);
     const lines = r.stderr.trim().split("\n");
     assertEquals(lines.length, 1, r.stderr);
-    assertMatch(lines[0], /^error: attach: .*nope.*nothing/);
+    assertMatch(lines[0], /^error: attach 'on_exec' to 'tracepoint\/nope\/nothing': .*\(ENOENT\)$/);
     assert(!r.stderr.includes("    at "), "no stack trace without --debug");
 
     r = await bpfsh(["-c", "map get"]);
     assertEquals(r.code, 2);
-    assertEquals(r.stderr, "error: map get: missing required argument 'map'\nusage: map get [options] <map> <key>\n");
+    assertEquals(
+      r.stderr,
+      "error: map get: missing required argument 'map'\nusage: map get [options] <map> <key>\n",
+    );
 
     r = await bpfsh(["--debug", "-c", "map get nothing 1"]);
     assertEquals(r.code, 1);
@@ -134,7 +141,8 @@ Deno.test({
     assertEquals(loaded.object, "demo");
     assertEquals(loaded.links, [], "attach: [on_exec] loads with --no-attach first");
     assertEquals(attached.program, "on_exec");
-    assertEquals(total, { name: "exec_total", value: 0 });
+    assertEquals(total.name, "exec_total");
+    assertEquals(typeof total.value, "number");
     assertEquals(got, { key: 4242, value: 7 });
     for (const ev of [ev1, ev2]) {
       assertEquals(Object.keys(ev), ["pid", "uid", "comm"]);
@@ -184,7 +192,11 @@ Deno.test({
   // Root: loading BPF programs.
   ignore: NOT_ROOT,
   async fn() {
-    const r = await bpfsh(["--yaml", "-c", `load ${DEMO} --no-attach; map set counts 5 9; map dump counts`]);
+    const r = await bpfsh([
+      "--yaml",
+      "-c",
+      `load ${DEMO} --no-attach; map set counts 5 9; map dump counts`,
+    ]);
     assertEquals(r.code, 0, r.stderr);
     assertMatch(r.stdout, "- key: 5\n  value: 9\n");
   },

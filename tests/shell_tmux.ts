@@ -37,9 +37,9 @@ export class TmuxShell {
    */
   constructor(env: Record<string, string> = {}, args: string[] = []) {
     const vars = Object.entries({ NO_COLOR: "1", ...env }).map(([k, v]) => `${k}=${quote(v)}`);
-    const cmd = `cd ${quote(ROOT)} && exec env ${vars.join(" ")} ${quote(DENO)} run -A --no-prompt shell/main.ts ${
-      args.map(quote).join(" ")
-    }`;
+    const cmd = `cd ${quote(ROOT)} && exec env ${vars.join(" ")} ${
+      quote(DENO)
+    } run -A --no-prompt shell/main.ts ${args.map(quote).join(" ")}`;
     this.#tmux("new-session", "-d", "-s", "t", "-x", "150", "-y", "50", cmd);
     this.#tmux("set-option", "-t", "t", "remain-on-exit", "on");
   }
@@ -113,7 +113,9 @@ export class TmuxShell {
   async exited(ms = 10_000): Promise<void> {
     const end = performance.now() + ms;
     while (!this.dead()) {
-      if (performance.now() > end) throw new Error(`the shell did not exit; screen:\n${this.screen()}`);
+      if (performance.now() > end) {
+        throw new Error(`the shell did not exit; screen:\n${this.screen()}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -219,7 +219,10 @@ function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
  * if (!args) return;
  * ```
  */
-export function parseToolArgs(spec: ToolSpec, argv: readonly string[] = Deno.args): Args | undefined {
+export function parseToolArgs(
+  spec: ToolSpec,
+  argv: readonly string[] = Deno.args,
+): Args | undefined {
   const all = allOptions(spec);
   const options: Record<string, { type: "boolean" | "string"; short?: string }> = {};
   for (const [name, o] of Object.entries(all)) {

@@ -11,23 +11,31 @@ import { BpfError } from "../../mod.ts";
 import { type Args, parseToolArgs, type ToolSpec, UsageError } from "./cli.ts";
 
 /**
- * When to stop: on Ctrl-C or SIGTERM, or when a timer set by {@link Stopper.after} fires.
+ * When to stop: on Ctrl-C or SIGTERM, or `duration` seconds after {@link Stopper.begin}
+ * (so compiling and loading do not eat into the time asked for).
  *
  * @example
  * ```ts
- * using stop = new Stopper();
- * stop.after(2);
- * await stop.sleep(Infinity); // ends after 2 s, or at Ctrl-C
+ * using stop = new Stopper(2);
+ * stop.begin("Tracing... Hit Ctrl-C to end.");
+ * await stop.sleep(Infinity); // ends 2 s later, or at Ctrl-C
  * ```
  */
 export class Stopper implements Disposable {
+  /** Seconds to run once tracing has begun; undefined: until Ctrl-C. */
+  readonly duration?: number;
   readonly #ctl = new AbortController();
   readonly #onSignal = () => this.stop();
   readonly #signals: Deno.Signal[] = [];
-  #timer?: number;
+  #timer?: ReturnType<typeof setTimeout>;
 
-  /** Listen for SIGINT and SIGTERM until disposed. */
-  constructor() {
+  /**
+   * Listen for SIGINT and SIGTERM until disposed.
+   *
+   * @param duration Seconds to run after begin(), or undefined for no limit.
+   */
+  constructor(duration?: number) {
+    this.duration = duration;
     for (const sig of ["SIGINT", "SIGTERM"] as const) {
       try {
         Deno.addSignalListener(sig, this.#onSignal);
@@ -38,6 +46,23 @@ export class Stopper implements Disposable {
     }
   }
 
+  /**
+   * Tracing has begun: print the status line on stderr (stdout stays data only) and start
+   * counting the duration.
+   *
+   * @param message E.g. `"Tracing exec()s... Hit Ctrl-C to end."`.
+   * @example
+   * ```ts
+   * stop.begin("Tracing open()s... Hit Ctrl-C to end.");
+   * ```
+   */
+  begin(message?: string): void {
+    if (message) console.error(message);
+    if (this.duration === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.stop(), this.duration * 1000);
+  }
+
   /** Aborts when the script should stop. */
   get signal(): AbortSignal {
     return this.#ctl.signal;
@@ -46,21 +71,6 @@ export class Stopper implements Disposable {
   /** Whether the script should stop. */
   get stopped(): boolean {
     return this.#ctl.signal.aborted;
-  }
-
-  /**
-   * Stop after `seconds` (no-op when undefined).
-   *
-   * @param seconds How long to run.
-   * @example
-   * ```ts
-   * stop.after(args.seconds("duration"));
-   * ```
-   */
-  after(seconds: number | undefined): void {
-    if (seconds === undefined) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.stop(), seconds * 1000);
   }
 
   /**
@@ -109,8 +119,8 @@ export class Stopper implements Disposable {
 
 /**
  * Run a script: parse its arguments (printing `--help`), run `body` with the arguments and
- * a {@link Stopper} (already set to `--duration`), and print any failure as
- * `NAME: error: …` with its hint on stderr, setting the exit code.
+ * a {@link Stopper} set to `--duration` (counted from `stop.begin()`), and print any failure
+ * as `NAME: error: …` with its hint on stderr, setting the exit code.
  *
  * @param spec The script's command line.
  * @param body The tracing itself; it should return when `stop.signal` aborts.
@@ -121,6 +131,7 @@ export class Stopper implements Disposable {
  *   using obj = await BpfObject.open(new URL("x.bpf.c", import.meta.url).pathname);
  *   obj.load();
  *   obj.attachAll();
+ *   stop.begin("Tracing... Hit Ctrl-C to end.");
  *   await stop.sleep(Infinity);
  * });
  * ```
@@ -132,9 +143,7 @@ export async function runTool(
   try {
     const args = parseToolArgs(spec);
     if (!args) return;
-    const duration = args.seconds("duration");
-    using stop = new Stopper();
-    stop.after(duration);
+    using stop = new Stopper(args.seconds("duration"));
     await body(args, stop);
   } catch (e) {
     Deno.exitCode = e instanceof UsageError ? 2 : 1;

@@ -111,16 +111,31 @@ export function doctorText(r: FeatureReport, out: Output): string {
     .filter(([k, v]) => k.startsWith("cap") && v)
     .map(([k]) => "CAP_" + k.slice(3).replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase());
   const mount = (m: { path?: string; mounted: boolean; mountedNow: boolean; error?: string }) =>
-    m.mounted ? `${m.path}${m.mountedNow ? " (mounted just now)" : ""}` : `not mounted${m.error ? `: ${m.error}` : ""}`;
+    m.mounted
+      ? `${m.path}${m.mountedNow ? " (mounted just now)" : ""}`
+      : `not mounted${m.error ? `: ${m.error}` : ""}`;
   const lines: [string, string][] = [
     ["kernel", `${r.kernel.release} ${r.kernel.arch}`],
     ["libbpf", r.libbpf],
-    ["BTF", r.btf ? "/sys/kernel/btf/vmlinux (CO-RE works)" : out.style("red", "missing (CO-RE programs cannot load)")],
+    [
+      "BTF",
+      r.btf
+        ? "/sys/kernel/btf/vmlinux (CO-RE works)"
+        : out.style("red", "missing (CO-RE programs cannot load)"),
+    ],
     ["tracefs", mount(r.tracefs)],
     ["bpffs", mount(r.bpffs)],
-    ["privileges", `${r.privileges.root ? "root" : `uid ${r.privileges.uid}`}${caps.length ? ` (${caps.join(" ")})` : ""}`],
+    [
+      "privileges",
+      `${r.privileges.root ? "root" : `uid ${r.privileges.uid}`}${
+        caps.length ? ` (${caps.join(" ")})` : ""
+      }`,
+    ],
   ];
-  const kinds: [string, string][] = [["program", "programs"], ["map", "maps"], ["helper", "helpers"]];
+  const kinds: [string, string][] = [["program", "programs"], ["map", "maps"], [
+    "helper",
+    "helpers",
+  ]];
   for (const [kind, title] of kinds) {
     const all = r.features.filter((f) => f.kind === kind);
     const ok = all.filter((f) => f.ok).map((f) => f.name);
@@ -135,7 +150,9 @@ export function doctorText(r: FeatureReport, out: Output): string {
     text += "\n" + out.style("bold", "missing") + "\n";
     for (const f of missing) {
       const since = f.minKernel ? ` (${f.kind}, Linux ${f.minKernel}+)` : ` (${f.kind})`;
-      text += `  ${out.style("yellow", f.name)}${out.style("dim", since)}: ${f.reason ?? "not supported"}\n`;
+      text += `  ${out.style("yellow", f.name)}${out.style("dim", since)}: ${
+        f.reason ?? "not supported"
+      }\n`;
       if (f.alternative) text += `    ${out.style("green", "use instead:")} ${f.alternative}\n`;
     }
   }
@@ -146,10 +163,11 @@ export function doctorText(r: FeatureReport, out: Output): string {
 /** The `help` overview: commands grouped, with their arguments and one line each. */
 function overview(program: Command, ctx: Ctx): string {
   const groups = new Map<string, [string, string][]>();
-  const argsOf = (c: Command) => c.registeredArguments.map((a) => {
-    const n = a.name() + (a.variadic ? "..." : "");
-    return a.required ? `<${n}>` : `[${n}]`;
-  }).join(" ");
+  const argsOf = (c: Command) =>
+    c.registeredArguments.map((a) => {
+      const n = a.name() + (a.variadic ? "..." : "");
+      return a.required ? `<${n}>` : `[${n}]`;
+    }).join(" ");
   for (const c of program.commands) {
     const g = c.helpGroup() || "Other:";
     const list = groups.get(g) ?? [];

@@ -144,12 +144,22 @@ export function register(program: Command, ctx: Ctx): void {
       const done = new AbortController();
       const abort = () => done.abort();
       ctx.signal.addEventListener("abort", abort, { once: true });
-      const timer = stop.deadline < Infinity ? setTimeout(abort, stop.deadline - Date.now()) : undefined;
-      if (ctx.interactive && out.format === "table") out.info("reading trace_pipe (Ctrl-C to stop)");
+      const timer = stop.deadline < Infinity
+        ? setTimeout(abort, stop.deadline - Date.now())
+        : undefined;
+      if (ctx.interactive && out.format === "table") {
+        out.info("reading trace_pipe (Ctrl-C to stop)");
+      }
       out.beginStream();
       try {
         for await (const l of tracePipe({ filter: re, signal: done.signal })) {
-          out.event({ time: l.timestamp.toFixed(6), task: l.task, pid: l.pid, cpu: l.cpu, message: l.message });
+          out.event({
+            time: l.timestamp.toFixed(6),
+            task: l.task,
+            pid: l.pid,
+            cpu: l.cpu,
+            message: l.message,
+          });
           if (++stop.seen >= stop.max) break;
         }
       } finally {
