@@ -96,8 +96,13 @@ function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
   globalThis.addEventListener("unload", () => closeAll());
-  globalThis.addEventListener("error", () => closeAll());
-  globalThis.addEventListener("unhandledrejection", () => closeAll());
+  // An error a host (the shell) handled and prevented does not end the process: keep all.
+  globalThis.addEventListener("error", (e) => {
+    if (!e.defaultPrevented) closeAll();
+  });
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    if (!e.defaultPrevented) closeAll();
+  });
   // The kernel frees fds at exit anyway; closing first also removes netlink-attached
   // programs (tc) and keeps a leak check honest. Exit codes follow the shell convention.
   if (Deno.env.get("BPFSH_NO_SIGNAL_HOOKS") === "1") return;

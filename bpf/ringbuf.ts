@@ -192,7 +192,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
       while (pos < prod && n < limit) {
         do {
           const off = base + (pos & mask);
-          const header = Atomics.load(u32, off >>> 2);
+          const header = u32[off >>> 2];
           if ((header & BUSY_BIT) !== 0) return n;
           const length = header & LENGTH_MASK;
           pos += (length + 15) & ~7;
@@ -228,7 +228,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
         do {
           // `pos & mask` keeps the low 32 bits of pos, which is all the mask needs.
           const off = base + (pos & mask);
-          const header = Atomics.load(u32, off >>> 2);
+          const header = u32[off >>> 2];
           if ((header & BUSY_BIT) !== 0) return n;
           const length = header & LENGTH_MASK;
           pos += (length + 15) & ~7;

@@ -38,23 +38,3 @@ export function loadCore(): Promise<Core> {
 export function loadedCore(): Core | undefined {
   return loadedModule;
 }
-
-/**
- * An export of the core that may not exist in every build (features, tracePipe): a clear
- * error instead of "undefined is not a function".
- *
- * @param name The export's name.
- * @returns The export.
- * @example
- * ```ts
- * const tracePipe = await coreExport<() => AsyncIterable<unknown>>("tracePipe");
- * ```
- */
-export async function coreExport<T>(name: string): Promise<T> {
-  const mod = await loadCore() as unknown as Record<string, unknown>;
-  const v = mod[name];
-  if (v === undefined) {
-    throw new Error(`this bpfsh build has no '${name}' in mod.ts`);
-  }
-  return v as T;
-}

@@ -254,6 +254,12 @@ export class Dispatcher {
 
   /** The exit status the last failure calls for: 2 for usage errors, 1 otherwise. */
   exitStatusHint = 1;
+
+  /**
+   * Print something that happened outside any command (an uncaught error): the REPL sets
+   * this to print above the prompt and redraw it.
+   */
+  notify: (print: () => void) => void = (print) => print();
 }
 
 /**

@@ -133,7 +133,7 @@ async function main(argv: string[]): Promise<number> {
     cli.rest[0] === "run" && /\.(ts|js|mjs|mts)$/.test(cli.rest[1] ?? "") && !cli.commands.length
   ) {
     await runScriptMain(cli.rest[1], cli.rest.slice(2));
-    return 0;
+    return Deno.exitCode; // the script's own status (e.g. 2 for a bad option)
   }
 
   const [{ Dispatcher }, { Output }] = await Promise.all([
@@ -164,16 +164,27 @@ async function main(argv: string[]): Promise<number> {
       if (interactive) out.raw("\n"); // the terminal echoed ^C: end that line
     } else if (!interactive) shutdown(130);
   });
-  globalThis.addEventListener("unhandledrejection", (e) => {
+  // An error nobody caught (say, a callback of a JavaScript line): the interactive shell
+  // reports it and carries on; otherwise everything is closed and the status is 1.
+  const uncaught = (e: Event, err: unknown) => {
     e.preventDefault();
-    out.error({ command: "bpfsh", message: `uncaught: ${reason(e.reason)}` });
-    shutdown(1);
-  });
-  globalThis.addEventListener("error", (e) => {
-    e.preventDefault();
-    out.error({ command: "bpfsh", message: `uncaught: ${reason(e.error ?? e.message)}` });
-    shutdown(1);
-  });
+    const print = () => {
+      out.error({ command: "", message: `uncaught ${reason(err)}` });
+      if (cli.debug && err instanceof Error && err.stack) out.err(err.stack);
+    };
+    if (!interactive) {
+      print();
+      shutdown(1);
+    }
+    d.notify(print);
+    // The core closes its objects on an uncaught error: forget the ones it closed.
+    setTimeout(() => {
+      const gone = d.session.pruneClosed();
+      if (gone.length) d.notify(() => out.err(`closed by the error: ${gone.join(", ")}`));
+    }, 0);
+  };
+  globalThis.addEventListener("unhandledrejection", (e) => uncaught(e, e.reason));
+  globalThis.addEventListener("error", (e) => uncaught(e, e.error ?? e.message));
 
   let ok = true;
   if (cli.commands.length) {

@@ -84,6 +84,14 @@ export function repl(d: Dispatcher): Promise<number> {
     if (!closed) rl.prompt();
   }
 
+  // Output from outside a command (an uncaught error) goes above the prompt, which is redrawn.
+  d.notify = (print) => {
+    if (running || closed) return print();
+    process.stdout.write("\r\x1b[K");
+    print();
+    rl.prompt(true);
+  };
+
   rl.on("line", (line: string) => {
     queue.push(line);
     void drain();

@@ -200,6 +200,24 @@ export class Session {
   }
 
   /**
+   * Forget objects that were closed behind the shell's back (the core closes everything on
+   * an uncaught error).
+   *
+   * @returns The names of the objects forgotten.
+   */
+  pruneClosed(): string[] {
+    const gone = [...this.objects.values()].filter((lo) => lo.obj.closed).map((lo) => lo.name);
+    if (!gone.length) return gone;
+    for (const name of gone) this.objects.delete(name);
+    this.links = this.links.filter((l) => !gone.includes(l.object));
+    if (this.current && gone.includes(this.current.name)) {
+      this.current = [...this.objects.values()].pop();
+    }
+    this.onChange?.();
+    return gone;
+  }
+
+  /**
    * Detach every link and close every object (idempotent; never throws).
    *
    * @returns How many objects were closed.
@@ -246,7 +264,9 @@ function resolve<T extends { lo: LoadedObject; qualified: string }>(
       hint: `say which: ${byName.map((r) => r.qualified).join(", ")}`,
     });
   }
-  const names = objects > 1 ? all.map((r) => r.qualified) : all.map(nameOf);
+  // Section maps (.bss, .rodata) are addressable but only clutter a hint.
+  const shown = all.filter((r) => !nameOf(r).includes("."));
+  const names = objects > 1 ? shown.map((r) => r.qualified) : shown.map(nameOf);
   throw new ShellError(`no ${kind} named '${spec}'`, {
     hint: names.length ? `${kind}s: ${names.join(", ")}` : `the loaded objects have no ${kind}s`,
   });

@@ -34,6 +34,7 @@ Deno.test({
     try {
       await sh.ready();
       console.log(`prompt after ${sh.promptMs.toFixed(0)} ms (tmux start-up included)`);
+      assert(!sh.screen(true).includes("\x1b["), "NO_COLOR: no colour escapes");
 
       sh.type(`load ${DEMO}`);
       await sh.waitFor("loaded shell_demo: 2 programs");
@@ -87,6 +88,13 @@ Deno.test({
       sh.type("map dump cnts");
       await sh.waitFor("error: map dump: no map named 'cnts' (hint: maps: counts", 10_000, mark);
 
+      // A tracing script runs in its own process; the prompt comes back when it is done.
+      mark = sh.mark();
+      sh.type("run tests/fixtures/shell_script.ts a b");
+      await new Promise((r) => setTimeout(r, 300));
+      execs(3);
+      await sh.waitFor(/\{"args":\["a","b"\],"pid":\d+,"comm":"[^"]+"\}\nbpfsh> /, 10_000, mark);
+
       sh.type("exit");
       await sh.exited();
       await assertUnloaded(ids);
@@ -125,15 +133,18 @@ Deno.test({
 });
 
 Deno.test({
-  name: "SIGTERM closes everything the shell loaded",
+  name: "SIGTERM closes everything the shell loaded (and without NO_COLOR the prompt is coloured)",
   // Root: loading BPF programs; tmux: the pseudo-terminal.
   ignore: NOT_ROOT || !HAVE_TMUX,
   async fn() {
-    const sh = new TmuxShell({ BPFSH_HISTORY: "" });
+    const sh = new TmuxShell({ BPFSH_HISTORY: "", NO_COLOR: "" });
     try {
-      await sh.ready();
+      await sh.waitFor("bpfsh>");
+      // deno-lint-ignore no-control-regex
+      assertMatch(sh.screen(true), /\x1b\[[0-9;]*mbpfsh>/);
       sh.type(`load ${DEMO}`);
       await sh.waitFor("loaded shell_demo");
+      assertMatch(sh.screen(true), "\x1b[1mshell_demo");
       const pid = sh.pid();
       const ids = progIdsOf(pid);
       assertEquals(ids.length, 2);

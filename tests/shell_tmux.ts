@@ -36,7 +36,8 @@ export class TmuxShell {
    * @param args Arguments for shell/main.ts.
    */
   constructor(env: Record<string, string> = {}, args: string[] = []) {
-    const vars = Object.entries({ NO_COLOR: "1", ...env }).map(([k, v]) => `${k}=${quote(v)}`);
+    const vars = Object.entries({ NO_COLOR: "1", TERM: "xterm-256color", ...env })
+      .map(([k, v]) => `${k}=${quote(v)}`);
     const cmd = `cd ${quote(ROOT)} && exec env ${vars.join(" ")} ${
       quote(DENO)
     } run -A --no-prompt shell/main.ts ${args.map(quote).join(" ")}`;
@@ -61,10 +62,12 @@ export class TmuxShell {
     if (enter) this.keys("Enter");
   }
 
-  /** The whole screen and scrollback, as plain text. */
-  screen(): string {
+  /** The whole screen and scrollback, as plain text (with colour escapes when asked). */
+  screen(escapes = false): string {
+    const flags = escapes ? ["-e"] : [];
     // The empty rows below the cursor are not output: drop them, so lengths mark progress.
-    return this.#tmux("capture-pane", "-p", "-J", "-S", "-1000", "-t", "t").replace(/\n+$/, "\n");
+    return this.#tmux("capture-pane", "-p", "-J", ...flags, "-S", "-1000", "-t", "t")
+      .replace(/\n+$/, "\n");
   }
 
   /** Where the next output starts: the beginning of the last line on screen (the prompt). */
@@ -120,12 +123,18 @@ export class TmuxShell {
     }
   }
 
-  /** Kill the tmux server (and the shell with it). */
+  /** Kill the tmux server (and the shell with it), and remove its socket file. */
   kill(): void {
     try {
       this.#tmux("kill-server");
     } catch {
       // Already gone.
+    }
+    const dir = `${Deno.env.get("TMUX_TMPDIR") ?? "/tmp"}/tmux-${Deno.uid()}`;
+    try {
+      Deno.removeSync(`${dir}/${this.socket}`);
+    } catch {
+      // tmux removed it, or it never existed.
     }
   }
 }

@@ -85,6 +85,16 @@ export interface Codec<T = unknown> {
    */
   decodeMany(bytes: Uint8Array, count: number, stride?: number, out?: T[]): T[];
   /**
+   * An unchecked decoder over one buffer, for hot loops that decode many values from
+   * the same memory (a ring buffer's mapping): the views are made once, here, and the
+   * returned function only reads. The caller keeps `offset + size` within `bytes`.
+   *
+   * @param bytes The buffer values are read from.
+   * @returns `(offset) => value`, reading at `bytes.byteOffset + offset`.
+   * @throws {BpfError} op `"decode"` when `bytes` is not a Uint8Array.
+   */
+  bind(bytes: Uint8Array): (offset: number) => T;
+  /**
    * Encode one value. The value's bytes (padding included) are zeroed first.
    *
    * @param value The value.
@@ -271,6 +281,189 @@ function collectKeys(items: Item[], out: string[]): void {
 const textDecoder = new TextDecoder();
 const textEncoder = new TextEncoder();
 
+/** Whether this machine is little-endian: the word-wise string scan assumes it. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * An ASCII string from `len` bytes at `o`. One `String.fromCharCode` call of fixed arity
+ * (trimmed to `len`) makes one string, where a loop of `+=` makes one per byte: 2-4×
+ * faster for the short strings of events (a comm, a path).
+ */
+function ascii(u: Uint8Array, o: number, len: number): string {
+  if (len <= 16) {
+    return String.fromCharCode(
+      u[o],
+      u[o + 1],
+      u[o + 2],
+      u[o + 3],
+      u[o + 4],
+      u[o + 5],
+      u[o + 6],
+      u[o + 7],
+      u[o + 8],
+      u[o + 9],
+      u[o + 10],
+      u[o + 11],
+      u[o + 12],
+      u[o + 13],
+      u[o + 14],
+      u[o + 15],
+    ).substring(0, len);
+  }
+  let s = "";
+  let i = o;
+  const end = o + len;
+  for (; i + 8 <= end; i += 8) {
+    s += String.fromCharCode(
+      u[i],
+      u[i + 1],
+      u[i + 2],
+      u[i + 3],
+      u[i + 4],
+      u[i + 5],
+      u[i + 6],
+      u[i + 7],
+    );
+  }
+  for (; i < end; i++) s += String.fromCharCode(u[i]);
+  return s;
+}
+
+/**
+ * Decode a NUL-terminated string of at most n bytes, byte by byte: ASCII through
+ * {@link ascii}, anything else through TextDecoder (UTF-8, with U+FFFD for bad bytes).
+ */
+function strBytes(u: Uint8Array, o: number, n: number): string {
+  const lim = o + n;
+  let end = o;
+  let high = 0;
+  while (end < lim) {
+    const c = u[end];
+    if (c === 0) break;
+    high |= c;
+    end++;
+  }
+  const len = end - o;
+  if (len === 0) return "";
+  // Reading 16 bytes for a shorter string may run past the buffer: TextDecoder then.
+  if (high < 128 && (len > 16 || o + 16 <= u.length)) return ascii(u, o, len);
+  return textDecoder.decode(u.subarray(o, end));
+}
+
+/** Keeps the bytes below the first zero byte of a little-endian word, by its index. */
+const BELOW = [0, 0xff, 0xffff, 0xffffff];
+
+/**
+ * The decoder of one `char[n]` field, remembering the strings it made by their bytes.
+ * Events repeat their strings (the same comm, the same path): a hit costs two word-wise
+ * passes over the bytes (find the NUL while hashing, then compare with the cached
+ * bytes), ~10× less than making the string. The cache is direct-mapped and small; a
+ * miss makes the string and replaces the slot. Equal bytes always give an equal string,
+ * so a hit is indistinguishable from a fresh decode.
+ *
+ * Needs the field's bytes 4-aligned in memory (ring and perf buffer records are);
+ * otherwise it decodes byte by byte.
+ *
+ * @example
+ * ```ts
+ * const comm = new StrCache(16);
+ * const bytes = new Uint8Array(16);
+ * bytes.set(new TextEncoder().encode("bash"));
+ * comm.get(bytes, new Int32Array(bytes.buffer), 0); // "bash" (made)
+ * comm.get(bytes, new Int32Array(bytes.buffer), 0); // "bash" (from the cache)
+ * ```
+ */
+export class StrCache {
+  /** The array length in bytes. */
+  readonly n: number;
+  /** Words the array spans. */
+  readonly nw: number;
+  /** Mask of the array's bytes in its last word (-1: all four). */
+  readonly tail: number;
+  /** Slots - 1. */
+  readonly mask: number;
+  /** Per slot, the masked words of its string (nw words per slot). */
+  readonly keys: Int32Array;
+  /** Per slot, the string's byte length (-1: empty slot). */
+  readonly lens: Int32Array;
+  /** Per slot, the string. */
+  readonly strs: string[];
+
+  /**
+   * @param n The `char` array length.
+   */
+  constructor(n: number) {
+    this.n = n;
+    this.nw = (n + 3) >> 2;
+    this.tail = n % 4 === 0 ? -1 : BELOW[n % 4];
+    // Long arrays get fewer slots: the cache stays under ~64 KiB per field.
+    const slots = !LITTLE_ENDIAN || n > 1024 ? 0 : n <= 128 ? 256 : 64;
+    this.mask = slots - 1;
+    this.keys = new Int32Array(slots * this.nw);
+    this.lens = new Int32Array(slots).fill(-1);
+    this.strs = new Array<string>(slots).fill("");
+  }
+
+  /**
+   * Decode the string at byte offset `o` of the buffer that `u` and `w` view.
+   *
+   * @param u The buffer's bytes.
+   * @param w The same buffer as Int32Array (from offset 0).
+   * @param o The field's offset in the buffer.
+   * @returns The string up to the first NUL (or the whole array).
+   */
+  get(u: Uint8Array, w: Int32Array, o: number): string {
+    const nw = this.nw;
+    const i = o >>> 2;
+    if ((o & 3) !== 0 || this.mask < 0 || i + nw > w.length) return strBytes(u, o, this.n);
+    // One pass: find the first zero byte a word at a time while hashing the words.
+    let h = 0;
+    let high = 0;
+    let len = this.n;
+    let last = 0;
+    let k = 0;
+    for (;;) {
+      let x = w[i + k];
+      if (k === nw - 1) x &= this.tail;
+      const z = (x - 0x01010101) & ~x & 0x80808080;
+      if (z !== 0) {
+        // The lowest flagged byte is the first zero byte (false flags only come above it).
+        const j = (31 - Math.clz32(z & -z)) >> 3;
+        x &= BELOW[j];
+        len = 4 * k + j;
+        last = x;
+        high |= x;
+        h = Math.imul(h ^ x, 0x01000193);
+        k++;
+        break;
+      }
+      high |= x;
+      h = Math.imul(h ^ x, 0x01000193);
+      if (++k === nw) {
+        last = x;
+        break;
+      }
+    }
+    if (len === 0) return "";
+    const slot = (h ^ (h >>> 15) ^ len) & this.mask;
+    const base = slot * nw;
+    const keys = this.keys;
+    if (this.lens[slot] === len && keys[base + k - 1] === last) {
+      let m = 0;
+      while (m < k - 1 && keys[base + m] === w[i + m]) m++;
+      if (m === k - 1) return this.strs[slot];
+    }
+    const s = (high & 0x80808080) === 0 && (len > 16 || o + 16 <= u.length)
+      ? ascii(u, o, len)
+      : textDecoder.decode(u.subarray(o, o + len));
+    for (let m = 0; m < k - 1; m++) keys[base + m] = w[i + m];
+    keys[base + k - 1] = last;
+    this.lens[slot] = len;
+    this.strs[slot] = s;
+    return s;
+  }
+}
+
 /** A short rendering of a bad value for messages. */
 function show(x: unknown): string {
   switch (typeof x) {
@@ -304,24 +497,8 @@ function fail(message: string): never {
 
 /** Helpers passed to generated code as `H`. */
 const H = {
-  /** Decode a NUL-terminated string of at most n bytes. */
-  str(u: Uint8Array, o: number, n: number): string {
-    const lim = o + n;
-    let end = o;
-    let ascii = true;
-    while (end < lim) {
-      const c = u[end];
-      if (c === 0) break;
-      if (c > 127) ascii = false;
-      end++;
-    }
-    const len = end - o;
-    if (len === 0) return "";
-    if (!ascii || len > 24) return textDecoder.decode(u.subarray(o, end));
-    let s = "";
-    for (let i = o; i < end; i++) s += String.fromCharCode(u[i]);
-    return s;
-  },
+  /** Decode a NUL-terminated string of at most n bytes (see {@link strBytes}). */
+  str: strBytes,
 
   /** Encode a string (or bytes) into a char array of n bytes (already zeroed). */
   putStr(u: Uint8Array, o: number, n: number, x: unknown, name: string, path: string): void {
@@ -624,6 +801,15 @@ class Gen {
     return `${prefix}${this.#vars++}`;
   }
 
+  /** Whether the code reads words (`w`): string fields do. */
+  words = false;
+
+  /** A new string cache constant for one `char[n]` field site. */
+  strCache(n: number): string {
+    this.words = true;
+    return this.k(new StrCache(n));
+  }
+
   /** A decode expression for a plan at an offset. */
   dec(p: Plan, at: Off): string {
     const o = off(at);
@@ -644,7 +830,7 @@ class Gen {
       case "raw":
         return `u.slice(${o}, ${off(at, p.size)})`;
       case "str":
-        return p.len === 0 ? `""` : `H.str(u, ${o}, ${p.len})`;
+        return p.len === 0 ? `""` : `${this.strCache(p.len)}.get(u, w, ${o})`;
       case "array":
         if (p.n <= INLINE_ARRAY && isScalar(p.elem)) {
           const els = [];
@@ -653,9 +839,9 @@ class Gen {
           }
           return `[${els.join(", ")}]`;
         }
-        return `${this.#fn(p)}(v, u, ${o})`;
+        return `${this.#fn(p)}(v, u, w, ${o})`;
       case "comp":
-        if (leaves(p) > INLINE_LEAVES) return `${this.#fn(p)}(v, u, ${o})`;
+        if (leaves(p) > INLINE_LEAVES) return `${this.#fn(p)}(v, u, w, ${o})`;
         return this.#literal(p, at);
     }
   }
@@ -694,7 +880,7 @@ class Gen {
     } else {
       body = `return ${this.#literal(p as Composite, { e: "o", k: 0 })};`;
     }
-    this.fns.push(`function ${name}(v, u, o) {\n  ${body}\n}`);
+    this.fns.push(`function ${name}(v, u, w, o) {\n  ${body}\n}`);
     return name;
   }
 
@@ -952,28 +1138,37 @@ export function buildCodec<T = unknown>(src: CodecSource, id: number): Codec<T> 
   const name = JSON.stringify(typeName);
   const source = `"use strict";
 ${gen.fns.join("\n")}
-function d(v, u, o) {
+function d(v, u, w, o) {
   return ${expr};
 }
-let dBuf = null, dView = null, dU8 = null;
+function words(buf) {
+  return ${gen.words ? "new Int32Array(buf, 0, buf.byteLength >> 2)" : "null"};
+}
+let dBuf = null, dView = null, dU8 = null, dW = null;
 function decode(bytes, offset) {
   if (offset === undefined) offset = 0;
   if (!(offset >= 0 && offset + ${size} <= bytes.length)) H.short(bytes, offset, ${size}, ${name});
-  if (bytes.buffer !== dBuf) { dBuf = bytes.buffer; dView = new DataView(dBuf); dU8 = new Uint8Array(dBuf); }
-  return d(dView, dU8, bytes.byteOffset + offset);
+  if (bytes.buffer !== dBuf) { dBuf = bytes.buffer; dView = new DataView(dBuf); dU8 = new Uint8Array(dBuf); dW = words(dBuf); }
+  return d(dView, dU8, dW, bytes.byteOffset + offset);
 }
 function decodeMany(bytes, count, stride, out) {
   if (stride === undefined) stride = ${size};
   if (out === undefined) out = [];
   if (count > 0 && !((count - 1) * stride + ${size} <= bytes.length)) H.short(bytes, 0, (count - 1) * stride + ${size}, ${name});
-  if (bytes.buffer !== dBuf) { dBuf = bytes.buffer; dView = new DataView(dBuf); dU8 = new Uint8Array(dBuf); }
-  const v = dView, u = dU8;
+  if (bytes.buffer !== dBuf) { dBuf = bytes.buffer; dView = new DataView(dBuf); dU8 = new Uint8Array(dBuf); dW = words(dBuf); }
+  const v = dView, u = dU8, w = dW;
   let o = bytes.byteOffset;
-  for (let i = 0; i < count; i++, o += stride) out[i] = d(v, u, o);
+  for (let i = 0; i < count; i++, o += stride) out[i] = d(v, u, w, o);
   if (out.length !== count) out.length = count;
   return out;
 }
-let eBuf = null, eView = null, eU8 = null;
+function bind(bytes) {
+  if (!(bytes instanceof Uint8Array)) H.short(bytes, 0, ${size}, ${name});
+  const buf = bytes.buffer, v = new DataView(buf), u = new Uint8Array(buf), w = words(buf);
+  const base = bytes.byteOffset;
+  return base === 0 ? (offset) => d(v, u, w, offset) : (offset) => d(v, u, w, base + offset);
+}
+let eBuf = null, eView = null, eU8 = null, eW = null;
 function encode(value, out, offset) {
   if (out === undefined) { out = new Uint8Array(${size}); offset = 0; }
   else {
@@ -984,15 +1179,15 @@ function encode(value, out, offset) {
   if (value === undefined) H.shape(value, ${
     JSON.stringify(composite ? (root.k === "comp" ? "an object" : "an array") : "a value")
   }, ${name}, "");
-  if (out.buffer !== eBuf) { eBuf = out.buffer; eView = new DataView(eBuf); eU8 = new Uint8Array(eBuf); }
-  const v = eView, u = eU8, o = out.byteOffset + offset;
+  if (out.buffer !== eBuf) { eBuf = out.buffer; eView = new DataView(eBuf); eU8 = new Uint8Array(eBuf); eW = words(eBuf); }
+  const v = eView, u = eU8, w = eW, o = out.byteOffset + offset;
   let x = value;
   ${encLines.join("\n  ")}
   return out;
 }
-return { decode, decodeMany, encode };
+return { decode, decodeMany, bind, encode };
 `;
-  let fns: Pick<Codec<T>, "decode" | "decodeMany" | "encode">;
+  let fns: Pick<Codec<T>, "decode" | "decodeMany" | "bind" | "encode">;
   try {
     fns = new Function("H", "K", source)(H, gen.consts);
   } catch (e) {

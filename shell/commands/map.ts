@@ -6,7 +6,7 @@
 
 import type { Command } from "commander";
 import type { Ctx } from "../dispatch.ts";
-import type { BpfMap } from "../core.ts";
+import type { BpfMap, BpfObject } from "../core.ts";
 import { ShellError } from "../errors.ts";
 import { log2Hist, slotsOf } from "../hist.ts";
 import { formatCell, type Row } from "../output.ts";
@@ -174,7 +174,7 @@ export function register(program: Command, ctx: Ctx): void {
         ? "list"
         : "set";
       const ref = session.map(args[0] ?? "");
-      const pa = ref.lo.obj.progArray(ref.map.name);
+      const pa = progArrayOf(ref.lo.obj, ref.map.name);
       if (verb === "list") {
         if (args.length !== 1) throw new ShellError("progarray list takes a MAP", { usage: true });
         const rows: Row[] = pa.list().map(([index, program]) => ({ index, program }));
@@ -185,7 +185,7 @@ export function register(program: Command, ctx: Ctx): void {
         if (args.length !== 2) {
           throw new ShellError("progarray del takes MAP INDEX", { usage: true });
         }
-        ref.map.delete(parseCount(args[1], "INDEX") as never);
+        pa.delete(parseCount(args[1], "INDEX"));
         out.info(`${ref.map.name}[${args[1]}] cleared`);
         return;
       }
@@ -197,6 +197,17 @@ export function register(program: Command, ctx: Ctx): void {
       pa.set(index, prog);
       out.info(`${ref.map.name}[${index}] -> ${prog.name}`);
     });
+}
+
+/** One ProgArray per map and object, so `list` names the programs `set` put there. */
+const progArrays = new WeakMap<object, Map<string, ReturnType<BpfObject["progArray"]>>>();
+
+function progArrayOf(obj: BpfObject, name: string): ReturnType<BpfObject["progArray"]> {
+  let byName = progArrays.get(obj);
+  if (!byName) progArrays.set(obj, byName = new Map());
+  let pa = byName.get(name);
+  if (!pa) byName.set(name, pa = obj.progArray(name));
+  return pa;
 }
 
 /** Entries as rows, sorted by key (ascending) or value (descending). */

@@ -39,7 +39,7 @@ export function register(program: Command, ctx: Ctx): void {
           throw new ShellError(`no command '${words.join(" ")}'`, { hint: "`help` lists them" });
         }
       }
-      out.raw(cmd.helpInformation());
+      cmd.outputHelp();
     });
 
   program.command("source").helpGroup(group)

@@ -128,8 +128,8 @@ export function register(program: Command, ctx: Ctx): void {
             id: safe(() => kernelId(map.fd, "map_id")),
             name: map.name,
             type: map.type,
-            key: safe(() => map.keyType),
-            value: safe(() => map.valueType),
+            key: map.keySize ? safe(() => map.keyType) : undefined,
+            value: map.valueSize ? safe(() => map.valueType) : undefined,
             max: map.maxEntries,
           };
           return row;

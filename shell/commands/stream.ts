@@ -7,7 +7,7 @@
 
 import type { Command } from "commander";
 import type { Ctx } from "../dispatch.ts";
-import { coreExport } from "../core.ts";
+import { loadCore } from "../core.ts";
 import { ShellError } from "../errors.ts";
 import type { Row } from "../output.ts";
 import { parseCount } from "../values.ts";
@@ -111,7 +111,8 @@ export function register(program: Command, ctx: Ctx): void {
       }
       out.beginStream();
       const print = (ev: unknown) => {
-        if (stop.seen >= stop.max) return;
+        // After Ctrl-C the rest of the batch is dropped: the prompt comes back at once.
+        if (stop.seen >= stop.max || ctx.signal.aborted) return;
         stop.seen++;
         out.event(perf ? flattenPerf(ev) : ev);
       };
@@ -135,10 +136,7 @@ export function register(program: Command, ctx: Ctx): void {
       } catch (e) {
         throw new ShellError(`bad regex '${pattern}': ${(e as Error).message}`, { usage: true });
       }
-      type Line = { task: string; pid: number; cpu: number; timestamp: number; message: string };
-      const tracePipe = await coreExport<
-        (o: { filter?: RegExp; signal?: AbortSignal }) => AsyncIterable<Line>
-      >("tracePipe");
+      const { tracePipe } = await loadCore();
       const stop = new Stop(ctx.signal, opts);
       // One signal for Ctrl-C and --timeout: the pipe stops waiting at once on either.
       const done = new AbortController();
@@ -153,8 +151,9 @@ export function register(program: Command, ctx: Ctx): void {
       out.beginStream();
       try {
         for await (const l of tracePipe({ filter: re, signal: done.signal })) {
+          if (done.signal.aborted) break;
           out.event({
-            time: l.timestamp.toFixed(6),
+            time: l.timestamp,
             task: l.task,
             pid: l.pid,
             cpu: l.cpu,
