@@ -35,10 +35,19 @@ export interface StreamStats {
 export type RawCallback = (bytes: Uint8Array, offset: number, length: number) => void;
 
 /**
- * Turns the record at `[offset, offset + length)` of the buffer it was made for into the
- * value a stream yields. Bound to one buffer, so the hot loop passes two numbers.
+ * Turns the records of the buffer it was made for into the values a stream yields. Bound
+ * to one buffer, so the hot loop passes two numbers: `decode(offset, length)` for records
+ * of at least `min` bytes (unchecked, the fast path), `pad(offset, length)` for shorter
+ * ones (decoded from a zero-padded copy, never past their end).
  */
-export type Decoder<T> = (offset: number, length: number) => T;
+export interface Decoder<T> {
+  /** The shortest record `decode` takes. */
+  readonly min: number;
+  /** Decode the record at `[offset, offset + length)`, `length >= min`. */
+  readonly decode: (offset: number, length: number) => T;
+  /** Decode a record shorter than `min`. */
+  readonly pad: (offset: number, length: number) => T;
+}
 
 /** Makes the {@link Decoder} of a stream for one buffer (a mapping or a scratch copy). */
 export type DecoderFactory<T> = (bytes: Uint8Array) => Decoder<T>;
@@ -394,8 +403,8 @@ function structTiers(btf: ListableBtf): [string[], string[]] {
  * @example
  * ```ts
  * const { decoderFor, typeName } = eventDecoder(map, "data_t", "ring buffer");
- * const decode = decoderFor(mappingBytes);
- * const ev = decode(offset, length);
+ * const { min, decode, pad } = decoderFor(mappingBytes);
+ * const ev = length >= min ? decode(offset, length) : pad(offset, length);
  * ```
  */
 export function eventDecoder(
@@ -422,24 +431,31 @@ export function eventDecoder(
       if (guess) codec = btf.codec(`struct ${guess}`);
     }
   }
-  if (!codec) return { decoderFor: byteCopier, typeName: "bytes" };
+  if (!codec) return { decoderFor: bytesDecoder, typeName: "bytes" };
   return { decoderFor: codecDecoder(codec), typeName: codec.typeName ?? "struct" };
+}
+
+/** Copies of the bytes, whatever their length. */
+function bytesDecoder(bytes: Uint8Array): Decoder<Uint8Array> {
+  const copy = byteCopier(bytes);
+  return { min: 0, decode: copy, pad: copy };
 }
 
 /** Records shorter than the type are decoded from a zero-padded copy, never past their end. */
 function codecDecoder(codec: EventCodec): DecoderFactory<unknown> {
   const size = codec.size;
   return (bytes) => {
-    const short = (offset: number, length: number) => {
+    const pad = (offset: number, length: number) => {
       const padded = new Uint8Array(size);
       padded.set(bytes.subarray(offset, offset + length));
       return codec.decode(padded, 0);
     };
-    if (typeof codec.bind === "function") {
-      const bound = codec.bind(bytes);
-      return (offset, length) => length >= size ? bound(offset) : short(offset, length);
-    }
-    return (offset, length) => length >= size ? codec.decode(bytes, offset) : short(offset, length);
+    // The codec's bound decoder is called directly by the hot loop (its extra length
+    // argument is ignored): no wrapper in between.
+    const decode = typeof codec.bind === "function"
+      ? codec.bind(bytes)
+      : (offset: number) => codec.decode(bytes, offset);
+    return { min: size, decode, pad };
   };
 }
 

@@ -9,6 +9,7 @@
  */
 
 import { BpfError, hintFor } from "./errors.ts";
+import { openLazily } from "./lazy.ts";
 import { errno, libc } from "./libc.ts";
 
 const symbols = {
@@ -191,7 +192,7 @@ const symbols = {
 /** The libbpf symbol table type. */
 export type LibbpfSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
-let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
+let lib: LibbpfSymbols | undefined;
 
 /**
  * The libbpf symbols, opened on first use (with libbpf's log captured).
@@ -206,7 +207,7 @@ export function libbpf(): LibbpfSymbols {
   if (!lib) {
     const path = Deno.env.get("BPFSH_LIBBPF") ?? "libbpf.so.1";
     try {
-      lib = Deno.dlopen(path, symbols);
+      lib = openLazily(path, symbols, "libbpf_set_print");
     } catch (e) {
       throw new BpfError({
         op: "open libbpf",
@@ -214,9 +215,9 @@ export function libbpf(): LibbpfSymbols {
         hint: "install libbpf1 (apt-get install libbpf1) or run the set-up: ./bpfsh setup",
       });
     }
-    installLogCapture(lib.symbols);
+    installLogCapture(lib);
   }
-  return lib.symbols;
+  return lib;
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { openLazily } from "./lazy.ts";
+
 const symbols = {
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
@@ -60,7 +62,7 @@ const symbols = {
 /** The libc symbol table type. */
 export type LibcSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
-let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
+let lib: LibcSymbols | undefined;
 
 /**
  * The libc symbols, opened on first use.
@@ -72,8 +74,8 @@ let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
  * ```
  */
 export function libc(): LibcSymbols {
-  lib ??= Deno.dlopen(Deno.env.get("BPFSH_LIBC") ?? "libc.so.6", symbols);
-  return lib.symbols;
+  lib ??= openLazily(Deno.env.get("BPFSH_LIBC") ?? "libc.so.6", symbols, "__errno_location");
+  return lib;
 }
 
 /**

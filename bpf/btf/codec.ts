@@ -350,16 +350,23 @@ function strBytes(u: Uint8Array, o: number, n: number): string {
   return textDecoder.decode(u.subarray(o, end));
 }
 
-/** Keeps the bytes below the first zero byte of a little-endian word, by its index. */
-const BELOW = [0, 0xff, 0xffff, 0xffffff];
+/** Keeps the bytes up to and including byte j of a little-endian word, by j. */
+const THROUGH = [0xff, 0xffff, 0xffffff, -1];
+/** A multiplier for hashing words (FNV's prime). */
+const FNV = 0x01000193;
 
 /**
  * The decoder of one `char[n]` field, remembering the strings it made by their bytes.
- * Events repeat their strings (the same comm, the same path): a hit costs two word-wise
- * passes over the bytes (find the NUL while hashing, then compare with the cached
- * bytes), ~10× less than making the string. The cache is direct-mapped and small; a
- * miss makes the string and replaces the slot. Equal bytes always give an equal string,
+ * Events repeat their strings (the same comm, the same path): a hit costs a few word
+ * compares, ~10× less than making the string. Equal bytes always give an equal string,
  * so a hit is indistinguishable from a fresh decode.
+ *
+ * Each slot holds a string's words up to the one with its NUL, that word masked through
+ * the NUL (bytes after it are garbage as often as not). A string matches a slot when its
+ * first words equal the slot's and its last word, masked the same, does too: then it has
+ * the same bytes and its NUL at the same place. The slot returned last is tried first
+ * (one pass, no NUL search); else the string's words are hashed up to the NUL to pick a
+ * slot of a small direct-mapped table; a miss makes the string and takes that slot.
  *
  * Needs the field's bytes 4-aligned in memory (ring and perf buffer records are);
  * otherwise it decodes byte by byte.
@@ -380,14 +387,18 @@ export class StrCache {
   readonly nw: number;
   /** Mask of the array's bytes in its last word (-1: all four). */
   readonly tail: number;
-  /** Slots - 1. */
+  /** Slots - 1 (-1: no cache, always decode byte by byte). */
   readonly mask: number;
   /** Per slot, the masked words of its string (nw words per slot). */
   readonly keys: Int32Array;
-  /** Per slot, the string's byte length (-1: empty slot). */
-  readonly lens: Int32Array;
+  /** Per slot, how many words to compare (0: empty slot). */
+  readonly counts: Int32Array;
+  /** Per slot, the mask of its last word. */
+  readonly masks: Int32Array;
   /** Per slot, the string. */
   readonly strs: string[];
+  /** The slot returned last. */
+  last = 0;
 
   /**
    * @param n The `char` array length.
@@ -395,12 +406,13 @@ export class StrCache {
   constructor(n: number) {
     this.n = n;
     this.nw = (n + 3) >> 2;
-    this.tail = n % 4 === 0 ? -1 : BELOW[n % 4];
+    this.tail = n % 4 === 0 ? -1 : THROUGH[n % 4 - 1];
     // Long arrays get fewer slots: the cache stays under ~64 KiB per field.
     const slots = !LITTLE_ENDIAN || n > 1024 ? 0 : n <= 128 ? 256 : 64;
     this.mask = slots - 1;
     this.keys = new Int32Array(slots * this.nw);
-    this.lens = new Int32Array(slots).fill(-1);
+    this.counts = new Int32Array(slots);
+    this.masks = new Int32Array(slots);
     this.strs = new Array<string>(slots).fill("");
   }
 
@@ -416,11 +428,35 @@ export class StrCache {
     const nw = this.nw;
     const i = o >>> 2;
     if ((o & 3) !== 0 || this.mask < 0 || i + nw > w.length) return strBytes(u, o, this.n);
-    // One pass: find the first zero byte a word at a time while hashing the words.
+    // The slot returned last, compared here rather than in a call: the hot path.
+    const last = this.last;
+    const k = this.counts[last] - 1;
+    const keys = this.keys;
+    const base = last * nw;
+    let m = 0;
+    while (m < k && w[i + m] === keys[base + m]) m++;
+    if (m === k && (w[i + k] & this.masks[last]) === keys[base + k]) return this.strs[last];
+    return this.#lookup(u, w, o);
+  }
+
+  /** Whether the string at word i has the bytes of a slot. */
+  #matches(slot: number, w: Int32Array, i: number): boolean {
+    const k = this.counts[slot] - 1;
+    const keys = this.keys;
+    const base = slot * this.nw;
+    let m = 0;
+    while (m < k && w[i + m] === keys[base + m]) m++;
+    return m === k && (w[i + k] & this.masks[slot]) === keys[base + k];
+  }
+
+  /** Find the NUL a word at a time while hashing, then try that slot, else fill it. */
+  #lookup(u: Uint8Array, w: Int32Array, o: number): string {
+    const nw = this.nw;
+    const i = o >>> 2;
     let h = 0;
     let high = 0;
     let len = this.n;
-    let last = 0;
+    let mask = this.tail;
     let k = 0;
     for (;;) {
       let x = w[i + k];
@@ -429,37 +465,35 @@ export class StrCache {
       if (z !== 0) {
         // The lowest flagged byte is the first zero byte (false flags only come above it).
         const j = (31 - Math.clz32(z & -z)) >> 3;
-        x &= BELOW[j];
         len = 4 * k + j;
-        last = x;
+        mask = k === nw - 1 ? THROUGH[j] & this.tail : THROUGH[j];
+        x &= mask;
         high |= x;
-        h = Math.imul(h ^ x, 0x01000193);
+        h = Math.imul(h ^ x, FNV);
         k++;
         break;
       }
       high |= x;
-      h = Math.imul(h ^ x, 0x01000193);
-      if (++k === nw) {
-        last = x;
-        break;
-      }
+      h = Math.imul(h ^ x, FNV);
+      if (++k === nw) break;
     }
     if (len === 0) return "";
     const slot = (h ^ (h >>> 15) ^ len) & this.mask;
-    const base = slot * nw;
-    const keys = this.keys;
-    if (this.lens[slot] === len && keys[base + k - 1] === last) {
-      let m = 0;
-      while (m < k - 1 && keys[base + m] === w[i + m]) m++;
-      if (m === k - 1) return this.strs[slot];
+    if (this.counts[slot] === k && this.masks[slot] === mask && this.#matches(slot, w, i)) {
+      this.last = slot;
+      return this.strs[slot];
     }
     const s = (high & 0x80808080) === 0 && (len > 16 || o + 16 <= u.length)
       ? ascii(u, o, len)
       : textDecoder.decode(u.subarray(o, o + len));
+    const keys = this.keys;
+    const base = slot * nw;
     for (let m = 0; m < k - 1; m++) keys[base + m] = w[i + m];
-    keys[base + k - 1] = last;
-    this.lens[slot] = len;
+    keys[base + k - 1] = w[i + k - 1] & mask;
+    this.counts[slot] = k;
+    this.masks[slot] = mask;
     this.strs[slot] = s;
+    this.last = slot;
     return s;
   }
 }
@@ -1166,7 +1200,9 @@ function bind(bytes) {
   if (!(bytes instanceof Uint8Array)) H.short(bytes, 0, ${size}, ${name});
   const buf = bytes.buffer, v = new DataView(buf), u = new Uint8Array(buf), w = words(buf);
   const base = bytes.byteOffset;
-  return base === 0 ? (offset) => d(v, u, w, offset) : (offset) => d(v, u, w, base + offset);
+  // The expression itself, not a call of d(): one call less to inline in a hot loop.
+  if (base === 0) return function (o) { return ${expr}; };
+  return function (offset) { const o = base + offset; return ${expr}; };
 }
 let eBuf = null, eView = null, eU8 = null, eW = null;
 function encode(value, out, offset) {

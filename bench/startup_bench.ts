@@ -8,7 +8,7 @@
  *   without the shell (what the shell adds is the difference).
  *
  * ```sh
- * ./node_modules/.bin/deno run -A shell/bench_startup.ts [runs]
+ * ./node_modules/.bin/deno run -A bench/startup_bench.ts [runs]
  * ```
  *
  * @module
