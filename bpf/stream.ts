@@ -477,7 +477,7 @@ const CHUNK_MAX_RECORD = 512;
  * const ev = copy(offset, length); // Uint8Array of `length` bytes
  * ```
  */
-export function byteCopier(bytes: Uint8Array): Decoder<Uint8Array> {
+export function byteCopier(bytes: Uint8Array): (offset: number, length: number) => Uint8Array {
   let chunk = new Uint8Array(CHUNK_SIZE);
   let at = 0;
   return (offset, length) => {
@@ -516,6 +516,25 @@ export function reentered(label: string): BpfError {
 const FAIR_SLICE_MS = 5;
 
 /**
+ * Lazy batching: after a read that emptied a buffer with events flowing, the async forms
+ * let events pile up this long before reading again, instead of waiting for a wake-up.
+ * On this kind of VM a kernel wake-up costs more than reading: a ring buffer producer
+ * signals one (an irq_work) for each record it commits into an empty ring, so a reader
+ * that keeps the ring empty makes the producer pay per record. Reading every millisecond
+ * or two keeps the ring non-empty: one signal per read, and batches of thousands.
+ */
+const LAZY_MS = 1;
+/**
+ * A read that found the buffer more than this share full makes the reader eager (no lazy
+ * wait) for {@link EAGER_HOLD_MS}: the buffer is small for the rate, and a lazy wait
+ * could let it overflow.
+ */
+const EAGER_SHARE = 1 / 8;
+const EAGER_HOLD_MS = 100;
+/** Events a `for await` reads ahead: few, so little is kept alive between reads. */
+const READ_AHEAD = 256;
+
+/**
  * The iteration forms shared by the ring and perf buffer readers, built on `drain`.
  * Subclasses read their mapping in `drain` and say how to wait in `waitMs`.
  */
@@ -530,6 +549,12 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   #closed = false;
   /** Events a loop read ahead but never handed out (it was left with break). */
   #leftover: T[] = [];
+  /** When a read of the async forms last emptied the buffer after delivering (-1: not). */
+  #emptiedAt = -1;
+  /** Until when reads stay eager (no lazy wait): the buffer filled fast. */
+  #eagerUntil = -1;
+  /** The lazy wait in flight: its timer and how to end it early. */
+  #nap: { timer: ReturnType<typeof setTimeout>; resolve: () => void } | undefined;
 
   constructor(opts: StreamOptions) {
     this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 4096));
@@ -551,6 +576,9 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
 
   /** Release the subclass's mappings and fds (the poller is closed by close()). */
   protected abstract release(): void;
+
+  /** How full the buffer is now, 0 to 1 (the fullest CPU's ring for a perf buffer). */
+  protected abstract fullness(): number;
 
   /** The longest single epoll wait: -1, or a flush interval for lazily woken buffers. */
   protected maxWaitMs(): number {
@@ -587,22 +615,61 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
 
   /** Deliver leftovers of an abandoned loop first, then what the buffer holds. */
   #take(cb: (ev: T) => void, limit: number): number {
+    if (this.#leftover.length === 0) return this.drain(cb, limit);
     let n = 0;
-    if (this.#leftover.length) {
-      const left = this.#leftover;
-      this.#leftover = [];
-      while (n < left.length && n < limit) {
-        try {
-          cb(left[n++]);
-        } catch (e) {
-          this.#leftover = left.slice(n).concat(this.#leftover);
-          throw e;
-        }
+    const left = this.#leftover;
+    this.#leftover = [];
+    while (n < left.length && n < limit) {
+      try {
+        cb(left[n++]);
+      } catch (e) {
+        this.#leftover = left.slice(n).concat(this.#leftover);
+        throw e;
       }
-      if (n < left.length) this.#leftover = left.slice(n).concat(this.#leftover);
-      if (n >= limit) return n;
     }
+    if (n < left.length) this.#leftover = left.slice(n).concat(this.#leftover);
+    if (n >= limit) return n;
     return n + this.drain(cb, limit - n);
+  }
+
+  /**
+   * The read of the async forms: {@link EventStream.consume} that also notes whether the
+   * buffer filled fast (stay eager) or was emptied (the next read may be lazy).
+   */
+  #takeLazily(cb: (ev: T) => void, limit: number): number {
+    if (this.fullness() > EAGER_SHARE) this.#eagerUntil = performance.now() + EAGER_HOLD_MS;
+    const n = this.#take(cb, limit);
+    this.#emptiedAt = n > 0 && n < limit ? performance.now() : -1;
+    return n;
+  }
+
+  /**
+   * Before a read of the async forms: when the last one emptied a busy buffer less than
+   * {@link LAZY_MS} ago, wait for the rest of it (or until `deadline`) so events pile up.
+   */
+  async #pace(deadline: number): Promise<void> {
+    if (this.#emptiedAt < 0) return;
+    const now = performance.now();
+    const ms = Math.min(this.#emptiedAt + LAZY_MS, deadline) - now;
+    this.#emptiedAt = -1;
+    if (ms <= 0 || now < this.#eagerUntil) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#nap = undefined;
+        resolve();
+      }, ms);
+      this.#nap = { timer, resolve };
+    });
+    this.#lastTurn = performance.now();
+  }
+
+  /** End the lazy wait in flight now (close, abort). */
+  #wakeNap(): void {
+    const nap = this.#nap;
+    if (!nap) return;
+    this.#nap = undefined;
+    clearTimeout(nap.timer);
+    nap.resolve();
   }
 
   /**
@@ -637,7 +704,9 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
 
   /**
    * Wait up to `timeoutMs` for events, then deliver what is there to `cb`. Returns at once
-   * when events are already waiting.
+   * when events are already waiting — except right after a call that emptied a busy
+   * buffer: then it lets events pile up for about a millisecond first (fewer, larger
+   * batches and no kernel wake-up per event; see the module notes).
    *
    * @param timeoutMs Milliseconds to wait; -1 waits until events come or close() is called.
    * @param cb Called once per event.
@@ -651,9 +720,10 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
     this.checkOpen();
     const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
     await this.fairTurn();
+    await this.#pace(deadline);
     for (;;) {
       if (this.#closed) return 0;
-      const n = this.#take(cb, Infinity);
+      const n = this.#takeLazily(cb, Infinity);
       if (n > 0) return n;
       const left = deadline - performance.now();
       if (left <= 0) return 0;
@@ -702,7 +772,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * Iterate over events one at a time, waiting when the buffer is empty. Ends when the
    * stream is closed or `signal` aborts; `break` leaves the stream open.
    *
-   * @param opts A signal to stop, and the batch size read ahead.
+   * @param opts A signal to stop, and how many events to read ahead (default 256).
    * @returns An async iterator of events.
    * @example
    * ```ts
@@ -733,9 +803,18 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    */
   async fill(push: (ev: T) => void, limit: number, signal?: AbortSignal): Promise<number> {
     await this.fairTurn();
+    if (this.#emptiedAt >= 0) {
+      const onAbort = () => this.#wakeNap();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        await this.#pace(Infinity);
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+      }
+    }
     for (;;) {
       if (this.#closed || signal?.aborted) return 0;
-      const n = this.#take(push, limit);
+      const n = this.#takeLazily(push, limit);
       if (n > 0) return n;
       await this.waitReadable(-1, signal);
     }
@@ -778,6 +857,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#wakeNap();
     try {
       this.release();
     } finally {
@@ -797,48 +877,57 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   }
 }
 
-/** The one-event-at-a-time iterator: reads a batch ahead, hands events out of it. */
+/** The one-event-at-a-time iterator: reads a few events ahead, hands them out one by one. */
 class EventIterator<T> implements AsyncIterableIterator<T> {
   #stream: EventStream<T>;
+  /** Events read ahead: [#i, #n) are still to hand out. */
   #buf: T[] = [];
   #i = 0;
+  #n = 0;
   #done = false;
   #limit: number;
   #signal?: AbortSignal;
-  #push = (ev: T) => void this.#buf.push(ev);
+  #push = (ev: T) => {
+    this.#buf[this.#n++] = ev;
+  };
 
   constructor(stream: EventStream<T>, opts: IterateOptions) {
     this.#stream = stream;
-    this.#limit = Math.max(1, Math.floor(opts.maxBatch ?? stream.maxBatch));
+    this.#limit = Math.max(1, Math.floor(opts.maxBatch ?? Math.min(READ_AHEAD, stream.maxBatch)));
     this.#signal = opts.signal;
   }
 
   next(): Promise<IteratorResult<T>> {
     // Plain resolved promises: an async generator costs 3× more per event.
-    if (this.#i < this.#buf.length) {
-      return Promise.resolve({ value: this.#buf[this.#i++], done: false });
+    const i = this.#i;
+    if (i < this.#n) {
+      const value = this.#buf[i];
+      this.#i = i + 1;
+      return Promise.resolve({ value, done: false });
     }
     return this.#refill();
   }
 
   async #refill(): Promise<IteratorResult<T>> {
-    this.#buf.length = 0;
     this.#i = 0;
+    this.#n = 0;
     if (!this.#done && (await this.#stream.fill(this.#push, this.#limit, this.#signal)) > 0) {
-      return { value: this.#buf[this.#i++], done: false };
+      this.#i = 1;
+      return { value: this.#buf[0], done: false };
     }
     this.#done = true;
-    this.#buf.length = 0;
+    this.#buf = [];
     return { value: undefined, done: true };
   }
 
   return(): Promise<IteratorResult<T>> {
     this.#done = true;
     // Events read ahead are not lost: the next loop or consume() gets them first.
-    if (this.#i < this.#buf.length && !this.#stream.closed) {
-      this.#stream.unread(this.#buf.slice(this.#i));
+    if (this.#i < this.#n && !this.#stream.closed) {
+      this.#stream.unread(this.#buf.slice(this.#i, this.#n));
     }
-    this.#buf.length = 0;
+    this.#buf = [];
+    this.#i = this.#n = 0;
     return Promise.resolve({ value: undefined, done: true });
   }
 
