@@ -10,7 +10,10 @@ import { check, errorFor, libbpf, typeName } from "../ffi/libbpf.ts";
 import { cstr, libc } from "../ffi/libc.ts";
 import type { Btf } from "./btf/btf.ts";
 import type { Codec } from "./btf/codec.ts";
+import { type BatchShape, lookupBatches, nextKeyBatches, type RawBatch } from "./map_batches.ts";
 import { pinPath } from "./mounts.ts";
+
+export type { RawBatch } from "./map_batches.ts";
 
 /** What a map needs from whoever owns its fd. */
 export interface MapOwner {
@@ -330,12 +333,8 @@ export class BpfMap<K = unknown, V = unknown> {
    * ```
    */
   get(key: K | Uint8Array): V | undefined {
-    const k = this.encodeKey(key, "map get");
-    const out = new Uint8Array(this.#valueBytes);
-    const ret = libbpf().bpf_map_lookup_elem_flags(this.fd, k, out, 0n);
-    if (ret === -ENOENT) return undefined;
-    check(ret, { op: this.#op("map get") });
-    return this.#decodeValue(out, 0);
+    const bytes = this.getBytes(key);
+    return bytes && this.#decodeValue(bytes, 0);
   }
 
   /**
@@ -447,73 +446,15 @@ export class BpfMap<K = unknown, V = unknown> {
    * ```
    */
   *rawBatches(batchSize = 0): Generator<RawBatch> {
-    const fd = this.fd;
-    const n = batchSize || Math.max(1, Math.min(this.maxEntries, 8192));
-    if (BATCH_TYPES.has(this.typeId)) {
-      const done = yield* this.#lookupBatches(fd, n);
-      if (done) return;
-    }
-    yield* this.#nextKeyBatches(fd, n);
-  }
-
-  /** Batched lookup; returns false when the kernel refuses batches (then nothing was yielded). */
-  *#lookupBatches(fd: number, n: number): Generator<RawBatch, boolean> {
-    const sym = libbpf();
-    const tokenSize = Math.max(8, round8(this.keySize));
-    let inBatch: Uint8Array<ArrayBuffer> | null = null;
-    let outBatch = new Uint8Array(tokenSize);
-    const count = new Uint32Array(1);
-    const opts = new BigUint64Array([24n, 0n, 0n]); // struct bpf_map_batch_opts
-    let size = n;
-    let first = true;
-    for (;;) {
-      const keys = new Uint8Array(size * this.keySize);
-      const values = new Uint8Array(size * this.#valueBytes);
-      count[0] = size;
-      const ret = sym.bpf_map_lookup_batch(fd, inBatch, outBatch, keys, values, count, opts);
-      if (ret < 0 && ret !== -ENOENT) {
-        if (ret === -28 && count[0] === 0) { // ENOSPC: a bucket holds more than `size`
-          size *= 2;
-          continue;
-        }
-        if (first && [-22, -524, -95].includes(ret)) return false;
-        check(ret, { op: this.#op("map iterate") });
-      }
-      first = false;
-      if (count[0] > 0) yield { keys, values, count: count[0] };
-      if (ret === -ENOENT) return true;
-      const next = inBatch ?? new Uint8Array(tokenSize);
-      inBatch = outBatch;
-      outBatch = next;
-    }
-  }
-
-  *#nextKeyBatches(fd: number, n: number): Generator<RawBatch> {
-    const sym = libbpf();
-    let prev: Uint8Array | null = null;
-    for (;;) {
-      const keys = new Uint8Array(n * this.keySize);
-      const values = new Uint8Array(n * this.#valueBytes);
-      let count = 0;
-      while (count < n) {
-        const next = keys.subarray(count * this.keySize, (count + 1) * this.keySize);
-        const ret = sym.bpf_map_get_next_key(fd, prev, next);
-        if (ret === -ENOENT) break;
-        check(ret, { op: this.#op("map iterate") });
-        prev = next;
-        const v = values.subarray(count * this.#valueBytes, (count + 1) * this.#valueBytes);
-        const got = sym.bpf_map_lookup_elem_flags(fd, next, v, 0n);
-        if (got === -ENOENT) continue; // deleted meanwhile
-        check(got, { op: this.#op("map iterate") });
-        count++;
-      }
-      if (count > 0) {
-        // The next round's cursor must survive the new buffers.
-        prev = prev ? prev.slice() : null;
-        yield { keys, values, count };
-      }
-      if (count < n) return;
-    }
+    const shape: BatchShape = {
+      fd: this.fd,
+      keySize: this.keySize,
+      valueBytes: this.#valueBytes,
+      batch: batchSize || Math.max(1, Math.min(this.maxEntries, 8192)),
+      op: this.#op("map iterate"),
+    };
+    if (BATCH_TYPES.has(this.typeId) && (yield* lookupBatches(shape))) return;
+    yield* nextKeyBatches(shape);
   }
 
   /**
@@ -701,16 +642,6 @@ export class BpfMap<K = unknown, V = unknown> {
       valueType: this.valueType,
     };
   }
-}
-
-/** One batch of raw entries from {@link BpfMap.rawBatches}. */
-export interface RawBatch {
-  /** `count` keys back to back. */
-  keys: Uint8Array;
-  /** `count` values back to back. */
-  values: Uint8Array;
-  /** How many entries. */
-  count: number;
 }
 
 function round8(n: number): number {

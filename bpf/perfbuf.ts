@@ -97,10 +97,11 @@ class CpuRing {
   u32: Uint32Array;
   readonly size: number;
   tail: number;
-  decode: Decoder<unknown>;
+  /** The decoder of the data pages. */
+  dec: Decoder<unknown>;
   /** Wrapped records are copied here (grown on demand) and decoded from here. */
   scratch: Uint8Array;
-  decodeScratch: Decoder<unknown>;
+  decScratch: Decoder<unknown>;
 
   constructor(
     cpu: number,
@@ -118,9 +119,9 @@ class CpuRing {
     this.u8 = new Uint8Array(mapping.buffer, page, this.size);
     this.u32 = new Uint32Array(mapping.buffer, page, this.size / 4);
     this.tail = Number(Atomics.load(this.tail64, DATA_TAIL_U64));
-    this.decode = decoderFor(this.u8);
+    this.dec = decoderFor(this.u8);
     this.scratch = new Uint8Array(256);
-    this.decodeScratch = decoderFor(this.scratch);
+    this.decScratch = decoderFor(this.scratch);
     this.#decoderFor = decoderFor;
   }
 
@@ -142,11 +143,16 @@ class CpuRing {
   unwrap(off: number, length: number): void {
     if (this.scratch.length < length) {
       this.scratch = new Uint8Array(Math.max(length, this.scratch.length * 2));
-      this.decodeScratch = this.#decoderFor(this.scratch);
+      this.decScratch = this.#decoderFor(this.scratch);
     }
     const first = this.size - off;
     this.scratch.set(this.u8.subarray(off, this.size), 0);
     this.scratch.set(this.u8.subarray(0, length - first), first);
+  }
+
+  /** How full the ring is, 0 to 1. */
+  fullness(): number {
+    return (this.head() - this.tail) / this.size;
   }
 
   /** Forget the mapping's views before it goes. */
@@ -315,25 +321,22 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
     return this.#flushMs;
   }
 
+  protected fullness(): number {
+    let most = 0;
+    for (const ring of this.#rings) most = Math.max(most, ring.fullness());
+    return most;
+  }
+
   protected drain(cb: (ev: PerfEvent<T>) => void, limit: number): number {
-    return this.#each(limit, (ring, off, length, wrapped) => {
-      const data = wrapped ? ring.decodeScratch(12, length) : ring.decode(off + 12, length);
-      cb({ cpu: ring.cpu, data: data as T });
-    });
+    return this.#each(cb, limit, false);
   }
 
   protected drainRaw(cb: RawCallback, limit: number): number {
-    return this.#each(limit, (ring, off, length, wrapped) => {
-      if (wrapped) cb(ring.scratch, 12, length);
-      else cb(ring.u8, off + 12, length);
-    });
+    return this.#each(cb, limit, true);
   }
 
   /** Walk every CPU's ring (starting one further each time, for fairness). */
-  #each(
-    limit: number,
-    sample: (ring: CpuRing, off: number, length: number, wrapped: boolean) => void,
-  ): number {
+  #each(cb: ((ev: PerfEvent<T>) => void) | RawCallback, limit: number, raw: boolean): number {
     if (this.#draining) throw reentered(this.label);
     this.#draining = true;
     let n = 0;
@@ -341,7 +344,11 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
       const rings = this.#rings;
       const k = rings.length;
       for (let j = 0; j < k && n < limit && !this.#closing; j++) {
-        n += this.#drainRing(rings[(this.#next + j) % k], limit - n, sample);
+        const ring = rings[(this.#next + j) % k];
+        if (ring.tail >= ring.head()) continue;
+        n += raw
+          ? this.#drainRaw(ring, limit - n, cb as RawCallback)
+          : this.#drain(ring, limit - n, cb as (ev: PerfEvent<T>) => void);
       }
       this.#next = k ? (this.#next + 1) % k : 0;
       return n;
@@ -351,18 +358,19 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
     }
   }
 
-  #drainRing(
-    ring: CpuRing,
-    limit: number,
-    sample: (ring: CpuRing, off: number, length: number, wrapped: boolean) => void,
-  ): number {
+  /**
+   * Read one CPU's ring: samples are decoded into `{ cpu, data }`. The same walk as
+   * #drainRaw, written out so each has one call site per event.
+   */
+  #drain(ring: CpuRing, limit: number, cb: (ev: PerfEvent<T>) => void): number {
     const head = ring.head();
     const start = ring.tail;
-    let tail = start;
-    if (tail >= head) return 0;
     const u32 = ring.u32;
     const size = ring.size;
     const mask = size - 1;
+    const cpu = ring.cpu;
+    const { decode, min } = ring.dec;
+    let tail = start;
     let n = 0;
     let bytes = 0;
     try {
@@ -372,32 +380,108 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
         const recSize = u32[(off >>> 2) + 1] >>> 16;
         if (recSize === 0) break; // never written by a sane kernel; do not spin
         tail += recSize;
-        const wrapped = off + recSize > size;
-        if (wrapped) ring.unwrap(off, recSize);
-        if (type === PERF_RECORD_SAMPLE) {
-          const length = wrapped
-            ? ring.scratch[8] | ring.scratch[9] << 8 | ring.scratch[10] << 16 |
-              ring.scratch[11] << 24
-            : u32[(off + 8) >>> 2];
+        if (off + recSize > size) {
+          n += this.#wrapped(ring, off, recSize, cb, undefined);
+          if (this.#closing) return n;
+        } else if (type === PERF_RECORD_SAMPLE) {
+          const length = u32[(off + 8) >>> 2];
           n++;
           bytes += length;
-          sample(ring, off, length, wrapped);
+          const data = length >= min ? decode(off + 12, length) : ring.dec.pad(off + 12, length);
+          cb({ cpu, data: data as T });
           if (this.#closing) return n;
         } else if (type === PERF_RECORD_LOST) {
-          const s = wrapped ? new Uint32Array(ring.scratch.buffer, 0, 6) : u32;
-          const at = wrapped ? 4 : (off >>> 2) + 4;
-          const lost = s[at] + s[at + 1] * TWO_32;
-          this.#lost += lost;
-          this.#onLost?.(lost, ring.cpu);
+          this.#lostRecord(ring, u32, (off >>> 2) + 4);
         }
       }
       return n;
     } finally {
-      ring.tail = tail;
-      if (!this.#closing) Atomics.store(ring.tail64, DATA_TAIL_U64, BigInt(tail));
-      this.#events += n;
-      this.#bytes += bytes;
+      this.#finish(ring, tail, n, bytes);
     }
+  }
+
+  /** Read one CPU's ring as zero-copy views. */
+  #drainRaw(ring: CpuRing, limit: number, cb: RawCallback): number {
+    const head = ring.head();
+    const start = ring.tail;
+    const u32 = ring.u32;
+    const u8 = ring.u8;
+    const size = ring.size;
+    const mask = size - 1;
+    let tail = start;
+    let n = 0;
+    let bytes = 0;
+    try {
+      while (tail < head && n < limit) {
+        const off = tail & mask;
+        const type = u32[off >>> 2];
+        const recSize = u32[(off >>> 2) + 1] >>> 16;
+        if (recSize === 0) break;
+        tail += recSize;
+        if (off + recSize > size) {
+          n += this.#wrapped(ring, off, recSize, undefined, cb);
+          if (this.#closing) return n;
+        } else if (type === PERF_RECORD_SAMPLE) {
+          const length = u32[(off + 8) >>> 2];
+          n++;
+          bytes += length;
+          cb(u8, off + 12, length);
+          if (this.#closing) return n;
+        } else if (type === PERF_RECORD_LOST) {
+          this.#lostRecord(ring, u32, (off >>> 2) + 4);
+        }
+      }
+      return n;
+    } finally {
+      this.#finish(ring, tail, n, bytes);
+    }
+  }
+
+  /**
+   * A record that crosses the end of the ring: copied out, then delivered from the copy.
+   *
+   * @returns 1 for a sample delivered, else 0.
+   */
+  #wrapped(
+    ring: CpuRing,
+    off: number,
+    recSize: number,
+    cb: ((ev: PerfEvent<T>) => void) | undefined,
+    rawCb: RawCallback | undefined,
+  ): number {
+    ring.unwrap(off, recSize);
+    const sc = ring.scratch;
+    const type = sc[0] | sc[1] << 8 | sc[2] << 16 | sc[3] << 24;
+    if (type === PERF_RECORD_LOST) {
+      this.#lostRecord(ring, new Uint32Array(sc.buffer, 0, 6), 4);
+      return 0;
+    }
+    if (type !== PERF_RECORD_SAMPLE) return 0;
+    const length = sc[8] | sc[9] << 8 | sc[10] << 16 | sc[11] << 24;
+    this.#bytes += length;
+    if (rawCb) {
+      rawCb(sc, 12, length);
+    } else {
+      const d = ring.decScratch;
+      const data = length >= d.min ? d.decode(12, length) : d.pad(12, length);
+      cb!({ cpu: ring.cpu, data: data as T });
+    }
+    return 1;
+  }
+
+  /** A PERF_RECORD_LOST: count the samples it says were dropped. */
+  #lostRecord(ring: CpuRing, u32: Uint32Array, at: number): void {
+    const lost = u32[at] + u32[at + 1] * TWO_32;
+    this.#lost += lost;
+    this.#onLost?.(lost, ring.cpu);
+  }
+
+  /** End a batch on one ring: publish data_tail once, even when a callback threw. */
+  #finish(ring: CpuRing, tail: number, n: number, bytes: number): void {
+    ring.tail = tail;
+    if (!this.#closing) Atomics.store(ring.tail64, DATA_TAIL_U64, BigInt(tail));
+    this.#events += n;
+    this.#bytes += bytes;
   }
 
   protected release(): void {
