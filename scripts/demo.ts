@@ -10,9 +10,22 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { BpfObject } from "../mod.ts";
+import { runTool } from "./lib/run.ts";
+import type { ToolSpec } from "./lib/cli.ts";
+import { openBeside } from "./lib/events.ts";
+import { RecordPrinter } from "./lib/output.ts";
 
+/** The command line (and the help text made from it). */
+const SPEC: ToolSpec = {
+  name: "demo",
+  summary: "Traces every exec and counts execs per uid.",
+  examples: [
+    ["", "until Ctrl-C"],
+    ["--duration 10", "for 10 seconds"],
+  ],
+};
+
+/** An event of demo.bpf.c's `struct exec_event`. */
 interface ExecEvent {
   pid: number;
   ppid: number;
@@ -21,45 +34,28 @@ interface ExecEvent {
   filename: string;
 }
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { duration: { type: "string" }, help: { type: "boolean", short: "h" } },
-});
-if (values.help) {
-  console.log("usage: demo [--duration SECONDS]\nTraces every exec and counts execs per uid.");
-  Deno.exit(0);
-}
+await runTool(SPEC, async (args, stop) => {
+  using obj = await openBeside(import.meta.url, "demo.bpf.c");
+  obj.load();
+  obj.attachAll();
+  const events = obj.ringbuf<ExecEvent>("events", { type: "exec_event" });
 
-const here = new URL(".", import.meta.url).pathname;
-using obj = await BpfObject.open(`${here}demo.bpf.c`);
-obj.load();
-obj.attachAll();
-const events = obj.ringbuf<ExecEvent>("events", { type: "exec_event" });
+  const out = new RecordPrinter([
+    { key: "pid", width: 7, align: "right" },
+    { key: "ppid", width: 7, align: "right" },
+    { key: "uid", width: 5, align: "right" },
+    { key: "comm", width: 16, gap: 2 },
+    { key: "filename", title: "FILE" },
+  ], { json: args.flag("json") });
+  stop.begin("Tracing execs... Ctrl-C to stop.\n");
+  out.header();
+  for await (const ev of events.events({ signal: stop.signal })) out.row({ event: "exec", ...ev });
 
-const stop = new AbortController();
-const onSigint = () => stop.abort();
-Deno.addSignalListener("SIGINT", onSigint);
-if (values.duration) setTimeout(() => stop.abort(), Number(values.duration) * 1000);
-
-console.log("Tracing execs... Ctrl-C to stop.\n");
-console.log(
-  `${"PID".padStart(7)} ${"PPID".padStart(7)} ${"UID".padStart(5)}  ${"COMM".padEnd(16)} FILE`,
-);
-try {
-  for await (const ev of events.events({ signal: stop.signal })) {
-    console.log(
-      `${String(ev.pid).padStart(7)} ${String(ev.ppid).padStart(7)} ${
-        String(ev.uid).padStart(5)
-      }  ` +
-        `${ev.comm.padEnd(16)} ${ev.filename}`,
-    );
+  const byUid = [...obj.map<number, bigint>("execs_by_uid").entries()]
+    .sort((a, b) => Number(b[1] - a[1]));
+  if (!out.json) console.log("\nexecs by uid:");
+  for (const [uid, n] of byUid) {
+    if (out.json) out.row({ event: "execs_by_uid", uid, execs: n });
+    else console.log(`  uid ${String(uid).padStart(5)}  ${n}`);
   }
-} finally {
-  Deno.removeSignalListener("SIGINT", onSigint);
-}
-
-console.log("\nexecs by uid:");
-const rows = [...obj.map<number, bigint>("execs_by_uid").entries()].sort((a, b) =>
-  Number(b[1] - a[1])
-);
-for (const [uid, n] of rows) console.log(`  uid ${String(uid).padStart(5)}  ${n}`);
+});

@@ -14,91 +14,39 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { BpfObject } from "../mod.ts";
-import { PerfBuffer } from "../mod.ts";
+import { runTool } from "./lib/run.ts";
+import type { ToolSpec } from "./lib/cli.ts";
+import { openAttached, streamMapName, tailArgs, take } from "./lib/events.ts";
+import { formatEvent } from "./lib/output.ts";
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: {
-    map: { type: "string" },
-    type: { type: "string" },
-    pages: { type: "string" },
-    duration: { type: "string" },
-    count: { type: "string" },
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  },
+/** The command line (and the help text made from it). */
+const SPEC: ToolSpec = {
+  name: "perfbuf_tail",
+  summary: "Tail a BPF perf buffer, each event as [CPU] key=value pairs, with lost samples.",
+  ...tailArgs("perf_event_array", "Hello World on each execve", {
+    pages: { type: "string", arg: "N", help: "data pages per CPU, a power of two (default 64)" },
+  }),
+  examples: [
+    ["--duration 5", "5 seconds of Hello World"],
+    ["my.bpf.c --type data_t --pages 16", "another object's events, 16 pages per CPU"],
+  ],
+};
+
+await runTool(SPEC, async (args, stop) => {
+  const count = args.int("count", 1);
+  const json = args.flag("json");
+  using obj = await openAttached(import.meta.url, args.positionals[0], "perfbuf_tail.bpf.c");
+  const name = streamMapName(obj, "perf_event_array", args.str("map"));
+  const pb = obj.perfbuf(name, {
+    type: args.str("type"),
+    pageCount: args.int("pages", 1),
+    onLost: (count, cpu) => console.error(`lost ${count} samples on cpu ${cpu}`),
+  });
+
+  stop.begin(`Tailing perf buffer '${name}' as ${pb.typeName}... Ctrl-C to stop.`);
+  for await (const { cpu, data } of take(pb.events({ signal: stop.signal }), count)) {
+    console.log(json ? formatEvent({ cpu, data }, true) : `[${cpu}] ${formatEvent(data)}`);
+  }
+  const { events, bytes, lost } = pb.stats;
+  console.error(`${events} events, ${bytes} bytes, ${lost} lost`);
 });
-if (values.help) {
-  console.log(`usage: perfbuf_tail [OBJECT] [--map NAME] [--type TYPE] [--pages N] [--duration S]
-                    [--count N] [--json]
-Tail a BPF perf buffer. OBJECT is a .bpf.c or .bpf.o (default: Hello World on each execve).
---map     the perf_event_array map (default: the object's first one)
---type    the BTF struct of an event (default: guessed from the object, else bytes)
---pages   data pages per CPU, a power of two (default 64)`);
-  Deno.exit(0);
-}
-
-const source = positionals[0] ?? new URL("perfbuf_tail.bpf.c", import.meta.url).pathname;
-using obj = await BpfObject.open(source);
-obj.load();
-obj.attachAll();
-const name = values.map ?? obj.maps.find((m) => m.type === "perf_event_array")?.name;
-if (!name) throw new Error(`no perf_event_array map in '${source}'`);
-using pb = new PerfBuffer(obj.map(name), {
-  type: values.type,
-  pageCount: values.pages ? Number(values.pages) : undefined,
-  onLost: (count, cpu) => console.error(`lost ${count} samples on cpu ${cpu}`),
-});
-const { signal, dispose } = stopSignal(values.duration);
-const limit = values.count ? Number(values.count) : Infinity;
-
-console.error(`Tailing perf buffer '${name}' as ${pb.typeName}... Ctrl-C to stop.`);
-let n = 0;
-try {
-  for await (const { cpu, data } of pb.events({ signal })) {
-    console.log(values.json ? formatEvent({ cpu, data }, true) : `[${cpu}] ${formatEvent(data)}`);
-    if (++n >= limit) break;
-  }
-} finally {
-  dispose();
-}
-const { events, bytes, lost } = pb.stats;
-console.error(`${events} events, ${bytes} bytes, ${lost} lost`);
-
-/** One event as a line: JSON (bigints as numbers or strings), or `key=value` pairs / hex. */
-function formatEvent(ev: unknown, json = false): string {
-  if (json) {
-    return JSON.stringify(
-      ev,
-      (_k, v) =>
-        typeof v === "bigint"
-          ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v))
-          : v instanceof Uint8Array
-          ? [...v]
-          : v,
-    );
-  }
-  if (ev instanceof Uint8Array) return [...ev].map((b) => b.toString(16).padStart(2, "0")).join("");
-  if (ev && typeof ev === "object") {
-    return Object.entries(ev).map(([k, v]) => `${k}=${formatEvent(v)}`).join(" ");
-  }
-  return String(ev);
-}
-
-/** Aborts on Ctrl-C or after `seconds`; dispose() removes the handlers. */
-function stopSignal(seconds?: string): { signal: AbortSignal; dispose(): void } {
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  Deno.addSignalListener("SIGINT", onSigint);
-  const timer = seconds ? setTimeout(() => ac.abort(), Number(seconds) * 1000) : undefined;
-  return {
-    signal: ac.signal,
-    dispose() {
-      Deno.removeSignalListener("SIGINT", onSigint);
-      clearTimeout(timer);
-    },
-  };
-}

@@ -10,86 +10,55 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { BpfObject } from "../mod.ts";
 import { tracePipe } from "../mod.ts";
+import { runTool } from "./lib/run.ts";
+import { type ToolSpec, UsageError } from "./lib/cli.ts";
+import { COUNT_OPTION, openAttached, take } from "./lib/events.ts";
+import { formatEvent } from "./lib/output.ts";
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
+/** The command line (and the help text made from it). */
+const SPEC: ToolSpec = {
+  name: "trace_pipe",
+  summary: "Print trace_pipe lines (those matching REGEX).",
+  argument: { name: "REGEX", help: "print only the lines this matches (default: all)" },
   options: {
-    demo: { type: "boolean" },
-    duration: { type: "string" },
-    count: { type: "string" },
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
+    demo: {
+      type: "boolean",
+      help: "also load trace_pipe.bpf.c: a bpf_printk line on every execve",
+    },
+    count: { ...COUNT_OPTION, help: "stop after N lines (default: no limit)" },
   },
-});
-if (values.help) {
-  console.log(`usage: trace_pipe [REGEX] [--demo] [--duration S] [--count N] [--json]
-Print trace_pipe lines (those matching REGEX).
---demo    also load trace_pipe.bpf.c: a bpf_printk line on every execve`);
-  Deno.exit(0);
-}
+  examples: [
+    ["--demo --duration 5", "5 seconds of bpf_printk lines, one per execve"],
+    ["'execve by (bash|sh)' --json", "the matching lines as JSON"],
+  ],
+};
 
-let demo: BpfObject | undefined;
-if (values.demo) {
-  demo = await BpfObject.open(new URL("trace_pipe.bpf.c", import.meta.url).pathname);
-  demo.load();
-  demo.attachAll();
-}
-const { signal, dispose } = stopSignal(values.duration);
-const limit = values.count ? Number(values.count) : Infinity;
-const filter = positionals[0] ? new RegExp(positionals[0]) : undefined;
+await runTool(SPEC, async (args, stop) => {
+  const count = args.int("count", 1);
+  const filter = regexOf(args.positionals[0]);
+  // The demo's programs stay attached while the pipe is read.
+  using _demo = args.flag("demo")
+    ? await openAttached(import.meta.url, undefined, "trace_pipe.bpf.c")
+    : null;
 
-console.error("Reading trace_pipe... Ctrl-C to stop.");
-let n = 0;
-try {
-  for await (const line of tracePipe({ filter, signal })) {
-    if (values.json) {
+  stop.begin("Reading trace_pipe... Ctrl-C to stop.");
+  for await (const line of take(tracePipe({ filter, signal: stop.signal }), count)) {
+    if (args.flag("json")) {
       console.log(formatEvent(line, true));
     } else {
       const when = line.timestamp.toFixed(6).padStart(14);
       console.log(`${when} ${line.task}-${line.pid} [${line.cpu}] ${line.message}`);
     }
-    if (++n >= limit) break;
   }
-} finally {
-  dispose();
-  demo?.close();
-}
+});
 
-/** One event as a line: JSON (bigints as numbers or strings), or `key=value` pairs / hex. */
-function formatEvent(ev: unknown, json = false): string {
-  if (json) {
-    return JSON.stringify(
-      ev,
-      (_k, v) =>
-        typeof v === "bigint"
-          ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v))
-          : v instanceof Uint8Array
-          ? [...v]
-          : v,
-    );
+/** The REGEX argument, or undefined; a bad pattern is a usage error. */
+function regexOf(source?: string): RegExp | undefined {
+  if (!source) return undefined;
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw new UsageError(`invalid REGEX '${source}': ${(e as Error).message}`);
   }
-  if (ev instanceof Uint8Array) return [...ev].map((b) => b.toString(16).padStart(2, "0")).join("");
-  if (ev && typeof ev === "object") {
-    return Object.entries(ev).map(([k, v]) => `${k}=${formatEvent(v)}`).join(" ");
-  }
-  return String(ev);
-}
-
-/** Aborts on Ctrl-C or after `seconds`; dispose() removes the handlers. */
-function stopSignal(seconds?: string): { signal: AbortSignal; dispose(): void } {
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  Deno.addSignalListener("SIGINT", onSigint);
-  const timer = seconds ? setTimeout(() => ac.abort(), Number(seconds) * 1000) : undefined;
-  return {
-    signal: ac.signal,
-    dispose() {
-      Deno.removeSignalListener("SIGINT", onSigint);
-      clearTimeout(timer);
-    },
-  };
 }

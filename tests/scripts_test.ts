@@ -3,12 +3,24 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { NOT_ROOT, ROOT } from "./helpers.ts";
 import { parseToolArgs, UsageError } from "../scripts/lib/cli.ts";
-import { RecordPrinter } from "../scripts/lib/output.ts";
+import { formatEvent, RecordPrinter } from "../scripts/lib/output.ts";
+import { take } from "../scripts/lib/events.ts";
 import { parseUnistd, syscallName, syscallNumber } from "../scripts/lib/syscalls.ts";
 import { buckets } from "../scripts/lib/hist.ts";
 import { filtersOf } from "../scripts/lib/filters.ts";
 
-const SCRIPTS = ["execsnoop", "opensnoop", "syscount", "hello_tail", "runqlat", "bashreadline"];
+const SCRIPTS = [
+  "execsnoop",
+  "opensnoop",
+  "syscount",
+  "hello_tail",
+  "runqlat",
+  "bashreadline",
+  "ringbuf_tail",
+  "perfbuf_tail",
+  "trace_pipe",
+  "demo",
+];
 
 // ---- Pure units -------------------------------------------------------------------------
 
@@ -42,6 +54,56 @@ Deno.test("RecordPrinter aligns columns like bcc and prints JSON lines with bigi
   json.header();
   json.row({ comm: "x", count: 5n, big: 2n ** 64n });
   assertEquals(lines[2], '{"comm":"x","count":5,"big":"18446744073709551616"}');
+});
+
+Deno.test("parseToolArgs() takes one word where the spec names an argument", () => {
+  const spec = { name: "t", summary: "s", argument: { name: "OBJECT", help: "a file" } };
+  assertEquals(parseToolArgs(spec, ["x.bpf.c", "--json"])!.positionals, ["x.bpf.c"]);
+  assertEquals(parseToolArgs(spec, [])!.positionals, []);
+  assertThrows(() => parseToolArgs(spec, ["a", "b"]), UsageError, "unexpected argument 'b'");
+});
+
+Deno.test("RecordPrinter puts a column's gap before it", () => {
+  const lines: string[] = [];
+  const out = new RecordPrinter([
+    { key: "uid", width: 5, align: "right" },
+    { key: "comm", width: 6, gap: 2 },
+    { key: "file" },
+  ], { sink: (l) => lines.push(l) });
+  out.header();
+  out.row({ uid: 0, comm: "true", file: "/bin/true" });
+  assertEquals(lines, ["  UID  COMM   FILE", "    0  true   /bin/true"]);
+});
+
+Deno.test("formatEvent() writes key=value pairs, bytes in hex, or JSON with bigints and bytes", () => {
+  assertEquals(
+    formatEvent({ pid: 42, comm: "bash", inner: { a: 1 } }),
+    "pid=42 comm=bash inner=a=1",
+  );
+  assertEquals(formatEvent(new Uint8Array([1, 171])), "01ab");
+  assertEquals(formatEvent(7n), "7");
+  assertEquals(
+    formatEvent({ ts: 5n, big: 2n ** 64n, raw: new Uint8Array([1, 2]) }, true),
+    '{"ts":5,"big":"18446744073709551616","raw":[1,2]}',
+  );
+});
+
+Deno.test("take() stops after N events and closes the stream", async () => {
+  let closed = false;
+  async function* numbers(end: number) {
+    try {
+      for (let i = 0; i < end; i++) yield i;
+    } finally {
+      closed = true;
+    }
+  }
+  const got: number[] = [];
+  for await (const n of take(numbers(Infinity), 3)) got.push(n);
+  assertEquals(got, [0, 1, 2]);
+  assert(closed, "the stream was left open");
+  got.length = 0;
+  for await (const n of take(numbers(2))) got.push(n);
+  assertEquals(got, [0, 1]);
 });
 
 Deno.test("syscall names come from the unistd header", () => {
@@ -103,13 +165,14 @@ async function deno(name: string, args: string[]) {
 // ---- Live runs (root: they load and attach BPF programs) --------------------------------
 
 /**
- * Start a script, wait for its "Tracing ..." line, run `trigger`, and collect everything it
- * prints until `--duration` ends it.
+ * Start a script, wait for its "Tracing ..." line (or the status line `started` matches),
+ * run `trigger`, and collect everything it prints until `--duration` or `--count` ends it.
  */
 async function trace(
   name: string,
   args: string[],
   trigger: () => Promise<void> | void,
+  started = /^(Tracing|Tailing|Reading) /m,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-prompt", `${ROOT}/scripts/${name}.ts`, ...args],
@@ -120,18 +183,18 @@ async function trace(
   const stdout = new Response(child.stdout).text();
   let stderr = "";
   let ready!: () => void;
-  const started = new Promise<void>((r) => ready = r);
+  const begun = new Promise<void>((r) => ready = r);
   const errDone = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
       stderr += chunk;
-      if (/^Tracing /m.test(stderr)) ready();
+      if (started.test(stderr)) ready();
     }
     ready(); // ended without tracing: the assertions below say why
   })();
   const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
   try {
-    await started;
-    if (/^Tracing /m.test(stderr)) await trigger();
+    await begun;
+    if (started.test(stderr)) await trigger();
     const status = await child.status;
     await errDone;
     return { code: status.code, stdout: await stdout, stderr };
@@ -286,6 +349,77 @@ Deno.test({
     ok(r, "bashreadline");
     assertMatch(r.stdout, /^TIME\s+PID\s+COMMAND$/m);
     assertMatch(r.stdout, new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\s+\\d+\\s+${marker}$`, "m"));
+  },
+});
+
+Deno.test({
+  name: "ringbuf_tail prints an exec and its exit as key=value pairs, then its counts",
+  ignore: NOT_ROOT,
+  async fn() {
+    const bin = await uniqueBinary("/bin/true", "rb_");
+    const r = await trace("ringbuf_tail", ["-d", "1.5"], () => exec(bin.path));
+    ok(r, "ringbuf_tail");
+    assertMatch(r.stderr, "Tailing ring buffer 'events' as struct lifecycle_event...");
+    const ours = r.stdout.split("\n").filter((l) => l.endsWith(` comm=${bin.comm}`));
+    const event = /^ts=\d+ pid=\d+ ppid=\d+ uid=0 exit_code=0 exited=[01] comm=/;
+    assert(ours.length === 2 && ours.every((l) => event.test(l)), `got:\n${r.stdout}`);
+    assertMatch(ours[0], " exited=0 ");
+    assertMatch(r.stderr, /^\d+ events, \d+ bytes$/m);
+    await Deno.remove(bin.path.replace(/\/[^/]+$/, ""), { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "perfbuf_tail prints --count events as JSON with their CPU, then stops",
+  ignore: NOT_ROOT,
+  async fn() {
+    const r = await trace("perfbuf_tail", ["-d", "20", "--count", "2", "--json"], async () => {
+      for (let i = 0; i < 3; i++) await exec("/bin/true");
+    });
+    ok(r, "perfbuf_tail");
+    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(events.length, 2, r.stdout);
+    for (const { cpu, data } of events) {
+      assert(Number.isInteger(cpu) && data.message === "Hello World", JSON.stringify(data));
+    }
+    assertMatch(r.stderr, /^\d+ events, \d+ bytes, 0 lost$/m);
+  },
+});
+
+Deno.test({
+  name: "trace_pipe --demo prints the demo's bpf_printk lines that match REGEX",
+  ignore: NOT_ROOT,
+  async fn() {
+    const r = await trace(
+      "trace_pipe",
+      ["--demo", "-d", "1.5", "--json", "execve by"],
+      async () => {
+        for (let i = 0; i < 5; i++) await exec("/bin/true");
+      },
+    );
+    ok(r, "trace_pipe");
+    const lines = r.stdout.trim().split("\n").filter((l) => l).map((l) => JSON.parse(l));
+    assert(lines.length > 0, `no lines; stderr:\n${r.stderr}`);
+    for (const l of lines) {
+      assertEquals(l.event, "bpf_trace_printk");
+      assertMatch(l.message, /^execve by .+ \(uid \d+\)$/);
+    }
+  },
+});
+
+Deno.test({
+  name: "demo shows an exec in its table, then execs by uid",
+  ignore: NOT_ROOT,
+  async fn() {
+    const bin = await uniqueBinary("/bin/true", "dm_");
+    const r = await trace("demo", ["-d", "1.5"], () => exec(bin.path));
+    ok(r, "demo");
+    const lines = r.stdout.split("\n");
+    assertEquals(lines[0], "    PID    PPID   UID  COMM             FILE");
+    const row = new RegExp(`^ +\\d+ +${Deno.pid} +0  ${bin.comm.padEnd(16)} ${bin.path}$`);
+    assert(lines.some((l) => row.test(l)), `no exec of ${bin.comm} in:\n${r.stdout}`);
+    assertMatch(r.stdout, /\n\nexecs by uid:\n( {2}uid +\d+ {2}[1-9]\d*\n)+$/);
+    await Deno.remove(bin.path.replace(/\/[^/]+$/, ""), { recursive: true });
   },
 });
 

@@ -23,6 +23,14 @@ export interface OptionSpec {
 /** The filters a script may offer; each becomes a `const volatile` global of its BPF side. */
 export type CommonFilter = "pid" | "comm" | "uid";
 
+/** A word a script takes besides its options, e.g. an object file. */
+export interface ArgumentSpec {
+  /** How the help shows it, e.g. `"OBJECT"`. */
+  name: string;
+  /** One line of help. */
+  help: string;
+}
+
 /** What a script's command line looks like. */
 export interface ToolSpec {
   /** The script's name, e.g. `"execsnoop"`. */
@@ -35,6 +43,8 @@ export interface ToolSpec {
   filterHelp?: Partial<Record<CommonFilter, string>>;
   /** Its own options. */
   options?: Record<string, OptionSpec>;
+  /** An optional word after the options (at most one); without it, any word is an error. */
+  argument?: ArgumentSpec;
   /** Example command lines with a comment each: `[args, comment]`. */
   examples?: [string, string][];
 }
@@ -183,8 +193,11 @@ export function helpText(spec: ToolSpec): string {
     const left = `${o.short ? `-${o.short}, ` : "    "}--${name}${o.arg ? ` ${o.arg}` : ""}`;
     return [left, o.help];
   });
-  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
-  let text = `usage: ${spec.name} [options]\n\n${spec.summary}\n\noptions:\n`;
+  const arg = spec.argument;
+  const width = Math.max(...rows.map(([l]) => l.length), arg?.name.length ?? 0) + 2;
+  let text = `usage: ${spec.name} [options]${arg ? ` [${arg.name}]` : ""}\n\n${spec.summary}\n\n`;
+  if (arg) text += `arguments:\n  ${arg.name.padEnd(width)}${arg.help}\n\n`;
+  text += "options:\n";
   for (const [l, h] of rows) text += `  ${l.padEnd(width)}${h}\n`;
   if (spec.examples?.length) {
     const ew = Math.max(...spec.examples.map(([a]) => a.length + spec.name.length + 1)) + 2;
@@ -212,7 +225,8 @@ function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
  * @param spec The script's options.
  * @param argv The words (default: `Deno.args`, which `bpfsh run x.ts ARGS` sets too).
  * @returns The parsed arguments, or undefined when the help was printed.
- * @throws {UsageError} On an unknown option, a missing value or a stray word.
+ * @throws {UsageError} On an unknown option, a missing value or a stray word (any word
+ *   beyond the one `spec.argument` allows).
  * @example
  * ```ts
  * const args = parseToolArgs({ name: "execsnoop", summary: "…", filters: ["uid"] });
@@ -243,8 +257,9 @@ export function parseToolArgs(
     console.log(helpText(spec).trimEnd());
     return undefined;
   }
-  if (args.positionals.length) {
-    throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
+  const allowed = spec.argument ? 1 : 0;
+  if (args.positionals.length > allowed) {
+    throw new UsageError(`unexpected argument '${args.positionals[allowed]}'`);
   }
   return args;
 }

@@ -1,6 +1,7 @@
 /**
  * Output of the tracing scripts: aligned columns like bcc's tools (`%-16s %-7d …`), or one
- * JSON object per line with `--json`. bigints become numbers when they fit exactly.
+ * JSON object per line with `--json`; events of any shape as `key=value` pairs. bigints
+ * become numbers when they fit exactly, byte arrays lists of numbers.
  *
  * @module
  */
@@ -15,20 +16,23 @@ export interface Column {
   width?: number;
   /** `"right"` for numbers printed like `%6d`; default left. */
   align?: "left" | "right";
+  /** Spaces before the column (default 1; the first column has none). */
+  gap?: number;
 }
 
 /** Where lines go: console.log by default; tests may collect them. */
 export type LineSink = (line: string) => void;
 
 /**
- * A value as JSON allows: bigints as numbers when safe, else as strings.
+ * A value as JSON allows: bigints as numbers when safe, else as strings; a `Uint8Array`
+ * (an event without a BTF type) as a list of numbers rather than an object of indexes.
  *
  * @param _key The JSON key (unused).
  * @param v The value.
  * @returns What JSON.stringify should write.
  * @example
  * ```ts
- * JSON.stringify({ n: 5n }, jsonValue); // '{"n":5}'
+ * JSON.stringify({ n: 5n, b: new Uint8Array([1, 2]) }, jsonValue); // '{"n":5,"b":[1,2]}'
  * ```
  */
 export function jsonValue(_key: string, v: unknown): unknown {
@@ -37,7 +41,31 @@ export function jsonValue(_key: string, v: unknown): unknown {
       ? Number(v)
       : v.toString();
   }
+  if (v instanceof Uint8Array) return [...v];
   return v;
+}
+
+/**
+ * An event of any shape as one line: a JSON object, or `key=value` pairs (nested objects
+ * inline, bytes in hex) for a decoded struct whose fields no table foresees.
+ *
+ * @param ev The event: a decoded struct, a `Uint8Array`, or a plain value.
+ * @param json Whether to write JSON.
+ * @returns The line.
+ * @example
+ * ```ts
+ * formatEvent({ pid: 42, comm: "bash" });             // "pid=42 comm=bash"
+ * formatEvent(new Uint8Array([1, 171]));              // "01ab"
+ * formatEvent({ ts: 5n, raw: new Uint8Array([1]) }, true); // '{"ts":5,"raw":[1]}'
+ * ```
+ */
+export function formatEvent(ev: unknown, json = false): string {
+  if (json) return JSON.stringify(ev, jsonValue);
+  if (ev instanceof Uint8Array) return [...ev].map((b) => b.toString(16).padStart(2, "0")).join("");
+  if (ev && typeof ev === "object") {
+    return Object.entries(ev).map(([k, v]) => `${k}=${formatEvent(v)}`).join(" ");
+  }
+  return String(ev);
 }
 
 /**
@@ -105,10 +133,11 @@ export class RecordPrinter {
     const last = cells.length - 1;
     return cells.map((text, i) => {
       const c = this.columns[i];
-      if (!c.width) return text;
-      if (c.align === "right") return text.padStart(c.width);
-      return i === last ? text : text.padEnd(c.width);
-    }).join(" ").trimEnd();
+      const gap = i === 0 ? "" : " ".repeat(c.gap ?? 1);
+      if (!c.width) return gap + text;
+      if (c.align === "right") return gap + text.padStart(c.width);
+      return gap + (i === last ? text : text.padEnd(c.width));
+    }).join("").trimEnd();
   }
 }
 
