@@ -23,6 +23,7 @@ import {
   writeFileAtomic,
 } from "./cache.ts";
 import { findTool, runTool, toolIdentity, toolRuns } from "./toolchain.ts";
+import { makeCoreBtf } from "./core_btf.ts";
 import { kernelKey, vmlinuxHeaderDir } from "./vmlinux.ts";
 
 /** What to compile: a path to a `.bpf.c` file, or C source text with an optional name. */
@@ -170,6 +171,9 @@ export async function compile(
     if (texts.some((t) => t.includes("vmlinux.h"))) await vmlinuxHeaderDir({ cacheDir: dir });
     await runClang(clang, args, cachedObject, src.display);
   }
+
+  // The object's minimal CO-RE BTF makes every later load skip the kernel BTF parse.
+  await makeCoreBtf(cachedObject, dir);
 
   let objectPath = cachedObject;
   if (opts.output) {

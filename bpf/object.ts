@@ -10,6 +10,7 @@ import { checkPtr, libbpf, withLog } from "../ffi/libbpf.ts";
 import { cstr } from "../ffi/libc.ts";
 import { Btf } from "./btf/btf.ts";
 import { Globals, type GlobalVar } from "./globals.ts";
+import { coreBtfFor } from "./core_btf.ts";
 import { explainLoadFailure } from "./load_errors.ts";
 import { type Closeable, track } from "./lifetime.ts";
 import type { Link } from "./link.ts";
@@ -132,7 +133,7 @@ export class BpfObject {
     if (/\.c$/.test(path)) {
       const { compile } = await import("./compile.ts");
       const { objectPath } = await compile(path, { cflags: opts.cflags, cacheDir: opts.cacheDir });
-      return BpfObject.#openFile(objectPath, opts.name ?? baseName(path), path);
+      return BpfObject.#openFile(objectPath, opts.name ?? baseName(path), path, opts.cacheDir);
     }
     return BpfObject.openSync(path, opts);
   }
@@ -154,7 +155,7 @@ export class BpfObject {
       cflags: opts.cflags,
       cacheDir: opts.cacheDir,
     });
-    return BpfObject.#openFile(objectPath, opts.name ?? "source", undefined);
+    return BpfObject.#openFile(objectPath, opts.name ?? "source", undefined, opts.cacheDir);
   }
 
   /**
@@ -169,10 +170,15 @@ export class BpfObject {
    * ```
    */
   static openSync(path: string, opts: OpenOptions = {}): BpfObject {
-    return BpfObject.#openFile(path, opts.name ?? baseName(path), path);
+    return BpfObject.#openFile(path, opts.name ?? baseName(path), path, opts.cacheDir);
   }
 
-  static #openFile(path: string, name: string, shownPath?: string): BpfObject {
+  static #openFile(
+    path: string,
+    name: string,
+    shownPath?: string,
+    cacheDir?: string,
+  ): BpfObject {
     const op = `open '${shownPath ?? path}'`;
     try {
       const st = Deno.statSync(path);
@@ -182,7 +188,7 @@ export class BpfObject {
       throw new BpfError({ op, errno: 2, message: "no such file" });
     }
     const bytes = Deno.readFileSync(path);
-    return BpfObject.#openBytes(bytes, name, op, shownPath ?? path);
+    return BpfObject.#openBytes(bytes, name, op, shownPath ?? path, cacheDir);
   }
 
   /**
@@ -198,10 +204,16 @@ export class BpfObject {
    */
   static fromBytes(bytes: Uint8Array, opts: OpenOptions = {}): BpfObject {
     const name = opts.name ?? "object";
-    return BpfObject.#openBytes(bytes, name, `open '${name}'`);
+    return BpfObject.#openBytes(bytes, name, `open '${name}'`, undefined, opts.cacheDir);
   }
 
-  static #openBytes(bytes: Uint8Array, name: string, op: string, path?: string): BpfObject {
+  static #openBytes(
+    bytes: Uint8Array,
+    name: string,
+    op: string,
+    path?: string,
+    cacheDir?: string,
+  ): BpfObject {
     if (bytes.length < 64 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c) {
       throw new BpfError({
         op,
@@ -211,15 +223,20 @@ export class BpfObject {
       });
     }
     const copy = Uint8Array.from(bytes);
-    // struct bpf_object_open_opts { size_t sz; const char *object_name; ... }
+    // struct bpf_object_open_opts { size_t sz; const char *object_name; bool relaxed_maps;
+    //   const char *pin_root_path; __u32 :32; const char *kconfig; const char *btf_custom_path; }
     const objName = cstr(name.replace(/\.bpf\.o$|\.o$/, "").slice(0, 15));
-    const opts = new BigUint64Array(2);
-    opts[0] = 16n;
-    opts[1] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(objName)));
+    const custom = Deno.env.get("BPFSH_NO_CORE_BTF") ? undefined : coreBtfFor(copy, cacheDir);
+    const customPath = custom ? cstr(custom) : undefined;
+    const address = (u: Uint8Array) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(u)));
+    const opts = new BigUint64Array(7);
+    opts[0] = BigInt(opts.byteLength);
+    opts[1] = address(objName);
+    if (customPath) opts[6] = address(customPath);
     const { result, log, errno } = withLog(() =>
       libbpf().bpf_object__open_mem(copy, BigInt(copy.length), new Uint8Array(opts.buffer))
     );
-    void objName; // libbpf copies the name during the call
+    void [objName, customPath]; // libbpf copies both strings during the call
     const ptr = checkPtr(result, {
       op,
       message: "libbpf cannot parse this object",
