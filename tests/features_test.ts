@@ -129,3 +129,27 @@ Deno.test({
 globalThis.addEventListener("unload", () => {
   if (cacheDir) Deno.removeSync(cacheDir, { recursive: true });
 });
+
+Deno.test({
+  name: "`bpfsh doctor --json` matches this kernel: kprobe off with a reason, tracepoint on",
+  ignore: Deno.uid() !== 0, // the probes load programs: root (CI runs as root)
+  async fn() {
+    const root = new URL("..", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${root}shell/main.ts`, "doctor", "--json"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    const report = JSON.parse(new TextDecoder().decode(out.stdout)) as FeatureReport;
+    const byName = new Map(report.features.map((f) => [f.name, f]));
+    if (byName.get("kprobe")?.ok !== false) throw new Error("kprobe must be reported off");
+    if (!/CONFIG_KPROBES/.test(byName.get("kprobe")?.reason ?? "")) {
+      throw new Error(`kprobe reason: ${byName.get("kprobe")?.reason}`);
+    }
+    for (const on of ["tracepoint", "raw_tp", "tp_btf", "uprobe", "ringbuf"]) {
+      if (byName.get(on)?.ok !== true) throw new Error(`${on} must be reported working`);
+    }
+    if (byName.get("fentry")?.ok !== false) throw new Error("fentry must be reported off");
+  },
+});
