@@ -6,8 +6,15 @@
  * the ratio to C, peak RSS and losses, for 16- and 128-byte samples:
  *
  * - drained: a 16 MiB per-CPU ring is filled, then read until empty (8 fills per run);
- * - live: a producer thread writes N samples while the reader waits and reads (16 MiB
- *   rings); libbpf asks the kernel for a wake-up per sample, bpfsh for one per 64.
+ *   the C reader is a raw libbpf perf buffer waking every 64 samples like bpfsh's, as
+ *   libbpf's default wake-up per sample makes the untimed fill 20× slower here;
+ * - live: a producer (a thread of the C reader; a process of its own for bpfsh's, so it
+ *   weighs nothing on bpfsh's RSS) writes N samples while the reader waits and reads
+ *   (16 MiB rings), timed to the last sample read; libbpf asks the kernel for a wake-up
+ *   per sample, bpfsh for one per 64.
+ *
+ * The first run of each case is a warm-up (not timed); drained cases run pinned to one
+ * CPU (see bench/stream_common.ts).
  *
  * Run: `deno run -A bench/perfbuf_bench.ts [--runs 3]` (root; about a minute).
  *
@@ -15,9 +22,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { BpfObject } from "../mod.ts";
-import { PerfBuffer } from "../mod.ts";
+import { BpfObject, PerfBuffer, type PerfEvent } from "../mod.ts";
 import {
+  addCase,
   ensureBuilt,
   peakRssKb,
   printTable,
@@ -25,8 +32,7 @@ import {
   type Run,
   runC,
   runChild,
-  startProducer,
-  summarise,
+  runProducer,
 } from "./stream_common.ts";
 
 /** Samples per fill: ~95% of a 16 MiB ring (a 16-byte sample takes 32 bytes, 128 takes 144). */
@@ -40,7 +46,6 @@ const DRAIN_PAGES = 4096;
  * between two wake-ups of any reader that does not throttle the producer.
  */
 const LIVE_PAGES = 4096;
-const CHUNK = 65_536;
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -52,8 +57,70 @@ const { values } = parseArgs({
     count: { type: "string" },
     runs: { type: "string", default: "3" },
     object: { type: "string" },
+    binary: { type: "string" },
   },
 });
+
+/** Where the readers add what they read, so the JIT cannot drop the reads. */
+const box = { sum: 0 };
+/** The callbacks, made once like C's (see bench/ringbuf_bench.ts). */
+const add = (e: PerfEvent<{ x: number }>) => {
+  box.sum += e.data.x;
+};
+const addByte = (e: PerfEvent<unknown>) => {
+  box.sum += (e.data as Uint8Array)[4];
+};
+const addRaw = (b: Uint8Array, o: number) => {
+  box.sum += b[o + 4];
+};
+
+type Perf = PerfBuffer<{ x: number }>;
+
+/** Each drained reader, a function of its own (see bench/ringbuf_bench.ts). */
+const DRAINERS: Record<string, (pb: Perf, count: number) => number | Promise<number>> = {
+  consume: (pb) => pb.consume(add),
+  bytes: (pb) => pb.consume(addByte as (e: PerfEvent<{ x: number }>) => void),
+  raw: (pb) => pb.consumeRaw(addRaw),
+  forawait: async (pb, count) => {
+    let events = 0;
+    for await (const e of pb) {
+      box.sum += e.data.x;
+      if (++events >= count) break;
+    }
+    return events;
+  },
+};
+
+/** What a live reader knows of the producer, and when it last read (timed to it). */
+interface LiveState {
+  sent: number;
+  read: number;
+  last: number;
+  stop: AbortController;
+}
+
+/** Each live reader: read until every sample sent is read. */
+const LIVE_READERS: Record<string, (pb: Perf, st: LiveState) => Promise<void>> = {
+  poll: async (pb, st) => {
+    while (st.read < st.sent) {
+      const n = await pb.poll(100, add);
+      if (n > 0) {
+        st.read += n;
+        st.last = performance.now();
+      }
+    }
+  },
+  forawait: async (pb, st) => {
+    for await (const e of pb.events({ signal: st.stop.signal })) {
+      box.sum += e.data.x;
+      if ((++st.read & 63) === 0) st.last = performance.now();
+      if (st.read >= st.sent) {
+        st.last = performance.now();
+        break;
+      }
+    }
+  },
+};
 
 /** The reader side, in a child process: prints one JSON line per run. */
 async function child(): Promise<void> {
@@ -64,7 +131,7 @@ async function child(): Promise<void> {
   const runs = Number(values.runs);
   using obj = await BpfObject.open(values.object!);
   obj.load();
-  using pb = new PerfBuffer<{ x: number }>(obj.map("pb"), {
+  using pb: Perf = new PerfBuffer(obj.map("pb"), {
     type: reader === "bytes" ? undefined : `event${size}`,
     pageCount: mode === "drain" ? DRAIN_PAGES : LIVE_PAGES,
   });
@@ -73,7 +140,6 @@ async function child(): Promise<void> {
   const counter = (k: number) =>
     Number(new BigUint64Array(counts.getBytes(key(k))!.slice().buffer)[0]);
   const prog = obj.program(`produce${size}`);
-  const box = { sum: 0 };
   let lostBefore = 0;
   for (let r = 0; r < runs; r++) {
     for (const k of [0, 1]) counts.set(key(k), new Uint8Array(8));
@@ -81,53 +147,24 @@ async function child(): Promise<void> {
     let seconds = 0;
     if (mode === "drain") {
       const ctx = new Uint8Array(new BigUint64Array([BigInt(count), 0n]).buffer);
+      const drain = DRAINERS[reader];
       for (let i = 0; i < 8; i++) {
         prog.testRun({ ctx, repeat: 0 });
         const t0 = performance.now();
-        if (reader === "consume") {
-          events += pb.consume((e) => {
-            box.sum += e.data.x;
-          });
-        } else if (reader === "bytes") {
-          events += pb.consume((e) => {
-            box.sum += (e.data as unknown as Uint8Array)[4];
-          });
-        } else if (reader === "raw") {
-          events += pb.consumeRaw((b, o) => {
-            box.sum += b[o + 4];
-          });
-        } else {
-          const want = events + count;
-          for await (const e of pb) {
-            box.sum += e.data.x;
-            if (++events >= want) break;
-          }
-        }
+        events += await drain(pb, count);
         seconds += (performance.now() - t0) / 1000;
       }
     } else {
-      const producer = await startProducer(prog.fd, CHUNK, 0);
-      let sent = Infinity;
-      const stop = new AbortController();
       const t0 = performance.now();
-      producer.run(count).then(() => {
-        sent = counter(0);
-        if (events >= sent) stop.abort();
+      const st: LiveState = { sent: Infinity, read: 0, last: t0, stop: new AbortController() };
+      const produced = runProducer(values.binary!, prog.fd, [count]).then(() => {
+        st.sent = counter(0);
+        if (st.read >= st.sent) st.stop.abort();
       });
-      if (reader === "poll") {
-        while (events < sent) {
-          events += await pb.poll(100, (e) => {
-            box.sum += e.data.x;
-          });
-        }
-      } else {
-        for await (const e of pb.events({ signal: stop.signal })) {
-          box.sum += e.data.x;
-          if (++events >= sent) break;
-        }
-      }
-      seconds = (performance.now() - t0) / 1000;
-      producer.stop();
+      await LIVE_READERS[reader](pb, st);
+      await produced;
+      events = st.read;
+      seconds = (st.last - t0) / 1000;
     }
     const run: Run = {
       reader,
@@ -151,7 +188,7 @@ function main(): void {
   const script = new URL(import.meta.url).pathname;
   const columns = ["16 B drained", "16 B live", "128 B drained", "128 B live"];
   const readers: [string, string, string[]][] = [
-    ["C libbpf perf_buffer callback", "c", ["drain", "live"]],
+    ["C libbpf perf_buffer callback (raw when drained)", "c", ["drain", "live"]],
     ["bpfsh consume() (BTF-decoded)", "consume", ["drain"]],
     ["bpfsh poll() loop (BTF-decoded)", "poll", ["live"]],
     ["bpfsh for await (BTF-decoded)", "forawait", ["drain", "live"]],
@@ -160,16 +197,20 @@ function main(): void {
   ];
   const rows: Row[] = [];
   for (const [label, reader, modes] of readers) {
-    const row: Row = { reader: label, rates: {}, rssMb: 0, dropped: 0, lost: 0 };
+    const row: Row = { reader: label, rates: {}, losses: {}, rssMb: 0, warmupLosses: 0 };
     for (const size of [16, 128]) {
       for (const mode of modes) {
         const count = mode === "drain" ? FILL[size] : LIVE[size];
         const pages = mode === "drain" ? DRAIN_PAGES : LIVE_PAGES;
+        // One more run than timed: the first is the warm-up (see summarise()).
+        const pin = mode === "drain";
         const res = reader === "c"
-          ? runC(binary, [object, size, mode, count, runs, pages])
+          ? runC(binary, [object, size, mode, count, runs + 1, pages], pin)
           : runChild(script, [
             "--object",
             object,
+            "--binary",
+            binary,
             "--size",
             size,
             "--mode",
@@ -179,20 +220,16 @@ function main(): void {
             "--count",
             count,
             "--runs",
-            runs,
-          ]);
-        const s = summarise(res);
-        row.rates[`${size} B ${mode === "drain" ? "drained" : "live"}`] = s.rate;
-        row.rssMb = Math.max(row.rssMb, s.rssMb);
-        row.dropped! += s.dropped;
-        row.lost! += s.lost;
-        console.error(`${label}, ${size} B ${mode}: ${(s.rate / 1e6).toFixed(2)} M/s`);
+            runs + 1,
+          ], pin);
+        addCase(row, `${size} B ${mode === "drain" ? "drained" : "live"}`, res);
       }
     }
     rows.push(row);
   }
   printTable(
-    `Perf buffer, events/s (median of ${runs} runs; ratio to C; drained = 8 fills/run)`,
+    `Perf buffer, events/s (median of ${runs} runs after a warm-up run; ratio to C; ` +
+      `drained = 8 fills/run)`,
     columns,
     rows,
   );

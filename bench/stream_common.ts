@@ -1,7 +1,8 @@
 /**
  * What the ring and perf buffer benchmarks share: building the producer objects and C
  * baselines, running each reader in its own process (so each has its own JIT state and
- * peak RSS), a producer thread for the live cases, medians and the result table.
+ * peak RSS), pinned to one CPU for the drained cases, a producer process for bpfsh's live
+ * cases, medians and the result table.
  *
  * @module
  */
@@ -62,10 +63,12 @@ function parseRuns(stdout: Uint8Array): Run[] {
  *
  * @param binary The program.
  * @param args Its arguments.
+ * @param pin Pin it to one CPU (drained cases: see {@link pinned}).
  * @returns The runs it printed.
  */
-export function runC(binary: string, args: (string | number)[]): Run[] {
-  const out = new Deno.Command(binary, { args: args.map(String) }).outputSync();
+export function runC(binary: string, args: (string | number)[], pin = false): Run[] {
+  const [cmd, argv] = pinned(binary, args.map(String), pin);
+  const out = new Deno.Command(cmd, { args: argv }).outputSync();
   if (!out.success) throw new Error(`${binary} failed: ${new TextDecoder().decode(out.stderr)}`);
   return parseRuns(out.stdout);
 }
@@ -75,19 +78,19 @@ export function runC(binary: string, args: (string | number)[]): Run[] {
  *
  * @param script The benchmark module (its `--child` mode).
  * @param args The child's arguments.
+ * @param pin Pin it to one CPU (drained cases: see {@link pinned}).
  * @returns The runs it printed.
  */
-export function runChild(script: string, args: (string | number)[]): Run[] {
-  const out = new Deno.Command(DENO, {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--max-old-space-size=256",
-      script,
-      "--child",
-      ...args.map(String),
-    ],
-  }).outputSync();
+export function runChild(script: string, args: (string | number)[], pin = false): Run[] {
+  const [cmd, argv] = pinned(DENO, [
+    "run",
+    "-A",
+    "--v8-flags=--max-old-space-size=256",
+    script,
+    "--child",
+    ...args.map(String),
+  ], pin);
+  const out = new Deno.Command(cmd, { args: argv }).outputSync();
   if (!out.success) {
     throw new Error(`child ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
   }
@@ -115,70 +118,54 @@ export function peakRssKb(): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** The worker that runs the producer program on its own thread (live cases). */
-const PRODUCER_SOURCE = `
-const lib = Deno.dlopen("libbpf.so.1", {
-  bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
-});
-self.onmessage = (e) => {
-  const { fd, count, chunk, flags } = e.data;
-  const args = new BigUint64Array(2);
-  const opts = new Uint8Array(80);
-  const v = new DataView(opts.buffer);
-  v.setBigUint64(0, 80n, true);
-  v.setBigUint64(32, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(args))), true);
-  v.setUint32(48, 16, true);
-  for (let left = count; left > 0;) {
-    const n = Math.min(left, chunk);
-    args[0] = BigInt(n);
-    args[1] = BigInt(flags);
-    const ret = lib.symbols.bpf_prog_test_run_opts(fd, opts);
-    if (ret !== 0) { self.postMessage({ error: ret }); return; }
-    left -= n;
+/**
+ * Run the producer of a live case in a process of its own: the C baseline binary's
+ * `produce` mode, which takes the program fd from this process with pidfd_getfd and runs
+ * it with BPF_PROG_TEST_RUN in chunks. (A Worker thread would put a second V8 isolate,
+ * some 13 MB, into the reader's RSS; the C reader's producer is a pthread.)
+ *
+ * @param binary The C baseline binary.
+ * @param progFd The producer program's fd in this process.
+ * @param args What follows: the count, and for the ring buffer the submit flags.
+ * @returns When the producer has written everything.
+ */
+export async function runProducer(
+  binary: string,
+  progFd: number,
+  args: (string | number)[],
+): Promise<void> {
+  const out = await new Deno.Command(binary, {
+    args: ["produce", Deno.pid, progFd, ...args].map(String),
+    stdout: "null",
+  }).output();
+  if (!out.success) {
+    throw new Error(`producer failed: ${new TextDecoder().decode(out.stderr)}`);
   }
-  self.postMessage({ done: true });
-};
-self.postMessage({ ready: true });
-`;
-
-/** A producer thread: runs a raw_tp program with BPF_PROG_TEST_RUN in chunks. */
-export interface Producer {
-  /** Start producing `count` records; resolves when all were written. */
-  run(count: number): Promise<void>;
-  /** End the thread. */
-  stop(): void;
 }
 
+/** Whether `taskset` can pin a process to one CPU (util-linux). */
+const HAS_TASKSET = (() => {
+  try {
+    return new Deno.Command("taskset", { args: ["-c", "0", "true"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
 /**
- * Start a producer thread for a loaded program (fds are shared by the process's threads).
+ * The command line of a drained case: pinned to CPU 0 when taskset is there. A drain
+ * reads, on one thread, what the producer just wrote on that same thread: unpinned, the
+ * thread may move to the other CPU in between and read the 16 MiB from afar, which made
+ * the same reader 1.5× slower from one process to the next. Pinned, both C and bpfsh
+ * read from the cache the producer wrote into.
  *
- * @param progFd The raw_tp program's fd.
- * @param chunk Records per BPF_PROG_TEST_RUN call (bpf_loop's limit is 8M).
- * @param flags The second u64 of the program's context.
- * @returns The producer, once its thread is ready.
+ * @param cmd The program.
+ * @param args Its arguments.
+ * @param pin Whether to pin.
+ * @returns The program and arguments to run.
  */
-export async function startProducer(
-  progFd: number,
-  chunk: number,
-  flags: number,
-): Promise<Producer> {
-  const url = URL.createObjectURL(new Blob([PRODUCER_SOURCE], { type: "text/javascript" }));
-  const worker = new Worker(url, { type: "module" });
-  let onMessage: (data: { ready?: boolean; done?: boolean; error?: number }) => void = () => {};
-  worker.onmessage = (e) => onMessage(e.data);
-  await new Promise<void>((resolve) => onMessage = () => resolve());
-  return {
-    run(count: number) {
-      return new Promise((resolve, reject) => {
-        onMessage = (d) => d.done ? resolve() : reject(new Error(`test run failed: ${d.error}`));
-        worker.postMessage({ fd: progFd, count, chunk, flags });
-      });
-    },
-    stop() {
-      worker.terminate();
-      URL.revokeObjectURL(url);
-    },
-  };
+export function pinned(cmd: string, args: string[], pin: boolean): [string, string[]] {
+  return pin && HAS_TASKSET ? ["taskset", ["-c", "0", cmd, ...args]] : [cmd, args];
 }
 
 /** One row of the result table. */
@@ -187,33 +174,56 @@ export interface Row {
   reader: string;
   /** Rates by column name, in events/s (undefined: not measured). */
   rates: Record<string, number | undefined>;
+  /** Events lost in the timed runs, by column name. */
+  losses: Record<string, number>;
   /** Peak RSS in MiB over its runs. */
   rssMb: number;
-  /** Records the producer could not write (ring full), summed over the runs. */
-  dropped?: number;
-  /** Samples the kernel reported lost (perf), summed over the runs. */
-  lost?: number;
+  /** Events lost in the warm-up runs (not timed), over all columns. */
+  warmupLosses: number;
 }
 
 /**
- * Summarise runs: the median rate and the peak RSS.
+ * Summarise runs: the median rate and the peak RSS. The first run is a warm-up (the JIT
+ * compiles the reader during it, in every language's run alike): it counts for RSS but
+ * not for the rate, and its losses are reported apart. A lost event is one the producer
+ * could not write (ring full: `dropped`) or, for perf buffers, one the kernel reported
+ * lost (`lost`): the same samples seen from both sides, so the larger count is taken.
  *
- * @param runs The runs of one reader and case.
- * @returns Events/s, MiB, drops.
+ * @param runs The runs of one reader and case, the warm-up first.
+ * @returns Events/s, MiB, losses of the timed runs, losses of the warm-up.
  */
 export function summarise(
   runs: Run[],
-): { rate: number; rssMb: number; dropped: number; lost: number } {
+): { rate: number; rssMb: number; losses: number; warmupLosses: number } {
+  const [warm, ...timed] = runs;
+  const losses = (r: Run) => Math.max(r.dropped ?? 0, r.lost ?? 0);
   return {
-    rate: median(runs.map((r) => r.events / r.seconds)),
+    rate: median(timed.map((r) => r.events / r.seconds)),
     rssMb: Math.max(...runs.map((r) => r.maxrss_kb)) / 1024,
-    dropped: runs.reduce((a, r) => a + (r.dropped ?? 0), 0),
-    lost: runs.reduce((a, r) => a + (r.lost ?? 0), 0),
+    losses: timed.reduce((a, r) => a + losses(r), 0),
+    warmupLosses: warm ? losses(warm) : 0,
   };
 }
 
 /**
- * Print the table: one column per case, rates in M/s with the ratio to the C row.
+ * Add one case's runs to a row.
+ *
+ * @param row The reader's row.
+ * @param column The case's column.
+ * @param runs Its runs, the warm-up first.
+ */
+export function addCase(row: Row, column: string, runs: Run[]): void {
+  const s = summarise(runs);
+  row.rates[column] = s.rate;
+  row.losses[column] = s.losses;
+  row.rssMb = Math.max(row.rssMb, s.rssMb);
+  row.warmupLosses += s.warmupLosses;
+  console.error(`${row.reader}, ${column}: ${(s.rate / 1e6).toFixed(2)} M/s, ${s.losses} lost`);
+}
+
+/**
+ * Print the table: one column per case, rates in M/s with the ratio to the C row and the
+ * events lost in the timed runs, if any.
  *
  * @param title The heading.
  * @param columns The case names, in order.
@@ -226,17 +236,18 @@ export function printTable(title: string, columns: string[], rows: Row[]): void 
     if (r === undefined) return "—";
     const m = `${(r / 1e6).toFixed(r < 1e6 ? 3 : 1)} M/s`;
     const b = base.rates[col];
-    return row === base || !b ? m : `${m} (${(r / b).toFixed(2)}×)`;
+    const rate = row === base || !b ? m : `${m} (${(r / b).toFixed(2)}×)`;
+    const lost = row.losses[col] ?? 0;
+    return lost ? `${rate}, ${lost} lost` : rate;
   };
   console.log(`\n${title}\n`);
-  console.log(`| reader | ${columns.join(" | ")} | peak RSS | dropped / lost |`);
+  console.log(`| reader | ${columns.join(" | ")} | peak RSS | lost in warm-up |`);
   console.log(`| --- | ${columns.map(() => "---").join(" | ")} | --- | --- |`);
   for (const row of rows) {
-    const losses = `${row.dropped ?? 0} / ${row.lost ?? 0}`;
     console.log(
       `| ${row.reader} | ${columns.map((c) => cell(row, c)).join(" | ")} | ${
         row.rssMb.toFixed(0)
-      } MB | ${losses} |`,
+      } MB | ${row.warmupLosses} |`,
     );
   }
 }

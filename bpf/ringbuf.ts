@@ -3,15 +3,20 @@
  * mmapped map, the way cilium/ebpf's `ringbuf/reader.go` reads it:
  *
  * - the consumer page (offset 0) is mapped read-write, the producer page and the data
- *   area (offset one page) read-only; the kernel maps the data area twice in a row, so a
- *   record that crosses the end of the ring is contiguous in memory and never wraps;
+ *   area (offset one page) read-only; the kernel lets the data area be mapped twice in a
+ *   row, so that a record crossing the end of the ring is contiguous in memory. Here the
+ *   second copy is only the first 64 KiB of the ring (all of it for smaller rings):
+ *   records up to 64 KiB never wrap, as with two full copies, but a 16 MiB ring costs
+ *   16 MiB of RSS instead of 32 (every mapped page counts, each time it is mapped). A
+ *   longer record crossing the end is copied out before it is delivered;
  * - each record has an 8-byte header: a u32 length with a busy bit (still being written:
  *   stop here) and a discard bit (skip it), and a u32 page offset; records are 8-aligned;
  * - positions are u64 byte counters read as two u32 with `Atomics.load` (no BigInt on the
  *   hot path), and the consumer position is published once per batch, not per record;
  * - record headers are read with plain loads on x86-64, whose loads are ordered (acquire)
  *   already: `Atomics.load` costs ~40% of the walk there. Elsewhere they use it;
- * - no FFI call per event: when the ring is empty, one nonblocking `epoll_wait` waits;
+ * - no FFI call per event: when the ring is empty, one nonblocking `epoll_wait` waits
+ *   (at most `flushMs`, for records submitted with `BPF_RB_NO_WAKEUP`);
  *   while events flow, the async forms read lazily, every millisecond or so (see
  *   bpf/stream.ts): the producer then signals one wake-up per batch, not per record.
  *
@@ -38,11 +43,52 @@ const BUSY_BIT = 0x80000000 | 0;
 const DISCARD_BIT = 0x40000000;
 const LENGTH_MASK = 0x3fffffff;
 const TWO_32 = 4294967296;
+/** How much of the ring's start is mapped again after its end (see the module notes). */
+const WRAP_BYTES = 64 * 1024;
 /** Whether plain loads are ordered like Atomics.load (x86-64's memory model: TSO). */
 const ORDERED_LOADS = Deno.build.arch === "x86_64";
+/**
+ * Most records one walk reads: a full ring is read in several calls of the walk, so V8
+ * compiles it as a function with all its callees inlined, rather than only on-stack
+ * (OSR) in the middle of one long first call, which often leaves the decoder out of line
+ * (1.5-2× slower). The consumer position is published after each.
+ */
+const SLICE = 4096;
+
+/**
+ * Copy `length` bytes of a ring starting at offset `start`, going on at the ring's start
+ * when they reach its end.
+ *
+ * @param ring The ring's data area (one copy).
+ * @param start Where the bytes start, `0 <= start < ring.length`.
+ * @param length How many, at most `ring.length`.
+ * @param out Where they go (from offset 0).
+ * @example
+ * ```ts
+ * const out = new Uint8Array(3);
+ * copyWrapped(new Uint8Array([1, 2, 3, 4]), 3, 3, out); // out = [4, 1, 2]
+ * ```
+ */
+export function copyWrapped(
+  ring: Uint8Array,
+  start: number,
+  length: number,
+  out: Uint8Array,
+): void {
+  const first = Math.min(length, ring.length - start);
+  out.set(ring.subarray(start, start + first), 0);
+  if (first < length) out.set(ring.subarray(0, length - first), first);
+}
 
 /** Options of {@link RingBuffer}. */
-export type RingBufferOptions = StreamOptions;
+export interface RingBufferOptions extends StreamOptions {
+  /**
+   * The longest a waiting reader sleeps before it looks at the ring again (default 50 ms):
+   * records a program submits with `BPF_RB_NO_WAKEUP` send no wake-up, and still come
+   * within this.
+   */
+  flushMs?: number;
+}
 
 /**
  * A reader of a BPF ring buffer map, yielding decoded events.
@@ -83,6 +129,12 @@ export class RingBuffer<T = any> extends EventStream<T> {
   #u8: Uint8Array;
   #base: number;
   #mask: number;
+  /** Data bytes mapped: the ring, then its first bytes again. */
+  #span: number;
+  /** Records that wrap past the mapping are copied here, and decoded from here. */
+  #scratch = new Uint8Array(0);
+  #scratchDecoder: Decoder<T> | undefined;
+  #decoderFor: (bytes: Uint8Array) => Decoder<T>;
   /** Our copy of the consumer position (exact up to 2^53 bytes). */
   #pos: number;
   /** The decoder's parts, in fields: the hot loop reads them once per batch. */
@@ -93,6 +145,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
   #bytes = 0;
   #draining = false;
   #closing = false;
+  readonly #flushMs: number;
 
   /**
    * Map a ring buffer map for reading. Usually called as `obj.ringbuf(name, opts)`,
@@ -118,15 +171,18 @@ export class RingBuffer<T = any> extends EventStream<T> {
     }
     const { decoderFor, typeName } = eventDecoder(map, opts.type, "ring buffer");
     this.typeName = typeName;
+    this.#decoderFor = decoderFor as (bytes: Uint8Array) => Decoder<T>;
     const page = pageSize();
     this.size = map.maxEntries;
     this.#mask = this.size - 1;
     this.#base = page;
+    this.#span = this.size + Math.min(this.size, WRAP_BYTES);
+    this.#flushMs = Math.max(1, opts.flushMs ?? 50);
     const fd = map.fd;
     const op = `ring buffer '${map.name}' mmap`;
     this.#consumer = Mapping.map(fd, page, PROT_READ | PROT_WRITE, 0, op);
     try {
-      this.#producer = Mapping.map(fd, page + 2 * this.size, PROT_READ, page, op);
+      this.#producer = Mapping.map(fd, page + this.#span, PROT_READ, page, op);
     } catch (e) {
       this.#consumer.unmap();
       throw e;
@@ -186,11 +242,25 @@ export class RingBuffer<T = any> extends EventStream<T> {
     }
   }
 
+  protected override maxWaitMs(): number {
+    return this.#flushMs;
+  }
+
   protected fullness(): number {
     return this.closed ? 0 : (this.#producerPos() - this.#pos) / this.size;
   }
 
   protected drain(cb: (ev: T) => void, limit: number): number {
+    let n = 0;
+    for (;;) {
+      const k = this.#drainSlice(cb, Math.min(limit - n, SLICE));
+      n += k;
+      if (k < SLICE || n >= limit || this.#closing) return n;
+    }
+  }
+
+  /** Deliver up to `limit` (at most {@link SLICE}) decoded events. */
+  #drainSlice(cb: (ev: T) => void, limit: number): number {
     // The same walk as drainRaw, written out: a shared walk with a callback per record
     // would cost a second megamorphic call per event.
     if (this.#draining) throw reentered(this.label);
@@ -200,6 +270,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
     const min = this.#min;
     const mask = this.#mask;
     const base = this.#base;
+    const span = this.#span - 8;
     const start = this.#pos;
     let pos = start;
     let n = 0;
@@ -209,7 +280,8 @@ export class RingBuffer<T = any> extends EventStream<T> {
       while (pos < prod && n < limit) {
         do {
           // `pos & mask` keeps the low 32 bits of pos, which is all the mask needs.
-          const off = base + (pos & mask);
+          const at = pos & mask;
+          const off = base + at;
           const header = ORDERED_LOADS ? u32[off >>> 2] : Atomics.load(u32, off >>> 2);
           if ((header & BUSY_BIT) !== 0) return n;
           const length = header & LENGTH_MASK;
@@ -217,7 +289,8 @@ export class RingBuffer<T = any> extends EventStream<T> {
           if ((header & DISCARD_BIT) === 0) {
             n++;
             bytes += length;
-            cb(length >= min ? decode(off + 8, length) : this.#pad(off + 8, length));
+            if (at + length > span) cb(this.#wrapped(at, length));
+            else cb(length >= min ? decode(off + 8, length) : this.#pad(off + 8, length));
             if (this.#closing) return n;
           }
         } while (pos < prod && n < limit);
@@ -236,6 +309,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
     const u8 = this.#u8;
     const mask = this.#mask;
     const base = this.#base;
+    const span = this.#span - 8;
     const start = this.#pos;
     let pos = start;
     let n = 0;
@@ -244,7 +318,8 @@ export class RingBuffer<T = any> extends EventStream<T> {
       let prod = this.#producerPos();
       while (pos < prod && n < limit) {
         do {
-          const off = base + (pos & mask);
+          const at = pos & mask;
+          const off = base + at;
           const header = ORDERED_LOADS ? u32[off >>> 2] : Atomics.load(u32, off >>> 2);
           if ((header & BUSY_BIT) !== 0) return n;
           const length = header & LENGTH_MASK;
@@ -252,7 +327,13 @@ export class RingBuffer<T = any> extends EventStream<T> {
           if ((header & DISCARD_BIT) === 0) {
             n++;
             bytes += length;
-            cb(u8, off + 8, length);
+            if (at + length > span) {
+              const from = this.#unwrap(at, length);
+              if (from < 0) cb(this.#scratch, 0, length);
+              else cb(u8, from, length);
+            } else {
+              cb(u8, off + 8, length);
+            }
             if (this.#closing) return n;
           }
         } while (pos < prod && n < limit);
@@ -262,6 +343,38 @@ export class RingBuffer<T = any> extends EventStream<T> {
     } finally {
       this.#finish(start, pos, n, bytes);
     }
+  }
+
+  /**
+   * Where the data of a record whose header is at ring offset `at` is, when it may run
+   * past the mapping: its offset in the mapping when it is contiguous there after all,
+   * else -1 after copying it to the start of #scratch.
+   */
+  #unwrap(at: number, length: number): number {
+    let start = at + 8;
+    if (start >= this.size) start -= this.size;
+    if (start + length <= this.#span) return this.#base + start;
+    if (this.#scratch.length < length) {
+      this.#scratch = new Uint8Array(Math.max(length, 2 * this.#scratch.length));
+      this.#scratchDecoder = undefined;
+    }
+    copyWrapped(
+      this.#u8.subarray(this.#base, this.#base + this.size),
+      start,
+      length,
+      this.#scratch,
+    );
+    return -1;
+  }
+
+  /** Decode a record that may run past the mapping (longer than 64 KiB: rare). */
+  #wrapped(at: number, length: number): T {
+    const from = this.#unwrap(at, length);
+    if (from >= 0) {
+      return length >= this.#min ? this.#decode(from, length) : this.#pad(from, length);
+    }
+    const d = this.#scratchDecoder ??= this.#decoderFor(this.#scratch);
+    return length >= d.min ? d.decode(0, length) : d.pad(0, length);
   }
 
   /** End a batch: publish the consumer position once, even when a callback threw. */

@@ -5,6 +5,10 @@
  *
  * The hot path never crosses FFI: a reader walks its mapping with plain typed-array reads
  * and calls into libc only to wait (one nonblocking `epoll_wait`) when it found nothing.
+ * While events flow, the async forms (`poll`, `batches`, `for await`) read lazily: after
+ * a read that emptied the buffer they let events pile up for a millisecond or so, which
+ * saves the producer a kernel wake-up per event (see {@link EventStream}); they turn
+ * eager when the rate would fill the buffer during such a wait.
  *
  * @module
  */
@@ -96,7 +100,10 @@ export interface StreamOptions {
    * `Uint8Array` copies (see {@link eventDecoder}).
    */
   type?: string | number | EventCodec;
-  /** Most events one batch holds (default 4096): bounds memory and keeps turns fair. */
+  /**
+   * Most events one batch holds (default 128): bounds memory (events kept alive between
+   * garbage collections make V8 grow its young generation) and keeps turns fair.
+   */
   maxBatch?: number;
 }
 
@@ -460,14 +467,15 @@ function codecDecoder(codec: EventCodec): DecoderFactory<unknown> {
 }
 
 /** Bytes per shared chunk of copies: small, so a kept event keeps little else alive. */
-const CHUNK_SIZE = 4096;
+const CHUNK_SIZE = 16384;
 /** Records larger than this get a buffer of their own. */
 const CHUNK_MAX_RECORD = 512;
 
 /**
  * The decoder of untyped streams: copies (so an event outlives its ring slot). Small
- * records are copied into views of a shared 4 KiB chunk, because allocating an
- * ArrayBuffer per event costs ~20× more than the copy.
+ * records are copied into views of a shared 16 KiB chunk, because allocating an
+ * ArrayBuffer per event costs ~20× more than the copy; 4-aligned ones (ring and perf
+ * buffer records are) a word at a time.
  *
  * @param bytes The buffer records are read from.
  * @returns A decoder returning a fresh `Uint8Array` per record.
@@ -478,16 +486,29 @@ const CHUNK_MAX_RECORD = 512;
  * ```
  */
 export function byteCopier(bytes: Uint8Array): (offset: number, length: number) => Uint8Array {
+  const src32 = (bytes.byteOffset & 3) === 0
+    ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2)
+    : undefined;
   let chunk = new Uint8Array(CHUNK_SIZE);
+  let chunk32 = new Int32Array(chunk.buffer);
   let at = 0;
   return (offset, length) => {
     if (length > CHUNK_MAX_RECORD) return bytes.slice(offset, offset + length);
     if (at + length > CHUNK_SIZE) {
       chunk = new Uint8Array(CHUNK_SIZE);
+      chunk32 = new Int32Array(chunk.buffer);
       at = 0;
     }
     const start = at;
-    for (let i = 0; i < length; i++) chunk[start + i] = bytes[offset + i];
+    let i = 0;
+    if (src32 && (offset & 3) === 0) {
+      const from = offset >> 2;
+      const to = start >> 2;
+      const words = length >> 2;
+      for (; i < words; i++) chunk32[to + i] = src32[from + i];
+      i = words << 2;
+    }
+    for (; i < length; i++) chunk[start + i] = bytes[offset + i];
     at = (start + length + 7) & ~7;
     return chunk.subarray(start, start + length);
   };
@@ -524,19 +545,27 @@ const FAIR_SLICE_MS = 5;
  * or two keeps the ring non-empty: one signal per read, and batches of thousands.
  */
 const LAZY_MS = 1;
+/** How long a lazy wait really lasts, at most, as timers go (1 ms asked: ~2.2 ms here). */
+const LAZY_SPAN_MS = 3;
 /**
- * A read that found the buffer more than this share full makes the reader eager (no lazy
- * wait) for {@link EAGER_HOLD_MS}: the buffer is small for the rate, and a lazy wait
- * could let it overflow.
+ * When the rate seen would fill more than this share of the buffer during one lazy wait,
+ * the reader turns eager (no lazy waits) for {@link EAGER_HOLD_MS}: the buffer is small
+ * for the rate, and a lazy wait could let it overflow.
  */
-const EAGER_SHARE = 1 / 8;
+const EAGER_SHARE = 1 / 4;
 const EAGER_HOLD_MS = 100;
-/** Events a `for await` reads ahead: few, so little is kept alive between reads. */
-const READ_AHEAD = 256;
+/** For this long after a read found events, waits for more are short (see waitReadable). */
+const RECENT_MS = 100;
+/**
+ * Events a `for await` reads ahead: few, so little is alive at a garbage collection (what
+ * survives one makes V8 grow its young generation, and the process's RSS with it).
+ */
+const READ_AHEAD = 64;
 
 /**
  * The iteration forms shared by the ring and perf buffer readers, built on `drain`.
- * Subclasses read their mapping in `drain` and say how to wait in `waitMs`.
+ * Subclasses read their mapping in `drain`, say how full it is in `fullness` and how long
+ * one wait may last in `maxWaitMs`.
  */
 export abstract class EventStream<T> implements Disposable, AsyncDisposable, AsyncIterable<T> {
   /** Most events per batch in iteration. */
@@ -553,11 +582,13 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   #emptiedAt = -1;
   /** Until when reads stay eager (no lazy wait): the buffer filled fast. */
   #eagerUntil = -1;
+  /** When a read of the async forms last found events. */
+  #dataAt = -Infinity;
   /** The lazy wait in flight: its timer and how to end it early. */
   #nap: { timer: ReturnType<typeof setTimeout>; resolve: () => void } | undefined;
 
   constructor(opts: StreamOptions) {
-    this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 4096));
+    this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 128));
   }
 
   /**
@@ -633,12 +664,23 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   }
 
   /**
-   * The read of the async forms: {@link EventStream.consume} that also notes whether the
-   * buffer filled fast (stay eager) or was emptied (the next read may be lazy).
+   * The read of the async forms: {@link EventStream.consume} that also notes when it
+   * emptied the buffer (the next read may be lazy) and, from what piled up since the last
+   * time it did, whether a lazy wait could overflow the buffer (then stay eager).
+   *
+   * @param now The time (performance.now()) just before: reading the clock costs ~100 ns
+   *   here, so it is read as little as can be.
    */
-  #takeLazily(cb: (ev: T) => void, limit: number): number {
-    if (this.fullness() > EAGER_SHARE) this.#eagerUntil = performance.now() + EAGER_HOLD_MS;
+  #takeLazily(cb: (ev: T) => void, limit: number, now: number): number {
+    if (this.#emptiedAt >= 0) {
+      // Everything in the buffer came since it was emptied: that gives the rate.
+      const since = Math.max(now - this.#emptiedAt, 0.1);
+      if (this.fullness() * LAZY_SPAN_MS > EAGER_SHARE * since) {
+        this.#eagerUntil = now + EAGER_HOLD_MS;
+      }
+    }
     const n = this.#take(cb, limit);
+    if (n > 0) this.#dataAt = now;
     this.#emptiedAt = n > 0 && n < limit ? performance.now() : -1;
     return n;
   }
@@ -651,7 +693,6 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
     if (this.#emptiedAt < 0) return;
     const now = performance.now();
     const ms = Math.min(this.#emptiedAt + LAZY_MS, deadline) - now;
-    this.#emptiedAt = -1;
     if (ms <= 0 || now < this.#eagerUntil) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -723,9 +764,10 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
     await this.#pace(deadline);
     for (;;) {
       if (this.#closed) return 0;
-      const n = this.#takeLazily(cb, Infinity);
+      const now = performance.now();
+      const n = this.#takeLazily(cb, Infinity, now);
       if (n > 0) return n;
-      const left = deadline - performance.now();
+      const left = deadline - now;
       if (left <= 0) return 0;
       await this.waitReadable(left);
     }
@@ -745,22 +787,29 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    */
   batches(opts: IterateOptions = {}): AsyncIterableIterator<T[]> {
     const limit = Math.max(1, Math.floor(opts.maxBatch ?? this.maxBatch));
+    const signal = opts.signal;
     // deno-lint-ignore no-this-alias
     const self = this;
     let done = false;
+    let batch: T[] = [];
+    const push = (ev: T) => void batch.push(ev);
+    const end = (): IteratorResult<T[]> => {
+      done = true;
+      return { value: undefined, done: true };
+    };
+    const wait = async (): Promise<IteratorResult<T[]>> =>
+      (await self.fill(push, limit, signal)) > 0 ? { value: batch, done: false } : end();
     return {
-      async next(): Promise<IteratorResult<T[]>> {
-        const batch: T[] = [];
-        const push = (ev: T) => void batch.push(ev);
-        if (!done && (await self.fill(push, limit, opts.signal)) > 0) {
-          return { value: batch, done: false };
-        }
-        done = true;
-        return { value: undefined, done: true };
+      next(): Promise<IteratorResult<T[]>> {
+        if (done) return Promise.resolve(end());
+        batch = [];
+        // No await while events are there (see EventIterator.next).
+        const n = self.fillNow(push, limit, signal);
+        if (n > 0) return Promise.resolve({ value: batch, done: false });
+        return n === 0 ? Promise.resolve(end()) : wait();
       },
       return(): Promise<IteratorResult<T[]>> {
-        done = true;
-        return Promise.resolve({ value: undefined, done: true });
+        return Promise.resolve(end());
       },
       [Symbol.asyncIterator]() {
         return this;
@@ -772,7 +821,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * Iterate over events one at a time, waiting when the buffer is empty. Ends when the
    * stream is closed or `signal` aborts; `break` leaves the stream open.
    *
-   * @param opts A signal to stop, and how many events to read ahead (default 256).
+   * @param opts A signal to stop, and how many events to read ahead (default 64).
    * @returns An async iterator of events.
    * @example
    * ```ts
@@ -797,6 +846,22 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   }
 
   /**
+   * Fill `push` with up to `limit` events if that needs no waiting: the buffer has some,
+   * no lazy wait is due and the stream has not held the event loop too long.
+   *
+   * @returns How many were pushed; 0 when closed or aborted; -1 when {@link fill} must
+   *   be awaited instead.
+   */
+  fillNow(push: (ev: T) => void, limit: number, signal?: AbortSignal): number {
+    if (this.#closed || signal?.aborted) return 0;
+    if (this.#emptiedAt >= 0) return -1;
+    const now = performance.now();
+    if (now - this.#lastTurn >= FAIR_SLICE_MS) return -1;
+    const n = this.#takeLazily(push, limit, now);
+    return n > 0 ? n : -1;
+  }
+
+  /**
    * Fill `push` with up to `limit` events, waiting while the buffer is empty.
    *
    * @returns How many were pushed; 0 when closed or aborted.
@@ -814,7 +879,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
     }
     for (;;) {
       if (this.#closed || signal?.aborted) return 0;
-      const n = this.#takeLazily(push, limit);
+      const n = this.#takeLazily(push, limit, performance.now());
       if (n > 0) return n;
       await this.waitReadable(-1, signal);
     }
@@ -830,9 +895,18 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
     this.#lastTurn = performance.now();
   }
 
-  /** One wait for readability, bounded by timeout and by the subclass's flush interval. */
+  /**
+   * One wait for readability, bounded by timeout and by the subclass's flush interval,
+   * and to {@link LAZY_MS} while events flowed lately: on this kind of VM the kernel's
+   * wake-up (an irq_work) may only come at the next timer tick, by when a fast producer
+   * has filled megabytes. Checking every millisecond costs ~1000 wake-ups a second, and
+   * only while events flow.
+   */
   protected async waitReadable(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const cap = this.maxWaitMs();
+    let cap = this.maxWaitMs();
+    if (performance.now() - this.#dataAt < RECENT_MS) {
+      cap = cap < 0 ? LAZY_MS : Math.min(cap, LAZY_MS);
+    }
     let ms = timeoutMs < 0 ? cap : cap < 0 ? timeoutMs : Math.min(cap, timeoutMs);
     if (ms !== -1) ms = Math.max(0, Math.ceil(ms));
     const onAbort = () => this.poller.wake();
@@ -904,6 +978,14 @@ class EventIterator<T> implements AsyncIterableIterator<T> {
       const value = this.#buf[i];
       this.#i = i + 1;
       return Promise.resolve({ value, done: false });
+    }
+    // Read on without an await while events are there: so a short read-ahead is cheap.
+    if (!this.#done) {
+      this.#n = 0;
+      if (this.#stream.fillNow(this.#push, this.#limit, this.#signal) > 0) {
+        this.#i = 1;
+        return Promise.resolve({ value: this.#buf[0], done: false });
+      }
     }
     return this.#refill();
   }

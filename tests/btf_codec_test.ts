@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { fixture, ROOT } from "./helpers.ts";
 import { Btf } from "../bpf/btf/btf.ts";
+import { StrCache } from "../bpf/btf/codec.ts";
 import { BtfBuilder } from "../bpf/btf/builder.ts";
 import { elfSection } from "../bpf/btf/elf.ts";
 import { BpfError } from "../ffi/errors.ts";
@@ -467,4 +468,134 @@ Deno.test("codec refuses types without a data layout", () => {
   const b = new BtfBuilder();
   const f = b.fwd("opaque");
   assertThrows(() => Btf.parse(b.build()).codec(f), BpfError, "only declared");
+});
+
+Deno.test("codec bind() decodes like decode() at every offset of one buffer", () => {
+  const c = btf.codec("struct key_t");
+  const values = [
+    { pid: 1, port: 80, proto: 6, comm: "bash" },
+    { pid: 4294967295, port: 65535, proto: 17, comm: "systemd-journal" },
+    { pid: 0, port: 0, proto: 0, comm: "" },
+  ];
+  const size = c.size;
+  // Values at aligned and unaligned offsets of a larger buffer, seen through a view.
+  const backing = new Uint8Array(8 + 3 * (size + 3));
+  const bytes = backing.subarray(8);
+  const offsets = values.map((_, i) => i * (size + 3));
+  values.forEach((v, i) => c.encode(v, bytes, offsets[i]));
+  const decode = c.bind(bytes);
+  for (const [i, at] of offsets.entries()) {
+    assertEquals(decode(at), c.decode(bytes, at));
+    assertEquals(decode(at), values[i]);
+  }
+  // Bound to the memory, not a copy: writes show in the next decode.
+  c.encode({ comm: "zsh" }, bytes, offsets[1]);
+  assertEquals((decode(offsets[1]) as { comm: string }).comm, "zsh");
+  assertThrows(() => c.bind([] as unknown as Uint8Array), BpfError, "expected a Uint8Array");
+});
+
+/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What a char[n] at `o` must decode to: the bytes up to the first NUL, as UTF-8. */
+function expectedString(bytes: Uint8Array, o: number, n: number): string {
+  const field = bytes.subarray(o, o + n);
+  const nul = field.indexOf(0);
+  return new TextDecoder().decode(nul < 0 ? field : field.subarray(0, nul));
+}
+
+Deno.test("codec strings decode right through their cache: repeats, lookalikes, garbage", () => {
+  const rnd = random(42);
+  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
+  // Strings that share prefixes, lengths and words, differ in one byte, or fill the array.
+  const pool = [
+    "",
+    "a",
+    "ab",
+    "abc",
+    "abcd",
+    "abcde",
+    "abcdefg",
+    "abcdefgh",
+    "abcdefgi",
+    "bbcdefgh",
+    "systemd",
+    "systemd-journal",
+    "systemd-journalX",
+    "/usr/bin/bash",
+    "/usr/bin/bask",
+    "héllo",
+    "日本語",
+    "\u00ff\u00fe",
+    "tab\there",
+  ];
+  for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 80]) {
+    const b = new BtfBuilder();
+    const char = b.int("char", 1, { signed: true });
+    const u32 = b.int("unsigned int", 4);
+    const size = 4 + n + ((4 - (n % 4)) % 4) + 4;
+    const s = b.struct("rec", size, [
+      { name: "head", type: u32, bitOffset: 0 },
+      { name: "text", type: b.array(char, n), bitOffset: 32 },
+      { name: "tail", type: u32, bitOffset: (size - 4) * 8 },
+    ]);
+    const c = Btf.parse(b.build()).codec<{ head: number; text: string; tail: number }>(s);
+    const count = 400;
+    const bytes = new Uint8Array(count * size + 1);
+    const enc = new TextEncoder();
+    for (let i = 0; i < count; i++) {
+      const at = i * size;
+      // Garbage everywhere first: bytes after a NUL must not matter.
+      for (let j = 0; j < size; j++) bytes[at + j] = Math.floor(rnd() * 256);
+      const text = enc.encode(pick(pool)).subarray(0, n);
+      bytes.set(text, at + 4);
+      if (text.length < n) bytes[at + 4 + text.length] = 0;
+      // Runs of the same string, to exercise the last-string path.
+      if (i > 0 && rnd() < 0.3) bytes.copyWithin(at + 4, at - size + 4, at - size + 4 + n);
+    }
+    const decode = c.bind(bytes);
+    for (let i = 0; i < count; i++) {
+      const want = expectedString(bytes, i * size + 4, n);
+      assertEquals(decode(i * size).text, want, `char[${n}] record ${i}`);
+      assertEquals(c.decode(bytes, i * size).text, want, `char[${n}] record ${i} via decode`);
+    }
+    // Unaligned: decoded byte by byte, same answers.
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    const decodeShifted = c.bind(shifted);
+    for (let i = 0; i < count; i += 7) {
+      assertEquals(decodeShifted(1 + i * size).text, expectedString(bytes, i * size + 4, n));
+    }
+  }
+});
+
+Deno.test("StrCache returns the same string for the same bytes and tells near misses apart", () => {
+  const cache = new StrCache(16);
+  const bytes = new Uint8Array(64);
+  const words = new Int32Array(bytes.buffer);
+  const put = (o: number, s: string, garbage: number) => {
+    bytes.fill(garbage, o, o + 16);
+    bytes.set(new TextEncoder().encode(s), o);
+    if (s.length < 16) bytes[o + s.length] = 0;
+  };
+  put(0, "bash", 0x41);
+  put(16, "bash", 0x42); // same string, other garbage after the NUL
+  put(32, "bas", 0x68); // "bas\0h...": a prefix of it, NUL where "bash" has 'h'
+  put(48, "0123456789abcdef", 0); // fills the array: no NUL
+  const first = cache.get(bytes, words, 0);
+  assertEquals(first, "bash");
+  assertEquals(cache.get(bytes, words, 16), "bash");
+  assertEquals(cache.get(bytes, words, 32), "bas");
+  assertEquals(cache.get(bytes, words, 0), "bash");
+  assertEquals(cache.get(bytes, words, 48), "0123456789abcdef");
+  bytes[63] = 0x46; // change the last byte of a full-length string
+  assertEquals(cache.get(bytes, words, 48), "0123456789abcdeF");
+  assertEquals(cache.get(bytes, words, 2), "sh"); // unaligned: byte by byte
 });

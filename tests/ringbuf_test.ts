@@ -6,7 +6,7 @@
 
 import { BpfError } from "../ffi/errors.ts";
 import { BpfObject } from "../bpf/object.ts";
-import { RingBuffer } from "../bpf/ringbuf.ts";
+import { copyWrapped, RingBuffer } from "../bpf/ringbuf.ts";
 import { guessEventType } from "../bpf/stream.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { bpfTest, fixture } from "./helpers.ts";
@@ -100,6 +100,17 @@ bpfTest(
   },
 );
 
+Deno.test("copyWrapped() copies a record that runs past the end of the ring", () => {
+  const ring = new Uint8Array(16).map((_, i) => i);
+  const out = new Uint8Array(16);
+  copyWrapped(ring, 12, 8, out);
+  assertEquals([...out.subarray(0, 8)], [12, 13, 14, 15, 0, 1, 2, 3]);
+  copyWrapped(ring, 4, 8, out); // does not wrap
+  assertEquals([...out.subarray(0, 8)], [4, 5, 6, 7, 8, 9, 10, 11]);
+  copyWrapped(ring, 15, 16, out); // the whole ring, from its last byte
+  assertEquals([...out], [15, ...Array(15).keys()]);
+});
+
 Deno.test("guessEventType() picks the only event-like struct, else nothing", () => {
   assertEquals(guessEventType(["data_t", "fill_ctx"]), "data_t");
   assertEquals(guessEventType(["exec_event", "key_t"]), "exec_event");
@@ -157,6 +168,63 @@ bpfTest("Breaking out of a for await leaves the ring open and a new loop reads o
   }
   assertEquals(batches, 1);
 });
+
+bpfTest("A poll() loop over a ring that keeps filling loses nothing and keeps order", async () => {
+  using obj = await loaded();
+  const rb = obj.ringbuf<FillEvent>("small", { type: "fill_event" });
+  // Each poll() after one that emptied the ring first lets events pile up (lazy
+  // batching): whatever lands meanwhile must still come, whole and in order.
+  const got: [number, number][] = [];
+  for (let tag = 0; tag < 20; tag++) {
+    fill(obj, 50, tag);
+    while (got.length < (tag + 1) * 50) {
+      assert(await rb.poll(1000, (ev) => got.push([Number(ev.tag), Number(ev.seq)])) > 0);
+    }
+  }
+  assertEquals(fillStats(obj), [1000, 0]);
+  assertEquals(got, [...Array(1000).keys()].map((i) => [Math.floor(i / 50), i % 50]));
+  assertEquals(await rb.poll(0, () => {}), 0);
+});
+
+bpfTest("batches() hands out arrays of at most maxBatch events, in order", async () => {
+  using obj = await loaded();
+  const rb = obj.ringbuf<FillEvent>("small", { type: "fill_event" });
+  fill(obj, 20, 6);
+  const sizes: number[] = [];
+  const seqs: number[] = [];
+  for await (const batch of rb.batches({ maxBatch: 7 })) {
+    sizes.push(batch.length);
+    seqs.push(...batch.map((e) => Number(e.seq)));
+    if (seqs.length === 20) break;
+  }
+  assertEquals(sizes, [7, 7, 6]);
+  assertEquals(seqs, [...Array(20).keys()]);
+  // An aborted signal ends the iteration without waiting.
+  const ac = new AbortController();
+  ac.abort();
+  let n = 0;
+  for await (const _ of rb.batches({ signal: ac.signal })) n++;
+  assertEquals(n, 0);
+});
+
+bpfTest(
+  "A for await over many refills reads ahead a little and hands out all in order",
+  async () => {
+    using obj = await loaded();
+    const rb = obj.ringbuf<FillEvent>("small", { type: "fill_event" });
+    const seen: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      fill(obj, 150, round);
+      for await (const ev of rb) {
+        assertEquals(Number(ev.tag), round);
+        seen.push(Number(ev.seq));
+        if (seen.length === (round + 1) * 150) break;
+      }
+    }
+    assertEquals(seen, [...Array(750).keys()].map((i) => i % 150));
+    assertEquals(rb.stats.events, 750);
+  },
+);
 
 bpfTest(
   "close() ends a loop that waits on an empty ring, and reading after it throws",
