@@ -467,13 +467,24 @@ export class BpfMap<K = unknown, V = unknown> {
    * ```
    */
   *entries(): Generator<[K, V]> {
+    for (const b of this.rawBatches()) {
+      const { key, value } = this.#decoders(b);
+      for (let i = 0; i < b.count; i++) yield [key(i), value(i)];
+    }
+  }
+
+  /** Decoders of the i-th key and value of a batch, with views built once per batch. */
+  #decoders(b: RawBatch): { key: (i: number) => K; value: (i: number) => V } {
     const ks = this.keySize;
     const vs = this.#valueBytes;
-    for (const b of this.rawBatches()) {
-      for (let i = 0; i < b.count; i++) {
-        yield [this.#decodeKey(b.keys, i * ks), this.#decodeValue(b.values, i * vs)];
-      }
-    }
+    const kc = this.#keys();
+    const vc = this.perCpu ? undefined : this.#values();
+    const k = kc?.bind(b.keys);
+    const v = vc?.bind(b.values);
+    return {
+      key: k ? (i) => k(i * ks) as K : (i) => this.#decodeKey(b.keys, i * ks),
+      value: v ? (i) => v(i * vs) as V : (i) => this.#decodeValue(b.values, i * vs),
+    };
   }
 
   /**
@@ -487,12 +498,9 @@ export class BpfMap<K = unknown, V = unknown> {
    */
   toArray(): [K, V][] {
     const out: [K, V][] = [];
-    const ks = this.keySize;
-    const vs = this.#valueBytes;
     for (const b of this.rawBatches()) {
-      for (let i = 0; i < b.count; i++) {
-        out.push([this.#decodeKey(b.keys, i * ks), this.#decodeValue(b.values, i * vs)]);
-      }
+      const { key, value } = this.#decoders(b);
+      for (let i = 0; i < b.count; i++) out.push([key(i), value(i)]);
     }
     return out;
   }
