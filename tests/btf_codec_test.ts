@@ -5,40 +5,14 @@
  */
 
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { fixture, ROOT } from "./helpers.ts";
+import { fixtureBytes } from "./helpers.ts";
 import { Btf } from "../bpf/btf/btf.ts";
 import { StrCache } from "../bpf/btf/codec.ts";
 import { BtfBuilder } from "../bpf/btf/builder.ts";
 import { elfSection } from "../bpf/btf/elf.ts";
 import { BpfError } from "../ffi/errors.ts";
 
-/** The fixture object, compiled on the fly when the set-up has not built it yet. */
-function fixtureBytes(): Uint8Array {
-  const path = fixture("btf_types");
-  try {
-    return Deno.readFileSync(path);
-  } catch {
-    Deno.mkdirSync(`${ROOT}/build/tests`, { recursive: true });
-    const out = new Deno.Command("clang", {
-      args: [
-        "-g",
-        "-O2",
-        "-target",
-        "bpf",
-        "-D__TARGET_ARCH_x86",
-        "-I/usr/include/x86_64-linux-gnu",
-        "-c",
-        `${ROOT}/tests/fixtures/btf_types.bpf.c`,
-        "-o",
-        path,
-      ],
-    }).outputSync();
-    assert(out.success, new TextDecoder().decode(out.stderr));
-    return Deno.readFileSync(path);
-  }
-}
-
-const elf = fixtureBytes();
+const elf = fixtureBytes("btf_types");
 const btf = Btf.fromElf(elf);
 
 interface Padded {

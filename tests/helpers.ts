@@ -23,6 +23,38 @@ export function fixture(name: string): string {
   return `${ROOT}/build/tests/${name}.bpf.o`;
 }
 
+/**
+ * The bytes of a compiled fixture; compiled on the spot when the set-up has not built it
+ * (so the pure BTF tests need no set-up beyond clang).
+ *
+ * @param name The fixture's base name.
+ * @returns The object file's bytes.
+ */
+export function fixtureBytes(name: string): Uint8Array {
+  const path = fixture(name);
+  try {
+    return Deno.readFileSync(path);
+  } catch {
+    Deno.mkdirSync(`${ROOT}/build/tests`, { recursive: true });
+    const out = new Deno.Command("clang", {
+      args: [
+        "-g",
+        "-O2",
+        "-target",
+        "bpf",
+        "-D__TARGET_ARCH_x86",
+        "-I/usr/include/x86_64-linux-gnu",
+        "-c",
+        `${ROOT}/tests/fixtures/${name}.bpf.c`,
+        "-o",
+        path,
+      ],
+    }).outputSync();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    return Deno.readFileSync(path);
+  }
+}
+
 /** One BPF fd of this process. */
 export interface BpfFd {
   fd: number;
