@@ -38,7 +38,9 @@ export function kernelBuildId(): string | undefined {
 }
 
 /**
- * A fast 64-bit digest of an object's bytes (FNV-1a, as two 32-bit lanes) and its length.
+ * A fast 64-bit digest of an object's bytes and its length: FNV-1a style over 32-bit words
+ * in two lanes (an open runs it once, mostly before V8 has compiled it, so fewer iterations
+ * matter more than fewer operations).
  *
  * @param bytes The object file.
  * @returns A hex string.
@@ -48,10 +50,17 @@ export function kernelBuildId(): string | undefined {
  * ```
  */
 export function objectDigest(bytes: Uint8Array): string {
+  const words = bytes.length >>> 2;
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const u32 = new Uint32Array(aligned.buffer, aligned.byteOffset, words);
   let a = 0x811c9dc5, b = 0x01000193 ^ bytes.length;
-  for (let i = 0; i < bytes.length; i++) {
+  for (let i = 0; i < words; i++) {
+    a = Math.imul(a ^ u32[i], 0x01000193);
+    b = Math.imul(b ^ u32[i] ^ (a >>> 16), 0x5bd1e995);
+  }
+  for (let i = words << 2; i < bytes.length; i++) {
     a = Math.imul(a ^ bytes[i], 0x01000193);
-    b = Math.imul(b ^ bytes[i] ^ (a >>> 24), 0x5bd1e995);
+    b = Math.imul(b ^ bytes[i] ^ (a >>> 16), 0x5bd1e995);
   }
   const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
   return `${hex(a)}${hex(b)}-${bytes.length}`;
