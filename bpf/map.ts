@@ -8,7 +8,7 @@
 import { BpfError } from "../ffi/errors.ts";
 import { check, errorFor, libbpf, typeName } from "../ffi/libbpf.ts";
 import { cstr, libc } from "../ffi/libc.ts";
-import type { Btf } from "./btf/btf.ts";
+import { Btf } from "./btf/btf.ts";
 import type { Codec } from "./btf/codec.ts";
 import { type BatchShape, lookupBatches, nextKeyBatches, type RawBatch } from "./map_batches.ts";
 import { pinPath } from "./mounts.ts";
@@ -729,23 +729,7 @@ export function mapInfoByFd(fd: number, op: string): { info: MapInfo; btfId: num
   };
 }
 
-let btfModule: typeof import("./btf/btf.ts") | undefined;
-
-/**
- * Register the Btf class (done by BpfObject, so map.ts needs no eager BTF import).
- *
- * @param mod The bpf/btf/btf.ts module.
- * @example
- * ```ts
- * useBtfModule(await import("./btf/btf.ts"));
- * ```
- */
-export function useBtfModule(mod: typeof import("./btf/btf.ts")): void {
-  btfModule = mod;
-}
-
 function loadKernelBtfById(id: number): Btf | undefined {
-  if (!btfModule) return undefined;
   const sym = libbpf();
   const ptr = sym.btf__load_from_kernel_by_id(id);
   if (!ptr) return undefined;
@@ -754,7 +738,7 @@ function loadKernelBtfById(id: number): Btf | undefined {
     const raw = sym.btf__raw_data(ptr, size);
     if (!raw) return undefined;
     const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(raw, size[0])).slice();
-    return btfModule.Btf.parse(bytes);
+    return Btf.parse(bytes);
   } catch {
     return undefined;
   } finally {

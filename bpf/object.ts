@@ -14,14 +14,11 @@ import { coreBtfFor } from "./core_btf.ts";
 import { explainLoadFailure } from "./load_errors.ts";
 import { type Closeable, track } from "./lifetime.ts";
 import type { Link } from "./link.ts";
-import { BpfMap, type MapInfo, useBtfModule } from "./map.ts";
+import { BpfMap, type MapInfo } from "./map.ts";
 import { Program } from "./program.ts";
 import { ProgArray } from "./progarray.ts";
 import { RingBuffer, type RingBufferOptions } from "./ringbuf.ts";
 import { PerfBuffer, type PerfBufferOptions } from "./perfbuf.ts";
-import * as btfModule from "./btf/btf.ts";
-
-useBtfModule(btfModule);
 
 /** Options for opening an object. */
 export interface OpenOptions {

@@ -6,7 +6,7 @@
 
 import { BpfError } from "../ffi/errors.ts";
 import { check, checkPtr, libbpf, typeName, withLog } from "../ffi/libbpf.ts";
-import { cstr, libc } from "../ffi/libc.ts";
+import { cstr, libc, onlineCpus } from "../ffi/libc.ts";
 import {
   type AttachOptions,
   type AttachPlan,
@@ -15,7 +15,6 @@ import {
 } from "./attach_target.ts";
 import { libbpfLink, Link, type LinkRelease } from "./link.ts";
 import { pinPath } from "./mounts.ts";
-import { onlineCpus } from "../ffi/libc.ts";
 import { PERF_EVENT_IOC_ENABLE, PERF_EVENTS, perfEventOpen } from "./perf_event.ts";
 import { kernelLacks } from "./kernel_limits.ts";
 
