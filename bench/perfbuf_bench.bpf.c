@@ -7,20 +7,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-struct event16 {
-	__u32 pid;
-	__u32 x;
-	__u64 ts;
-};
-
-struct event128 {
-	__u32 pid;
-	__u32 x;
-	__u64 ts;
-	__u32 args[4];
-	char comm[16];
-	char filename[80];
-};
+#include "bench_events.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);

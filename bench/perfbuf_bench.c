@@ -27,11 +27,7 @@
 
 #define CHUNK 65536
 
-struct event16 {
-	__u32 pid;
-	__u32 x;
-	__u64 ts;
-};
+#include "bench_host.h"
 
 static volatile __u64 sum;
 static volatile __u64 received;
@@ -80,38 +76,6 @@ static enum bpf_perf_event_ret on_record(void *ctx, int cpu, struct perf_event_h
 	return LIBBPF_PERF_EVENT_CONT;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int run_producer(int prog_fd, __u64 count)
-{
-	__u64 args[1] = { count };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
-
-	return bpf_prog_test_run_opts(prog_fd, &opts);
-}
-
-static __u64 counter(int fd, __u32 key)
-{
-	__u64 v = 0;
-
-	bpf_map_lookup_elem(fd, &key, &v);
-	return v;
-}
-
-static void reset(int fd)
-{
-	__u64 zero = 0;
-
-	for (__u32 k = 0; k < 2; k++)
-		bpf_map_update_elem(fd, &k, &zero, BPF_ANY);
-}
-
 struct producer {
 	int prog_fd;
 	__u64 count;
@@ -125,40 +89,21 @@ static void *producer_main(void *arg)
 	for (__u64 left = p->count; left > 0;) {
 		__u64 n = left < CHUNK ? left : CHUNK;
 
-		run_producer(p->prog_fd, n);
+		run_producer(p->prog_fd, n, 0);
 		left -= n;
 	}
 	p->done = 1;
 	return NULL;
 }
 
-/*
- * The producer of bpfsh's live runs, in a process of its own (so the reader's RSS is its
- * own): takes the program fd from the reader's process with pidfd_getfd (kernel 5.6+)
- * and runs it like producer_main.
- */
+/* `produce PID PROG_FD COUNT`: see produce_for() in bench_host.h. */
 static int produce_main(int argc, char **argv)
 {
 	if (argc != 5) {
 		fprintf(stderr, "usage: %s produce PID PROG_FD COUNT\n", argv[0]);
 		return 2;
 	}
-	int pidfd = syscall(SYS_pidfd_open, atoi(argv[2]), 0);
-	int prog_fd = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, atoi(argv[3]), 0);
-	__u64 count = strtoull(argv[4], NULL, 10);
-
-	if (prog_fd < 0) {
-		perror("pidfd_getfd");
-		return 1;
-	}
-	for (__u64 left = count; left > 0;) {
-		__u64 n = left < CHUNK ? left : CHUNK;
-
-		if (run_producer(prog_fd, n))
-			return 1;
-		left -= n;
-	}
-	return 0;
+	return produce_for(atoi(argv[2]), atoi(argv[3]), strtoull(argv[4], NULL, 10), 0, CHUNK);
 }
 
 int main(int argc, char **argv)
@@ -209,7 +154,7 @@ int main(int argc, char **argv)
 		if (strcmp(mode, "drain") == 0) {
 			/* count = samples per fill; fill and drain 8 times. */
 			for (int i = 0; i < 8; i++) {
-				run_producer(prog_fd, count);
+				run_producer(prog_fd, count, 0);
 				double t0 = now();
 				perf_buffer__consume(pb);
 				seconds += now() - t0;

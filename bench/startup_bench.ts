@@ -68,12 +68,25 @@ function stats(name: string, xs: number[]): void {
   );
 }
 
+/** The shell in a pseudo-terminal, until its prompt. */
+const PROMPT = ["script", "-qfec", `${DENO} run -A --no-prompt shell/main.ts`, "/dev/null"];
+/** A tracing script run through the shell, until its first event. */
+const SHELL_RUN = [
+  DENO,
+  "run",
+  "-A",
+  "--no-prompt",
+  "shell/main.ts",
+  "run",
+  "tests/fixtures/shell_script.ts",
+];
+
 const empty = await Deno.makeTempFile({ suffix: ".ts" });
 await Deno.writeTextFile(empty, 'console.log("ready");\n');
 // Warm Deno's transpile cache first: the numbers are for an installed shell.
 await timeTo([DENO, "run", "-A", empty], "ready");
 await timeTo(
-  ["script", "-qfec", `${DENO} run -A --no-prompt shell/main.ts`, "/dev/null"],
+  PROMPT,
   "bpfsh>",
   "piped",
 );
@@ -86,15 +99,7 @@ const loop = new Deno.Command("nice", {
   stderr: "null",
 }).spawn();
 try {
-  await timeTo([
-    DENO,
-    "run",
-    "-A",
-    "--no-prompt",
-    "shell/main.ts",
-    "run",
-    "tests/fixtures/shell_script.ts",
-  ], "comm");
+  await timeTo(SHELL_RUN, "comm");
   const base: number[] = [];
   const prompt: number[] = [];
   const event: number[] = [];
@@ -103,7 +108,7 @@ try {
     base.push(await timeTo([DENO, "run", "-A", empty], "ready"));
     prompt.push(
       await timeTo(
-        ["script", "-qfec", `${DENO} run -A --no-prompt shell/main.ts`, "/dev/null"],
+        PROMPT,
         "bpfsh>",
         "piped",
       ),
@@ -112,15 +117,7 @@ try {
       await timeTo([DENO, "run", "-A", "--no-prompt", "tests/fixtures/shell_script.ts"], "comm"),
     );
     event.push(
-      await timeTo([
-        DENO,
-        "run",
-        "-A",
-        "--no-prompt",
-        "shell/main.ts",
-        "run",
-        "tests/fixtures/shell_script.ts",
-      ], "comm"),
+      await timeTo(SHELL_RUN, "comm"),
     );
   }
   stats("deno run (empty script)", base);

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+// Host-side plumbing shared by the C stream benchmarks: the clock, running the producer
+// program with BPF_PROG_TEST_RUN, its counters map, and the `produce` mode that runs the
+// producer of another process (bpfsh's live runs) from a process of its own.
+#ifndef BENCH_HOST_H
+#define BENCH_HOST_H
+
+#include <bpf/bpf.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "bench_events.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ctx = { u64 count, u64 flags }: the perf producer reads only the count. */
+static int run_producer(int prog_fd, __u64 count, __u64 flags)
+{
+	__u64 args[2] = { count, flags };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+
+	return bpf_prog_test_run_opts(prog_fd, &opts);
+}
+
+/* The producer's counters map: [0] sent, [1] dropped. */
+static __u64 counter(int fd, __u32 key)
+{
+	__u64 v = 0;
+
+	bpf_map_lookup_elem(fd, &key, &v);
+	return v;
+}
+
+static void reset(int fd)
+{
+	__u64 zero = 0;
+
+	for (__u32 k = 0; k < 2; k++)
+		bpf_map_update_elem(fd, &k, &zero, BPF_ANY);
+}
+
+/*
+ * Run COUNT records of the producer program PROG_FD of process PID, in chunks: the program
+ * fd is taken from that process with pidfd_getfd (kernel 5.6+), so the reader's RSS stays
+ * its own.
+ */
+static int produce_for(int pid, int fd, __u64 count, __u64 flags, __u64 chunk)
+{
+	int pidfd = syscall(SYS_pidfd_open, pid, 0);
+	int prog_fd = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+
+	if (prog_fd < 0) {
+		perror("pidfd_getfd");
+		return 1;
+	}
+	for (__u64 left = count; left > 0;) {
+		__u64 n = left < chunk ? left : chunk;
+
+		if (run_producer(prog_fd, n, flags))
+			return 1;
+		left -= n;
+	}
+	return 0;
+}
+
+#endif
