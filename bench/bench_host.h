@@ -47,11 +47,40 @@ static void reset(int fd)
 }
 
 /*
- * Run COUNT records of the producer program PROG_FD of process PID, in chunks: the program
- * fd is taken from that process with pidfd_getfd (kernel 5.6+), so the reader's RSS stays
- * its own.
+ * Run COUNT records of the producer PROG_FD in chunks of CHUNK, or, when RATE (records/s)
+ * is not 0, at that rate: one chunk per millisecond, each started at its due time.
  */
-static int produce_for(int pid, int fd, __u64 count, __u64 flags, __u64 chunk)
+static int produce(int prog_fd, __u64 count, __u64 flags, __u64 chunk, __u64 rate)
+{
+	struct timespec due;
+
+	if (rate > 0) {
+		chunk = rate / 1000 > 0 ? rate / 1000 : 1;
+		clock_gettime(CLOCK_MONOTONIC, &due);
+	}
+	for (__u64 left = count; left > 0;) {
+		__u64 n = left < chunk ? left : chunk;
+
+		if (run_producer(prog_fd, n, flags))
+			return 1;
+		left -= n;
+		if (rate > 0) {
+			due.tv_nsec += 1000000;
+			if (due.tv_nsec >= 1000000000) {
+				due.tv_nsec -= 1000000000;
+				due.tv_sec++;
+			}
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+		}
+	}
+	return 0;
+}
+
+/*
+ * The same for the producer program PROG_FD of process PID: the program fd is taken from
+ * that process with pidfd_getfd (kernel 5.6+), so the reader's RSS stays its own.
+ */
+static int produce_for(int pid, int fd, __u64 count, __u64 flags, __u64 chunk, __u64 rate)
 {
 	int pidfd = syscall(SYS_pidfd_open, pid, 0);
 	int prog_fd = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, fd, 0);
@@ -60,14 +89,7 @@ static int produce_for(int pid, int fd, __u64 count, __u64 flags, __u64 chunk)
 		perror("pidfd_getfd");
 		return 1;
 	}
-	for (__u64 left = count; left > 0;) {
-		__u64 n = left < chunk ? left : chunk;
-
-		if (run_producer(prog_fd, n, flags))
-			return 1;
-		left -= n;
-	}
-	return 0;
+	return produce(prog_fd, count, flags, chunk, rate);
 }
 
 #endif

@@ -103,7 +103,8 @@ static int produce_main(int argc, char **argv)
 		fprintf(stderr, "usage: %s produce PID PROG_FD COUNT\n", argv[0]);
 		return 2;
 	}
-	return produce_for(atoi(argv[2]), atoi(argv[3]), strtoull(argv[4], NULL, 10), 0, CHUNK);
+	return produce_for(atoi(argv[2]), atoi(argv[3]), strtoull(argv[4], NULL, 10), 0, CHUNK,
+			   0);
 }
 
 int main(int argc, char **argv)

@@ -2,14 +2,16 @@
 // The C baseline of bench/ringbuf_bench.ts: libbpf's ring_buffer reader with a callback
 // that reads one field per record, over the producer in ringbuf_bench.bpf.o.
 //
-//   ringbuf_bench OBJ SIZE MODE COUNT RUNS
+//   ringbuf_bench OBJ SIZE MODE COUNT RUNS [RATE]
 //     SIZE  16 or 128 (record size; program produce16 / produce128)
 //     MODE  drain: fill the ring without wake-ups, then time ring_buffer__consume;
 //           live:  a producer thread writes COUNT records (default wake-ups) while the
 //                  main thread reads with ring_buffer__poll; timed until the last record
 //                  is read
-//   ringbuf_bench produce PID PROG_FD COUNT FLAGS
-//     run the producer of process PID (bpfsh's live runs), from a process of its own
+//           paced: the same, the producer writing RATE records/s
+//   ringbuf_bench produce PID PROG_FD COUNT FLAGS [RATE]
+//     run the producer of process PID (bpfsh's live and paced runs), from a process of
+//     its own
 // Prints one JSON object per run.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -41,6 +43,7 @@ static int on_event(void *ctx, void *data, size_t size)
 struct producer {
 	int prog_fd;
 	__u64 count;
+	__u64 rate;
 	volatile int done;
 };
 
@@ -48,33 +51,29 @@ static void *producer_main(void *arg)
 {
 	struct producer *p = arg;
 
-	for (__u64 left = p->count; left > 0;) {
-		__u64 n = left < CHUNK ? left : CHUNK;
-
-		run_producer(p->prog_fd, n, 0);
-		left -= n;
-	}
+	produce(p->prog_fd, p->count, 0, CHUNK, p->rate);
 	p->done = 1;
 	return NULL;
 }
 
-/* `produce PID PROG_FD COUNT FLAGS`: see produce_for() in bench_host.h. */
+/* `produce PID PROG_FD COUNT FLAGS [RATE]`: see produce_for() in bench_host.h. */
 static int produce_main(int argc, char **argv)
 {
-	if (argc != 6) {
-		fprintf(stderr, "usage: %s produce PID PROG_FD COUNT FLAGS\n", argv[0]);
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: %s produce PID PROG_FD COUNT FLAGS [RATE]\n", argv[0]);
 		return 2;
 	}
 	return produce_for(atoi(argv[2]), atoi(argv[3]), strtoull(argv[4], NULL, 10),
-			   strtoull(argv[5], NULL, 10), CHUNK);
+			   strtoull(argv[5], NULL, 10), CHUNK,
+			   argc == 7 ? strtoull(argv[6], NULL, 10) : 0);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "produce") == 0)
 		return produce_main(argc, argv);
-	if (argc != 6) {
-		fprintf(stderr, "usage: %s OBJ SIZE drain|live COUNT RUNS\n", argv[0]);
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: %s OBJ SIZE drain|live|paced COUNT RUNS [RATE]\n", argv[0]);
 		return 2;
 	}
 	const char *path = argv[1];
@@ -82,6 +81,7 @@ int main(int argc, char **argv)
 	const char *mode = argv[3];
 	__u64 count = strtoull(argv[4], NULL, 10);
 	int runs = atoi(argv[5]);
+	__u64 rate = argc == 7 && strcmp(mode, "paced") == 0 ? strtoull(argv[6], NULL, 10) : 0;
 	char prog_name[32];
 
 	snprintf(prog_name, sizeof(prog_name), "produce%d", size);
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 			}
 			dropped = counter(counts_fd, 1);
 		} else {
-			struct producer p = { .prog_fd = prog_fd, .count = count };
+			struct producer p = { .prog_fd = prog_fd, .count = count, .rate = rate };
 			pthread_t th;
 			double t0 = now();
 

@@ -8,7 +8,10 @@
  * - drained: the ring is filled (no wake-ups), then read until empty (8 fills per run);
  * - live: a producer (a thread of the C reader; a process of its own for bpfsh's, so it
  *   weighs nothing on bpfsh's RSS) writes N records with default wake-ups while the
- *   reader waits and reads; timed to the last record read (drops are reported).
+ *   reader waits and reads; timed to the last record read (drops are reported). The
+ *   producer writes faster than any reader reads, so every reader drops some;
+ * - paced: the same producer held to a rate every reader can keep up with (a chunk each
+ *   millisecond, several ring lengths in all): the records dropped must be 0.
  *
  * The first run of each case is a warm-up (not timed); drained cases run pinned to one
  * CPU (see bench/stream_common.ts).
@@ -39,6 +42,14 @@ import {
 const FILL: Record<number, number> = { 16: 660_000, 128: 116_000 };
 /** Records per live run. */
 const LIVE: Record<number, number> = { 16: 4_000_000, 128: 2_000_000 };
+/**
+ * Paced runs: records/s and records per run, one second each: 96 MB of 16-byte records
+ * or 136 MB of 128-byte ones (with headers) through the 16 MiB ring.
+ */
+const PACED: Record<number, { rate: number; count: number }> = {
+  16: { rate: 4_000_000, count: 4_000_000 },
+  128: { rate: 1_000_000, count: 1_000_000 },
+};
 const BPF_RB_NO_WAKEUP = 1;
 
 const { values } = parseArgs({
@@ -52,6 +63,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     object: { type: "string" },
     binary: { type: "string" },
+    rate: { type: "string", default: "0" },
   },
 });
 
@@ -59,14 +71,19 @@ function u64(n: number): Uint8Array {
   return new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
 }
 
-/** Where the readers add what they read, so the JIT cannot drop the reads. */
+/**
+ * Where the readers add what they read, so the JIT cannot drop the reads; C adds to a
+ * volatile integer. Kept a 32-bit integer (`| 0`): a sum growing past 2^31 would be a
+ * double, and its int/double conversions, one per event in a chain through memory, cost
+ * ~2 ns per event (16-byte drain: 130 → 180 M/s), more than a 16-byte record's decoding.
+ */
 const box: { sum: number; last: unknown } = { sum: 0, last: undefined };
 /**
  * The callbacks, made once like C's: a new closure per run would make the first calls of
  * each run deoptimise the reader's loop ("wrong call target").
  */
 const add = (e: { x: number }) => {
-  box.sum += e.x;
+  box.sum = (box.sum + e.x) | 0;
 };
 /**
  * Reading one field lets V8 skip making the event at all when it inlines the callback
@@ -74,14 +91,14 @@ const add = (e: { x: number }) => {
  * them: this one stores each (the "kept" row).
  */
 const keep = (e: { x: number }) => {
-  box.sum += e.x;
+  box.sum = (box.sum + e.x) | 0;
   box.last = e;
 };
 const addByte = (e: unknown) => {
-  box.sum += (e as Uint8Array)[4];
+  box.sum = (box.sum + (e as Uint8Array)[4]) | 0;
 };
 const addRaw = (b: Uint8Array, o: number) => {
-  box.sum += b[o + 4];
+  box.sum = (box.sum + b[o + 4]) | 0;
 };
 
 type Ring = RingBuffer<{ x: number }>;
@@ -99,7 +116,7 @@ const DRAINERS: Record<string, (rb: Ring, count: number) => number | Promise<num
   batches: async (rb, count) => {
     let events = 0;
     for await (const batch of rb.batches()) {
-      for (const e of batch) box.sum += e.x;
+      for (const e of batch) box.sum = (box.sum + e.x) | 0;
       events += batch.length;
       if (events >= count) break;
     }
@@ -108,7 +125,7 @@ const DRAINERS: Record<string, (rb: Ring, count: number) => number | Promise<num
   forawait: async (rb, count) => {
     let events = 0;
     for await (const e of rb) {
-      box.sum += e.x;
+      box.sum = (box.sum + e.x) | 0;
       if (++events >= count) break;
     }
     return events;
@@ -140,7 +157,7 @@ const LIVE_READERS: Record<string, (rb: Ring, st: LiveState) => Promise<void>> =
   },
   forawait: async (rb, st) => {
     for await (const e of rb.events({ signal: st.stop.signal })) {
-      box.sum += e.x;
+      box.sum = (box.sum + e.x) | 0;
       // The clock every 64 events (it costs more than reading one): when the loop ends by
       // an abort, the last read is at most 63 events after the last tick.
       if ((++st.read & 63) === 0) st.last = performance.now();
@@ -188,7 +205,8 @@ async function child(): Promise<void> {
     } else {
       const t0 = performance.now();
       const st: LiveState = { sent: Infinity, read: 0, last: t0, stop: new AbortController() };
-      const produced = runProducer(values.binary!, prog.fd, [count, 0]).then(() => {
+      const rate = Number(values.rate);
+      const produced = runProducer(values.binary!, prog.fd, [count, 0, rate]).then(() => {
         st.sent = counter(0);
         if (st.read >= st.sent) st.stop.abort();
       });
@@ -216,13 +234,20 @@ function main(): void {
   const runs = Number(values.runs);
   const { object, binary } = ensureBuilt("ringbuf_bench");
   const script = new URL(import.meta.url).pathname;
-  const columns = ["16 B drained", "16 B live", "128 B drained", "128 B live"];
+  const columns = [
+    "16 B drained",
+    "16 B live",
+    "16 B paced",
+    "128 B drained",
+    "128 B live",
+    "128 B paced",
+  ];
   const readers: [string, string, string[]][] = [
-    ["C libbpf ring_buffer callback", "c", ["drain", "live"]],
+    ["C libbpf ring_buffer callback", "c", ["drain", "live", "paced"]],
     ["bpfsh consume() (BTF-decoded)", "consume", ["drain"]],
     ["bpfsh consume(), each event kept (BTF-decoded)", "kept", ["drain"]],
-    ["bpfsh poll() loop (BTF-decoded)", "poll", ["live"]],
-    ["bpfsh for await (BTF-decoded)", "forawait", ["drain", "live"]],
+    ["bpfsh poll() loop (BTF-decoded)", "poll", ["live", "paced"]],
+    ["bpfsh for await (BTF-decoded)", "forawait", ["drain", "live", "paced"]],
     ["bpfsh batches() (BTF-decoded)", "batches", ["drain"]],
     ["bpfsh consume() (Uint8Array copies)", "bytes", ["drain"]],
     ["bpfsh consumeRaw() (zero-copy views)", "raw", ["drain"]],
@@ -232,11 +257,16 @@ function main(): void {
     const row: Row = { reader: label, rates: {}, losses: {}, rssMb: 0, warmupLosses: 0 };
     for (const size of [16, 128]) {
       for (const mode of modes) {
-        const count = mode === "drain" ? FILL[size] : LIVE[size];
+        const count = mode === "drain"
+          ? FILL[size]
+          : mode === "live"
+          ? LIVE[size]
+          : PACED[size].count;
+        const rate = mode === "paced" ? PACED[size].rate : 0;
         // One more run than timed: the first is the warm-up (see summarise()).
         const pin = mode === "drain";
         const res = reader === "c"
-          ? runC(binary, [object, size, mode, count, runs + 1], pin)
+          ? runC(binary, [object, size, mode, count, runs + 1, rate], pin)
           : runChild(script, [
             "--object",
             object,
@@ -252,17 +282,21 @@ function main(): void {
             count,
             "--runs",
             runs + 1,
+            "--rate",
+            rate,
           ], pin);
-        addCase(row, `${size} B ${mode === "drain" ? "drained" : "live"}`, res);
+        addCase(row, `${size} B ${mode === "drain" ? "drained" : mode}`, res);
       }
     }
     rows.push(row);
   }
   printTable(
     `Ring buffer, 16 MiB, events/s (median of ${runs} runs after a warm-up run; ratio to C; ` +
-      `drained = 8 fills/run)`,
+      `drained = 8 fills/run; paced: records dropped at ${PACED[16].rate / 1e6} M/s (16 B) and ` +
+      `${PACED[128].rate / 1e6} M/s (128 B))`,
     columns,
     rows,
+    ["16 B paced", "128 B paced"],
   );
 }
 

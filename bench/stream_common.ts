@@ -228,12 +228,20 @@ export function addCase(row: Row, column: string, runs: Run[]): void {
  * @param title The heading.
  * @param columns The case names, in order.
  * @param rows The readers; the first is the C baseline.
+ * @param lossOnly Columns that show only the events lost (paced cases: the producer sets
+ *   the rate).
  */
-export function printTable(title: string, columns: string[], rows: Row[]): void {
+export function printTable(
+  title: string,
+  columns: string[],
+  rows: Row[],
+  lossOnly: string[] = [],
+): void {
   const base = rows[0];
   const cell = (row: Row, col: string) => {
     const r = row.rates[col];
     if (r === undefined) return "—";
+    if (lossOnly.includes(col)) return `${row.losses[col] ?? 0} lost`;
     const m = `${(r / 1e6).toFixed(r < 1e6 ? 3 : 1)} M/s`;
     const b = base.rates[col];
     const rate = row === base || !b ? m : `${m} (${(r / b).toFixed(2)}×)`;

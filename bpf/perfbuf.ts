@@ -370,16 +370,19 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
     const mask = size - 1;
     const cpu = ring.cpu;
     const { decode, min } = ring.dec;
-    let tail = start;
+    // Bytes walked from `start`, a small int (see RingBuffer's walk); `first` its offset.
+    const first = start % size;
+    const ready = head - start;
+    let done = 0;
     let n = 0;
     let bytes = 0;
     try {
-      while (tail < head && n < limit) {
-        const off = tail & mask;
+      while (done < ready && n < limit) {
+        const off = (first + done) & mask;
         const type = u32[off >>> 2];
         const recSize = u32[(off >>> 2) + 1] >>> 16;
         if (recSize === 0) break; // never written by a sane kernel; do not spin
-        tail += recSize;
+        done += recSize;
         if (off + recSize > size) {
           n += this.#wrapped(ring, off, recSize, cb, undefined);
           if (this.#closing) return n;
@@ -396,7 +399,7 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
       }
       return n;
     } finally {
-      this.#finish(ring, tail, n, bytes);
+      this.#finish(ring, start + done, n, bytes);
     }
   }
 
@@ -408,16 +411,19 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
     const u8 = ring.u8;
     const size = ring.size;
     const mask = size - 1;
-    let tail = start;
+    // Bytes walked from `start`, a small int (see RingBuffer's walk); `first` its offset.
+    const first = start % size;
+    const ready = head - start;
+    let done = 0;
     let n = 0;
     let bytes = 0;
     try {
-      while (tail < head && n < limit) {
-        const off = tail & mask;
+      while (done < ready && n < limit) {
+        const off = (first + done) & mask;
         const type = u32[off >>> 2];
         const recSize = u32[(off >>> 2) + 1] >>> 16;
         if (recSize === 0) break;
-        tail += recSize;
+        done += recSize;
         if (off + recSize > size) {
           n += this.#wrapped(ring, off, recSize, undefined, cb);
           if (this.#closing) return n;
@@ -433,7 +439,7 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
       }
       return n;
     } finally {
-      this.#finish(ring, tail, n, bytes);
+      this.#finish(ring, start + done, n, bytes);
     }
   }
 

@@ -272,20 +272,22 @@ export class RingBuffer<T = any> extends EventStream<T> {
     const base = this.#base;
     const span = this.#span - 8;
     const start = this.#pos;
-    let pos = start;
+    // The walk counts bytes from `start` in `done`, a small int: positions themselves
+    // pass 2^31 and would make every step double arithmetic.
+    const first = start % this.size;
+    let done = 0;
     let n = 0;
     let bytes = 0;
     try {
-      let prod = this.#producerPos();
-      while (pos < prod && n < limit) {
+      let ready = this.#producerPos() - start;
+      while (done < ready && n < limit) {
         do {
-          // `pos & mask` keeps the low 32 bits of pos, which is all the mask needs.
-          const at = pos & mask;
+          const at = (first + done) & mask;
           const off = base + at;
           const header = ORDERED_LOADS ? u32[off >>> 2] : Atomics.load(u32, off >>> 2);
           if ((header & BUSY_BIT) !== 0) return n;
           const length = header & LENGTH_MASK;
-          pos += (length + 15) & ~7;
+          done += (length + 15) & ~7;
           if ((header & DISCARD_BIT) === 0) {
             n++;
             bytes += length;
@@ -293,12 +295,12 @@ export class RingBuffer<T = any> extends EventStream<T> {
             else cb(length >= min ? decode(off + 8, length) : this.#pad(off + 8, length));
             if (this.#closing) return n;
           }
-        } while (pos < prod && n < limit);
-        prod = this.#producerPos();
+        } while (done < ready && n < limit);
+        ready = this.#producerPos() - start;
       }
       return n;
     } finally {
-      this.#finish(start, pos, n, bytes);
+      this.#finish(start, start + done, n, bytes);
     }
   }
 
@@ -311,19 +313,20 @@ export class RingBuffer<T = any> extends EventStream<T> {
     const base = this.#base;
     const span = this.#span - 8;
     const start = this.#pos;
-    let pos = start;
+    const first = start % this.size;
+    let done = 0;
     let n = 0;
     let bytes = 0;
     try {
-      let prod = this.#producerPos();
-      while (pos < prod && n < limit) {
+      let ready = this.#producerPos() - start;
+      while (done < ready && n < limit) {
         do {
-          const at = pos & mask;
+          const at = (first + done) & mask;
           const off = base + at;
           const header = ORDERED_LOADS ? u32[off >>> 2] : Atomics.load(u32, off >>> 2);
           if ((header & BUSY_BIT) !== 0) return n;
           const length = header & LENGTH_MASK;
-          pos += (length + 15) & ~7;
+          done += (length + 15) & ~7;
           if ((header & DISCARD_BIT) === 0) {
             n++;
             bytes += length;
@@ -336,12 +339,12 @@ export class RingBuffer<T = any> extends EventStream<T> {
             }
             if (this.#closing) return n;
           }
-        } while (pos < prod && n < limit);
-        prod = this.#producerPos();
+        } while (done < ready && n < limit);
+        ready = this.#producerPos() - start;
       }
       return n;
     } finally {
-      this.#finish(start, pos, n, bytes);
+      this.#finish(start, start + done, n, bytes);
     }
   }
 
