@@ -509,8 +509,13 @@ Deno.test("codec strings decode right through their cache: repeats, lookalikes, 
     "日本語",
     "\u00ff\u00fe",
     "tab\there",
+    // Long ones: matchers of many words, and two that differ only in their first word.
+    "/usr/lib/x86_64-linux-gnu/systemd/systemd-journald-and-a-long-tail-of-words",
+    "/usr/lib/x86_64-linux-gnu/systemd/systemd-journald-and-a-long-tail-of-wordz",
+    "/usr/lib/x86_64-linux-gnu/systemd/systemd-journald-and-a-long-tail-of-word",
+    "Xusr/lib/x86_64-linux-gnu/systemd/systemd-journald-and-a-long-tail-of-words",
   ];
-  for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 80]) {
+  for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 80, 256]) {
     const b = new BtfBuilder();
     const char = b.int("char", 1, { signed: true });
     const u32 = b.int("unsigned int", 4);
