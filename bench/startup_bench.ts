@@ -1,12 +1,15 @@
 /**
  * Start-up benchmark of the shell (run as root from the repository root):
  *
- * - prompt: spawn `bpfsh` in a pseudo-terminal (util-linux `script`) until `bpfsh>` shows;
- * - first event: spawn `bpfsh run tests/fixtures/shell_script.ts` (a precompiled object, one
- *   ring buffer) while another process (at nice 19) execs /bin/true in a loop, until the
- *   first event line;
+ * - prompt: spawn `./bpfsh` (the launcher, as a user types it) in a pseudo-terminal
+ *   (util-linux `script`) until `bpfsh>` shows;
+ * - first event: spawn `./bpfsh run tests/fixtures/shell_script.ts` (a precompiled object,
+ *   one ring buffer) while another process (at nice 19) execs /bin/true in a loop, until the
+ *   first event line; also without the launcher (`deno run shell/main.ts run …`);
  * - baselines: `deno run` of an empty script (the floor), and `deno run` of the same script
- *   without the shell (what the shell adds is the difference).
+ *   without the shell (it loads the core from its sources, the shell from its bundle).
+ *
+ * The core bundle (build/core/core.js) is brought up to date first, as set-up does.
  *
  * ```sh
  * ./node_modules/.bin/deno run -A bench/startup_bench.ts [runs]
@@ -14,6 +17,8 @@
  *
  * @module
  */
+
+import { buildCoreBundle } from "../tools/bundle.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const DENO = `${ROOT}/node_modules/.bin/deno`;
@@ -69,17 +74,16 @@ function stats(name: string, xs: number[]): void {
 }
 
 /** The shell in a pseudo-terminal, until its prompt. */
-const PROMPT = ["script", "-qfec", `${DENO} run -A --no-prompt shell/main.ts`, "/dev/null"];
-/** A tracing script run through the shell, until its first event. */
-const SHELL_RUN = [
-  DENO,
-  "run",
-  "-A",
-  "--no-prompt",
-  "shell/main.ts",
-  "run",
-  "tests/fixtures/shell_script.ts",
-];
+const PROMPT = ["script", "-qfec", `${ROOT}/bpfsh`, "/dev/null"];
+/** The tracing script. */
+const SCRIPT = "tests/fixtures/shell_script.ts";
+/** The script run through the shell, until its first event. */
+const SHELL_RUN = [`${ROOT}/bpfsh`, "run", SCRIPT];
+/** The same without the launcher. */
+const MAIN_RUN = [DENO, "run", "-A", "--no-prompt", "shell/main.ts", "run", SCRIPT];
+
+const bundle = await buildCoreBundle();
+console.log(`core bundle: ${bundle.path} (${bundle.status})`);
 
 const empty = await Deno.makeTempFile({ suffix: ".ts" });
 await Deno.writeTextFile(empty, 'console.log("ready");\n');
@@ -104,6 +108,7 @@ try {
   const prompt: number[] = [];
   const event: number[] = [];
   const direct: number[] = [];
+  const main: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     base.push(await timeTo([DENO, "run", "-A", empty], "ready"));
     prompt.push(
@@ -113,16 +118,14 @@ try {
         "piped",
       ),
     );
-    direct.push(
-      await timeTo([DENO, "run", "-A", "--no-prompt", "tests/fixtures/shell_script.ts"], "comm"),
-    );
-    event.push(
-      await timeTo(SHELL_RUN, "comm"),
-    );
+    direct.push(await timeTo([DENO, "run", "-A", "--no-prompt", SCRIPT], "comm"));
+    main.push(await timeTo(MAIN_RUN, "comm"));
+    event.push(await timeTo(SHELL_RUN, "comm"));
   }
   stats("deno run (empty script)", base);
   stats("bpfsh prompt (in a pty)", prompt);
   stats("deno run script.ts -> first event", direct);
+  stats("main.ts run script.ts -> first event", main);
   stats("bpfsh run script.ts -> first event", event);
 } finally {
   loop.kill("SIGKILL");

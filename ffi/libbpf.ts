@@ -189,10 +189,55 @@ const symbols = {
   bpf_tc_detach: { parameters: ["buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/**
+ * What opening, loading and attaching an object and finding its maps always calls: bound in
+ * one go on the first of them (see ffi/lazy.ts), ~1 ms sooner than one by one. (Closing
+ * comes later: its symbols are bound when it happens.)
+ */
+const LOAD_PATH: readonly (keyof typeof symbols)[] = [
+  "bpf_object__open_mem",
+  "bpf_object__next_program",
+  "bpf_object__next_map",
+  "bpf_object__load",
+  "bpf_object__btf",
+  "btf__raw_data",
+  "bpf_program__name",
+  "bpf_program__section_name",
+  "bpf_program__fd",
+  "bpf_program__type",
+  "bpf_program__autoattach",
+  "bpf_program__attach",
+  "libbpf_bpf_prog_type_str",
+  "bpf_link__fd",
+  "bpf_map__name",
+  "bpf_map__fd",
+  "bpf_map__type",
+  "bpf_map__key_size",
+  "bpf_map__value_size",
+  "bpf_map__max_entries",
+  "bpf_map__map_flags",
+  "bpf_map__btf_key_type_id",
+  "bpf_map__btf_value_type_id",
+  "libbpf_bpf_map_type_str",
+];
+
 /** The libbpf symbol table type. */
 export type LibbpfSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 let lib: LibbpfSymbols | undefined;
+
+// Every copy of the core in the process registers here. `bpfsh` loads the core from its
+// bundle (core_bundle.ts); a program that also imports modules of bpf/ or ffi/ from their
+// sources would hold a second copy sharing nothing with the first (libbpf's log, instanceof,
+// closeAll). core_bundle.ts then keeps to the sources; when too late, this says so.
+const copies = ((globalThis as Record<symbol, string[]>)[Symbol.for("bpfsh.core.copies")] ??= []);
+copies.push(import.meta.url);
+if (copies.length === 2) {
+  console.error(
+    `bpfsh: warning: the core is loaded twice (${copies.join(", ")}): objects of one are ` +
+      "unknown to the other; import mod.ts only, or set BPFSH_CORE=source",
+  );
+}
 
 /**
  * The libbpf symbols, opened on first use (with libbpf's log captured).
@@ -207,7 +252,7 @@ export function libbpf(): LibbpfSymbols {
   if (!lib) {
     const path = Deno.env.get("BPFSH_LIBBPF") ?? "libbpf.so.1";
     try {
-      lib = openLazily(path, symbols, "libbpf_set_print");
+      lib = openLazily(path, symbols, "libbpf_set_print", [LOAD_PATH]);
     } catch (e) {
       throw new BpfError({
         op: "open libbpf",

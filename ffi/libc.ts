@@ -59,6 +59,20 @@ const symbols = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/**
+ * What mapping and waiting on a ring or perf buffer always calls: bound in one go (see
+ * ffi/lazy.ts). (Unmapping and closing come later: bound when they happen.)
+ */
+const STREAM_PATH: readonly (keyof typeof symbols)[] = [
+  "sysconf",
+  "mmap",
+  "epoll_create1",
+  "eventfd",
+  "epoll_ctl",
+  "epoll_wait_async",
+  "read",
+];
+
 /** The libc symbol table type. */
 export type LibcSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
@@ -74,7 +88,9 @@ let lib: LibcSymbols | undefined;
  * ```
  */
 export function libc(): LibcSymbols {
-  lib ??= openLazily(Deno.env.get("BPFSH_LIBC") ?? "libc.so.6", symbols, "__errno_location");
+  lib ??= openLazily(Deno.env.get("BPFSH_LIBC") ?? "libc.so.6", symbols, "__errno_location", [
+    STREAM_PATH,
+  ]);
   return lib;
 }
 
