@@ -74,7 +74,8 @@ export function runC(binary: string, args: (string | number)[], pin = false): Ru
 }
 
 /**
- * Run this benchmark's reader side in a child Deno process.
+ * Run this benchmark's reader side in a child process, as a user runs a script:
+ * `bpfsh run SCRIPT` (the launcher's V8 settings, the core's bundle).
  *
  * @param script The benchmark module (its `--child` mode).
  * @param args The child's arguments.
@@ -82,10 +83,8 @@ export function runC(binary: string, args: (string | number)[], pin = false): Ru
  * @returns The runs it printed.
  */
 export function runChild(script: string, args: (string | number)[], pin = false): Run[] {
-  const [cmd, argv] = pinned(DENO, [
+  const [cmd, argv] = pinned(`${ROOT}/bpfsh`, [
     "run",
-    "-A",
-    "--v8-flags=--max-old-space-size=256",
     script,
     "--child",
     ...args.map(String),
