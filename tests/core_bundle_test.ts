@@ -106,56 +106,46 @@ Deno.test("the core bundle exports what core.ts exports, and mod.ts loads it onl
   assertEquals(named, "BpfObject RingBuffer tracePipe BpfError");
 });
 
-Deno.test("bpfsh run script.ts loads the core from the bundle, BPFSH_CORE=source from the sources", async () => {
-  await buildCoreBundle();
+/**
+ * Run `source` as a script through `shell/main.ts run` (what `bpfsh run` does).
+ *
+ * @returns Its stdout and stderr, trimmed; the run must succeed.
+ */
+async function bpfshRun(
+  source: string,
+  env: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string }> {
   const script = await Deno.makeTempFile({ suffix: ".ts" });
   try {
-    await Deno.writeTextFile(
-      script,
-      `import "${ROOT}/mod.ts";
-      import { coreLoaded } from "${ROOT}/core_bundle.ts";
-      console.log(coreLoaded());`,
-    );
-    const run = async (env: Record<string, string>) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--no-prompt", `${ROOT}/shell/main.ts`, "run", script],
-        env,
-        stderr: "inherit",
-      }).output();
-      assert(out.success, "bpfsh run failed");
-      return new TextDecoder().decode(out.stdout).trim();
-    };
-    assertEquals(await run({}), "bundle");
-    assertEquals(await run({ BPFSH_CORE: "source" }), "source");
-    // A module of ffi/ imported from its sources first: the core keeps to the sources.
-    await Deno.writeTextFile(
-      script,
-      `import "${ROOT}/ffi/libbpf.ts";
-      import "${ROOT}/mod.ts";
-      import { coreLoaded } from "${ROOT}/core_bundle.ts";
-      console.log(coreLoaded());`,
-    );
-    assertEquals(await run({}), "source");
+    await Deno.writeTextFile(script, source);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", `${ROOT}/shell/main.ts`, "run", script],
+      env,
+    }).output();
+    const text = new TextDecoder();
+    assert(out.success, `bpfsh run failed: ${text.decode(out.stderr)}`);
+    return { stdout: text.decode(out.stdout).trim(), stderr: text.decode(out.stderr).trim() };
   } finally {
     await Deno.remove(script);
   }
+}
+
+Deno.test("bpfsh run script.ts loads the core from the bundle, BPFSH_CORE=source from the sources", async () => {
+  await buildCoreBundle();
+  const which = `import "${ROOT}/mod.ts";
+    import { coreLoaded } from "${ROOT}/core_bundle.ts";
+    console.log(coreLoaded());`;
+  assertEquals((await bpfshRun(which)).stdout, "bundle");
+  assertEquals((await bpfshRun(which, { BPFSH_CORE: "source" })).stdout, "source");
+  // A module of ffi/ imported from its sources first: the core keeps to the sources.
+  assertEquals((await bpfshRun(`import "${ROOT}/ffi/libbpf.ts";\n${which}`)).stdout, "source");
 });
 
 Deno.test("a second copy of the core (sources next to the bundle) is reported", async () => {
   await buildCoreBundle();
-  const script = await Deno.makeTempFile({ suffix: ".ts" });
-  try {
-    await Deno.writeTextFile(
-      script,
-      `import "${ROOT}/mod.ts";
-      await import("${ROOT}/ffi/libbpf.ts");`,
-    );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-prompt", `${ROOT}/shell/main.ts`, "run", script],
-    }).output();
-    assert(out.success, "bpfsh run failed");
-    assertMatch(new TextDecoder().decode(out.stderr), "the core is loaded twice");
-  } finally {
-    await Deno.remove(script);
-  }
+  const { stderr } = await bpfshRun(
+    `import "${ROOT}/mod.ts";
+    await import("${ROOT}/ffi/libbpf.ts");`,
+  );
+  assertMatch(stderr, "the core is loaded twice");
 });
