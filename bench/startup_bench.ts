@@ -7,9 +7,7 @@
  *   one ring buffer) while another process (at nice 19) execs /bin/true in a loop, until the
  *   first event line; also without the launcher (`deno run shell/main.ts run …`);
  * - baselines: `deno run` of an empty script (the floor), and `deno run` of the same script
- *   without the shell (it loads the core from its sources, the shell from its bundle).
- *
- * The core bundle (build/core/core.js) is brought up to date first, as set-up does.
+ *   without the shell.
  *
  * ```sh
  * ./node_modules/.bin/deno run -A bench/startup_bench.ts [runs]
@@ -17,8 +15,6 @@
  *
  * @module
  */
-
-import { buildCoreBundle } from "../tools/bundle.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const DENO = `${ROOT}/node_modules/.bin/deno`;
@@ -81,9 +77,6 @@ const SCRIPT = "tests/fixtures/shell_script.ts";
 const SHELL_RUN = [`${ROOT}/bpfsh`, "run", SCRIPT];
 /** The same without the launcher. */
 const MAIN_RUN = [DENO, "run", "-A", "--no-prompt", "shell/main.ts", "run", SCRIPT];
-
-const bundle = await buildCoreBundle();
-console.log(`core bundle: ${bundle.path} (${bundle.status})`);
 
 const empty = await Deno.makeTempFile({ suffix: ".ts" });
 await Deno.writeTextFile(empty, 'console.log("ready");\n');

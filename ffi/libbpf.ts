@@ -226,19 +226,6 @@ export type LibbpfSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 let lib: LibbpfSymbols | undefined;
 
-// Every copy of the core in the process registers here. `bpfsh` loads the core from its
-// bundle (core_bundle.ts); a program that also imports modules of bpf/ or ffi/ from their
-// sources would hold a second copy sharing nothing with the first (libbpf's log, instanceof,
-// closeAll). core_bundle.ts then keeps to the sources; when too late, this says so.
-const copies = ((globalThis as Record<symbol, string[]>)[Symbol.for("bpfsh.core.copies")] ??= []);
-copies.push(import.meta.url);
-if (copies.length === 2) {
-  console.error(
-    `bpfsh: warning: the core is loaded twice (${copies.join(", ")}): objects of one are ` +
-      "unknown to the other; import mod.ts only, or set BPFSH_CORE=source",
-  );
-}
-
 /**
  * The libbpf symbols, opened on first use (with libbpf's log captured).
  *

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { preferCoreBundle } from "../core_bundle.ts";
+import { runScript } from "./script_runner.ts";
 
 /** The version printed by `-V`. */
 export const VERSION = "0.1.0";
@@ -96,25 +96,6 @@ export function parseCli(argv: string[]): CliOptions {
 }
 
 /**
- * Run a tracing script as the main program: it gets the remaining words as Deno.args.
- *
- * @param path The script.
- * @param args Its arguments.
- * @returns When its top level has finished.
- */
-async function runScriptMain(path: string, args: string[]): Promise<void> {
-  Object.defineProperty(Deno, "args", { value: Object.freeze([...args]), configurable: true });
-  const abs = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
-  try {
-    Deno.statSync(abs);
-  } catch {
-    console.error(`error: run: no script '${path}'`);
-    Deno.exit(1);
-  }
-  await import(new URL(`file://${abs}`).href);
-}
-
-/**
  * Import a module of the shell when it is needed. The specifier is computed, not a string
  * literal, on purpose: Deno loads every literal `import("...")` of the main module, and all
  * they import, before the first line runs. Literals here would read and compile the whole
@@ -127,9 +108,14 @@ function importShell<T>(path: string): Promise<T> {
   return import(new URL(path, import.meta.url).href);
 }
 
-async function main(argv: string[]): Promise<number> {
-  // The core (mod.ts, for scripts and the shell alike) from its bundle when it is up to date.
-  preferCoreBundle();
+/**
+ * Run the command line.
+ *
+ * @param argv The arguments.
+ * @returns The exit status, or undefined for a script run: the process then ends when the
+ *   script's work is done (its timers too), as under `deno run`.
+ */
+async function main(argv: string[]): Promise<number | undefined> {
   let cli: CliOptions;
   try {
     cli = parseCli(argv);
@@ -149,8 +135,7 @@ async function main(argv: string[]): Promise<number> {
   if (
     cli.rest[0] === "run" && /\.(ts|js|mjs|mts)$/.test(cli.rest[1] ?? "") && !cli.commands.length
   ) {
-    await runScriptMain(cli.rest[1], cli.rest.slice(2));
-    return Deno.exitCode; // the script's own status (e.g. 2 for a bad option)
+    return await runScript(cli.rest[1], cli.rest.slice(2)) ? undefined : 1;
   }
 
   const [{ Dispatcher }, { Output }] = await Promise.all([
@@ -253,5 +238,5 @@ function reason(e: unknown): string {
 
 if (import.meta.main) {
   const status = await main(Deno.args);
-  Deno.exit(status);
+  if (status !== undefined) Deno.exit(status);
 }

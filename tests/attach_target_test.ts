@@ -1,7 +1,7 @@
 // Pure parsing of attach targets (no kernel needed).
 import { BpfError } from "../ffi/errors.ts";
-import { kindFromSection, planAttach } from "../bpf/attach_target.ts";
-import { kprobeAlternative } from "../bpf/kernel_limits.ts";
+import { kindFromSection, planAttach } from "../bpf/link/target.ts";
+import { kprobeAlternative } from "../bpf/system/kernel_limits.ts";
 import { assertEquals, assertThrows } from "./assert.ts";
 
 Deno.test("planAttach() reads tracepoint targets with or without a prefix", () => {

@@ -9,7 +9,7 @@ import { fixtureBytes } from "./helpers.ts";
 import { Btf } from "../bpf/btf/btf.ts";
 import { StrCache } from "../bpf/btf/codec.ts";
 import { BtfBuilder } from "../bpf/btf/builder.ts";
-import { elfSection } from "../bpf/btf/elf.ts";
+import { elfSection } from "../bpf/elf/elf.ts";
 import { BpfError } from "../ffi/errors.ts";
 
 const elf = fixtureBytes("btf_types");

@@ -8,7 +8,7 @@ import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { fixtureBytes } from "./helpers.ts";
 import { Btf, type BtfComposite, type BtfEnum, type BtfType } from "../bpf/btf/btf.ts";
 import { BtfBuilder } from "../bpf/btf/builder.ts";
-import { elfSection, elfSections, elfSymbols } from "../bpf/btf/elf.ts";
+import { elfSection, elfSections, elfSymbols } from "../bpf/elf/elf.ts";
 import { BpfError } from "../ffi/errors.ts";
 
 const elf = fixtureBytes("btf_types");

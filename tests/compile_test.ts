@@ -4,8 +4,8 @@
  */
 
 import { BpfError } from "../ffi/errors.ts";
-import { clangRuns, compile } from "../bpf/compile.ts";
-import { kernelKey, parseBuildId, vmlinuxHeaderDir } from "../bpf/vmlinux.ts";
+import { clangRuns, compile } from "../bpf/build/compile.ts";
+import { kernelKey, parseBuildId, vmlinuxHeaderDir } from "../bpf/build/vmlinux.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 /** ELF machine number of BPF objects. */

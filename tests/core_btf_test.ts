@@ -1,7 +1,7 @@
 // Minimal CO-RE BTF: made at compile, found by object bytes and kernel, and right: a CO-RE
 // read through it (task->real_parent->tgid) returns the true parent pid.
 import { BpfObject, compile } from "../mod.ts";
-import { coreBtfFor, objectDigest } from "../bpf/core_btf.ts";
+import { coreBtfFor, objectDigest } from "../bpf/build/core_btf.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { NOT_ROOT, ROOT } from "./helpers.ts";
 

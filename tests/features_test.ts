@@ -4,8 +4,8 @@
  * ring buffers working. Probing loads programs, so these tests need root.
  */
 
-import { features } from "../bpf/features.ts";
-import type { Feature, FeatureReport } from "../bpf/features.ts";
+import { features } from "../bpf/system/features.ts";
+import type { Feature, FeatureReport } from "../bpf/system/features.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);

@@ -51,6 +51,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "importing mod.ts leaves signal handling to the host",
+  ignore: NOT_ROOT,
+  async fn() {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}/tests/fixtures/hold.ts`, "own"],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const readUntil = async (what: string) => {
+      while (!text.includes(what)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+    };
+    await readUntil("ready");
+    child.kill("SIGTERM");
+    await readUntil("host handled SIGTERM");
+    assert(text.includes("host handled SIGTERM"), `the host's handler ran: ${text}`);
+    child.kill("SIGKILL");
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+  },
+});
+
+Deno.test({
   name: "closeAll() closes every object still open in this process",
   ignore: NOT_ROOT,
   async fn() {

@@ -5,8 +5,8 @@
  */
 
 import { BpfError } from "../ffi/errors.ts";
-import { BpfObject } from "../bpf/object.ts";
-import { PerfBuffer, type PerfBufferOptions } from "../bpf/perfbuf.ts";
+import { BpfObject } from "../bpf/object/object.ts";
+import { PerfBuffer, type PerfBufferOptions } from "../bpf/events/perfbuf.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { bpfTest, fixture } from "./helpers.ts";
 

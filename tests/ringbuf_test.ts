@@ -5,9 +5,9 @@
  */
 
 import { BpfError } from "../ffi/errors.ts";
-import { BpfObject } from "../bpf/object.ts";
-import { copyWrapped, RingBuffer } from "../bpf/ringbuf.ts";
-import { guessEventType } from "../bpf/stream.ts";
+import { BpfObject } from "../bpf/object/object.ts";
+import { copyWrapped, RingBuffer } from "../bpf/events/ringbuf.ts";
+import { guessEventType } from "../bpf/events/stream.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { bpfTest, fixture } from "./helpers.ts";
 

@@ -6,8 +6,8 @@
  * repeated with a unique nonce until this reader sees it.
  */
 
-import { BpfObject } from "../bpf/object.ts";
-import { parseTraceLine, type TraceLine, tracePipe } from "../bpf/tracepipe.ts";
+import { BpfObject } from "../bpf/object/object.ts";
+import { parseTraceLine, type TraceLine, tracePipe } from "../bpf/events/tracepipe.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { bpfTest, fixture } from "./helpers.ts";
 

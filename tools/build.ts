@@ -5,8 +5,6 @@
  * - `tests/fixtures/*.bpf.c` → `build/tests/<name>.bpf.o` (except `broken*`)
  * - `bench/*.bpf.c` → `build/bench/<name>.bpf.o`
  * - `bench/*.c` (not `.bpf.c`) → `build/bench/<name>`, a host program linked with libbpf
- * - `core.ts` and the modules it imports → `build/core/core.js`, the bundle `bpfsh` loads
- *   faster than the sources while it is up to date (see tools/bundle.ts)
  *
  * BPF objects go through the compile cache, so a re-run with nothing changed is instant.
  * Prints one line per file; exits with status 1 when any file fails, after trying all.
@@ -21,9 +19,8 @@
  */
 
 import { BpfError } from "../ffi/errors.ts";
-import { compile } from "../bpf/compile.ts";
-import { findTool, runTool } from "../bpf/toolchain.ts";
-import { buildCoreBundle } from "./bundle.ts";
+import { compile } from "../bpf/build/compile.ts";
+import { findTool, runTool } from "../bpf/build/toolchain.ts";
 
 /** The repository root, whatever the current directory. */
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -150,23 +147,7 @@ if (import.meta.main) {
   }
   const start = performance.now();
   const failed = await buildAll(jobs);
-  // The core bundle only makes start-up faster: without it the sources are used, so its
-  // failure is reported but fails nothing.
-  if (!Deno.args.length) await bundleCore();
   const ms = Math.round(performance.now() - start);
   console.log(`${jobs.length - failed}/${jobs.length} built in ${ms} ms`);
   if (failed) Deno.exit(1);
-}
-
-/** Build the core bundle when it is stale, and print its line. */
-async function bundleCore(): Promise<void> {
-  const start = performance.now();
-  try {
-    const r = await buildCoreBundle();
-    const ms = Math.round(performance.now() - start);
-    console.log(`ok    core.ts -> ${r.path} (${r.status}, ${ms} ms)`);
-  } catch (e) {
-    console.log(`WARN  core.ts -> build/core/core.js not built (scripts start ~5 ms slower)`);
-    console.log((e as Error).message.replace(/^/gm, "      "));
-  }
 }

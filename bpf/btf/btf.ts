@@ -21,7 +21,7 @@
 import { BpfError } from "../../ffi/errors.ts";
 import { declare } from "./cdecl.ts";
 import { buildCodec, type Codec } from "./codec.ts";
-import { elfSections, elfSymbols } from "./elf.ts";
+import { elfSections, elfSymbols } from "../elf/elf.ts";
 import { formatType } from "./format.ts";
 import { BtfData } from "./raw.ts";
 import {

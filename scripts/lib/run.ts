@@ -36,7 +36,7 @@ export class Stopper implements Disposable {
    */
   constructor(duration?: number) {
     this.duration = duration;
-    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
       try {
         Deno.addSignalListener(sig, this.#onSignal);
         this.#signals.push(sig);

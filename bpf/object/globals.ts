@@ -9,11 +9,11 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
-import { libbpf } from "../ffi/libbpf.ts";
-import { errno, libc, MAP_SHARED, pageSize, PROT_READ, PROT_WRITE } from "../ffi/libc.ts";
-import type { Btf } from "./btf/btf.ts";
-import type { Codec } from "./btf/codec.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { libbpf } from "../../ffi/libbpf.ts";
+import { errno, libc, MAP_SHARED, pageSize, PROT_READ, PROT_WRITE } from "../../ffi/libc.ts";
+import type { Btf } from "../btf/btf.ts";
+import type { Codec } from "../btf/codec.ts";
 
 /** One global variable. */
 export interface GlobalVar {

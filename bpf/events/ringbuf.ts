@@ -23,8 +23,8 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
-import { pageSize, PROT_READ, PROT_WRITE } from "../ffi/libc.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { pageSize, PROT_READ, PROT_WRITE } from "../../ffi/libc.ts";
 import {
   type Decoder,
   eventDecoder,

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
-import { Btf } from "./btf/btf.ts";
-import { fentryRefused } from "./kernel_limits.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { Btf } from "../btf/btf.ts";
+import { fentryRefused } from "../system/kernel_limits.ts";
 
 /**
  * Turn a failed bpf_object__load into a BpfError that explains it.

@@ -11,9 +11,18 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
-import { cstr, EAGAIN, EINTR, errno, libc, O_CLOEXEC, O_NONBLOCK, O_RDONLY } from "../ffi/libc.ts";
-import { ensureTracefs } from "./mounts.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import {
+  cstr,
+  EAGAIN,
+  EINTR,
+  errno,
+  libc,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  O_RDONLY,
+} from "../../ffi/libc.ts";
+import { ensureTracefs } from "../system/mounts.ts";
 import { Poller } from "./stream.ts";
 
 /** One parsed trace_pipe line. */

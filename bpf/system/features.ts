@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { features } from "./bpf/features.ts";
+ * import { features } from "../bpf/features.ts";
  * const report = await features();
  * for (const f of report.features) if (!f.ok) console.log(f.name, f.reason, f.alternative);
  * ```
@@ -13,10 +13,10 @@
  * @module
  */
 
-import { BpfError, errnoName } from "../ffi/errors.ts";
-import { libbpf, libbpfVersion } from "../ffi/libbpf.ts";
-import { compile } from "./compile.ts";
-import { exists } from "./cache.ts";
+import { BpfError, errnoName } from "../../ffi/errors.ts";
+import { libbpf, libbpfVersion } from "../../ffi/libbpf.ts";
+import { compile } from "../build/compile.ts";
+import { exists } from "../build/cache.ts";
 import {
   HELPER_PROBES,
   MAP_PROBES,
@@ -25,7 +25,7 @@ import {
   type ProgramProbe,
 } from "./feature_probes.ts";
 import { BPFFS_PATH, ensureBpffs, ensureTracefs, mountPointOf, TRACEFS_PATH } from "./mounts.ts";
-import { BpfObject } from "./object.ts";
+import { BpfObject } from "../object/object.ts";
 
 /** What kind of thing a {@link Feature} is. */
 export type FeatureKind = "system" | "program" | "map" | "helper";

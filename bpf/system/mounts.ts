@@ -4,8 +4,8 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
-import { cstr, errno, libc } from "../ffi/libc.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { cstr, errno, libc } from "../../ffi/libc.ts";
 
 /** Where bpffs is expected. */
 export const BPFFS_PATH = "/sys/fs/bpf";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
+import { BpfError } from "../../ffi/errors.ts";
 
 function exists(path: string): boolean {
   try {

@@ -4,19 +4,19 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
-import { check, checkPtr, libbpf, typeName, withLog } from "../ffi/libbpf.ts";
-import { cstr, libc, onlineCpus } from "../ffi/libc.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { check, checkPtr, libbpf, typeName, withLog } from "../../ffi/libbpf.ts";
+import { cstr, libc, onlineCpus } from "../../ffi/libc.ts";
 import {
   type AttachOptions,
   type AttachPlan,
   kindFromSection,
   planAttach,
-} from "./attach_target.ts";
-import { libbpfLink, Link, type LinkRelease } from "./link.ts";
-import { pinPath } from "./mounts.ts";
-import { PERF_EVENT_IOC_ENABLE, PERF_EVENTS, perfEventOpen } from "./perf_event.ts";
-import { kernelLacks } from "./kernel_limits.ts";
+} from "../link/target.ts";
+import { libbpfLink, Link, type LinkRelease } from "../link/link.ts";
+import { pinPath } from "../system/mounts.ts";
+import { PERF_EVENT_IOC_ENABLE, PERF_EVENTS, perfEventOpen } from "../system/perf_event.ts";
+import { kernelLacks } from "../system/kernel_limits.ts";
 
 /** What a Program needs from the object that owns it. */
 export interface ProgramOwner {

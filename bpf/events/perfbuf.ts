@@ -18,15 +18,15 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
-import { libc, pageSize, PROT_READ, PROT_WRITE } from "../ffi/libc.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { libc, pageSize, PROT_READ, PROT_WRITE } from "../../ffi/libc.ts";
 import {
   PERF_COUNT_SW_BPF_OUTPUT,
   PERF_EVENT_IOC_ENABLE,
   PERF_SAMPLE_RAW,
   PERF_TYPE_SOFTWARE,
   perfEventOpen,
-} from "./perf_event.ts";
+} from "../system/perf_event.ts";
 import {
   type Decoder,
   type DecoderFactory,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
+import { BpfError } from "../../ffi/errors.ts";
 import {
   EPOLL_CLOEXEC,
   EPOLL_CTL_ADD,
@@ -22,7 +22,7 @@ import {
   libc,
   MAP_FAILED,
   MAP_SHARED,
-} from "../ffi/libc.ts";
+} from "../../ffi/libc.ts";
 
 /** Counters every stream keeps. */
 export interface StreamStats {

@@ -4,14 +4,14 @@
  *
  * @example
  * ```ts
- * import { compile } from "./bpf/compile.ts";
+ * import { compile } from "../bpf/compile.ts";
  * const { objectPath, cached } = await compile("scripts/execsnoop.bpf.c");
  * ```
  *
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
+import { BpfError } from "../../ffi/errors.ts";
 import {
   absolute,
   cacheDir,

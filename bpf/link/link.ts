@@ -4,10 +4,10 @@
  * @module
  */
 
-import { check, libbpf } from "../ffi/libbpf.ts";
-import { cstr } from "../ffi/libc.ts";
-import { BpfError } from "../ffi/errors.ts";
-import { pinPath } from "./mounts.ts";
+import { check, libbpf } from "../../ffi/libbpf.ts";
+import { cstr } from "../../ffi/libc.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { pinPath } from "../system/mounts.ts";
 
 /** How a Link lets go of its attachment. */
 export interface LinkRelease {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { check, libbpf } from "../ffi/libbpf.ts";
+import { check, libbpf } from "../../ffi/libbpf.ts";
 
 /** One batch of raw entries from {@link BpfMap.rawBatches}. */
 export interface RawBatch {

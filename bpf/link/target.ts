@@ -5,7 +5,7 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
+import { BpfError } from "../../ffi/errors.ts";
 
 /** Where and how to attach, decided from the target text and the program's type. */
 export type AttachPlan =

@@ -5,15 +5,15 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
-import { check, errorFor, libbpf, typeName } from "../ffi/libbpf.ts";
-import { cstr, libc } from "../ffi/libc.ts";
-import { Btf } from "./btf/btf.ts";
-import type { Codec } from "./btf/codec.ts";
-import { type BatchShape, lookupBatches, nextKeyBatches, type RawBatch } from "./map_batches.ts";
-import { pinPath } from "./mounts.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { check, errorFor, libbpf, typeName } from "../../ffi/libbpf.ts";
+import { cstr, libc } from "../../ffi/libc.ts";
+import { Btf } from "../btf/btf.ts";
+import type { Codec } from "../btf/codec.ts";
+import { type BatchShape, lookupBatches, nextKeyBatches, type RawBatch } from "./batches.ts";
+import { pinPath } from "../system/mounts.ts";
 
-export type { RawBatch } from "./map_batches.ts";
+export type { RawBatch } from "./batches.ts";
 
 /** What a map needs from whoever owns its fd. */
 export interface MapOwner {

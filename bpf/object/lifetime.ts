@@ -1,6 +1,7 @@
 /**
  * Lifetimes: every resource has an idempotent close(); what is still open when the process
- * leaves (exit, SIGINT, SIGTERM, an uncaught error) is closed here, children first.
+ * leaves (exit, an uncaught error; SIGINT, SIGTERM and SIGHUP through {@link exitOnSignals})
+ * is closed here, children first.
  * A FinalizationRegistry closes what the garbage collector finds forgotten: a safety net.
  *
  * @module
@@ -103,17 +104,49 @@ function installExitHooks(): void {
   globalThis.addEventListener("unhandledrejection", (e) => {
     if (!e.defaultPrevented) closeAll();
   });
-  // The kernel frees fds at exit anyway; closing first also removes netlink-attached
-  // programs (tc) and keeps a leak check honest. Exit codes follow the shell convention.
-  if (Deno.env.get("BPFSH_NO_SIGNAL_HOOKS") === "1") return;
-  for (const [sig, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+}
+
+/** Exit statuses by signal, the shell's convention (128 + the signal's number). */
+const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/** A signal {@link exitOnSignals} can handle. */
+export type ExitSignal = keyof typeof SIGNAL_STATUS;
+
+/**
+ * Close everything bpfsh opened and exit when one of these signals arrives. Importing the
+ * library installs no signal handler: the host decides. Runners call this (the `bpfsh`
+ * launcher, `bpfsh run`, the scripts' runner); a script run with plain `deno run` calls it
+ * itself when it wants bpfsh's cleanup on Ctrl-C. The kernel frees fds at exit anyway, but
+ * what it does not free goes only through close(): tc filters and their clsact qdisc,
+ * legacy tracefs probe events, and the leak checks stay honest.
+ *
+ * @param signals Which signals (default: SIGINT, SIGTERM and SIGHUP).
+ * @returns A function that removes the handlers again.
+ * @example
+ * ```ts
+ * import { exitOnSignals } from "./mod.ts";
+ *
+ * const restore = exitOnSignals(); // Ctrl-C now detaches everything, then exits 130
+ * restore();
+ * ```
+ */
+export function exitOnSignals(
+  signals: readonly ExitSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"],
+): () => void {
+  const installed: [ExitSignal, () => void][] = [];
+  for (const sig of signals) {
+    const handler = () => {
+      closeAll();
+      Deno.exit(SIGNAL_STATUS[sig]);
+    };
     try {
-      Deno.addSignalListener(sig, () => {
-        closeAll();
-        Deno.exit(code);
-      });
+      Deno.addSignalListener(sig, handler);
+      installed.push([sig, handler]);
     } catch {
       // Signals are not available everywhere (e.g. some test sandboxes).
     }
   }
+  return () => {
+    for (const [sig, handler] of installed) Deno.removeSignalListener(sig, handler);
+  };
 }

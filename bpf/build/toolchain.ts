@@ -6,7 +6,7 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
+import { BpfError } from "../../ffi/errors.ts";
 
 /** What to tell a user whose machine lacks a tool. */
 const INSTALL_HINTS: Record<string, string> = {

@@ -5,20 +5,20 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
-import { checkPtr, libbpf, withLog } from "../ffi/libbpf.ts";
-import { cstr } from "../ffi/libc.ts";
-import { Btf } from "./btf/btf.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { checkPtr, libbpf, withLog } from "../../ffi/libbpf.ts";
+import { cstr } from "../../ffi/libc.ts";
+import { Btf } from "../btf/btf.ts";
 import { Globals, type GlobalVar } from "./globals.ts";
-import { coreBtfFor } from "./core_btf.ts";
+import { coreBtfFor } from "../build/core_btf.ts";
 import { explainLoadFailure } from "./load_errors.ts";
 import { type Closeable, track } from "./lifetime.ts";
-import type { Link } from "./link.ts";
-import { BpfMap, type MapInfo } from "./map.ts";
+import type { Link } from "../link/link.ts";
+import { BpfMap, type MapInfo } from "../map/map.ts";
 import { Program } from "./program.ts";
-import { ProgArray } from "./progarray.ts";
-import { RingBuffer, type RingBufferOptions } from "./ringbuf.ts";
-import { PerfBuffer, type PerfBufferOptions } from "./perfbuf.ts";
+import { ProgArray } from "../map/progarray.ts";
+import { RingBuffer, type RingBufferOptions } from "../events/ringbuf.ts";
+import { PerfBuffer, type PerfBufferOptions } from "../events/perfbuf.ts";
 
 /** Options for opening an object. */
 export interface OpenOptions {
@@ -128,7 +128,7 @@ export class BpfObject {
    */
   static async open(path: string, opts: OpenOptions = {}): Promise<BpfObject> {
     if (/\.c$/.test(path)) {
-      const { compile } = await import("./compile.ts");
+      const { compile } = await import("../build/compile.ts");
       const { objectPath } = await compile(path, { cflags: opts.cflags, cacheDir: opts.cacheDir });
       return BpfObject.#openFile(objectPath, opts.name ?? baseName(path), path, opts.cacheDir);
     }
@@ -147,7 +147,7 @@ export class BpfObject {
    * ```
    */
   static async fromSource(source: string, opts: OpenOptions = {}): Promise<BpfObject> {
-    const { compile } = await import("./compile.ts");
+    const { compile } = await import("../build/compile.ts");
     const { objectPath } = await compile({ source, name: opts.name }, {
       cflags: opts.cflags,
       cacheDir: opts.cacheDir,

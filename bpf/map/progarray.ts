@@ -4,9 +4,9 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
+import { BpfError } from "../../ffi/errors.ts";
 import type { BpfMap } from "./map.ts";
-import type { Program } from "./program.ts";
+import type { Program } from "../object/program.ts";
 
 /**
  * A tail-call table: index → program.

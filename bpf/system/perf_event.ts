@@ -4,8 +4,8 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
-import { errno, libc } from "../ffi/libc.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { errno, libc } from "../../ffi/libc.ts";
 
 /** perf_event_attr.type values. */
 export const PERF_TYPE_HARDWARE = 0;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { BpfError } from "../ffi/errors.ts";
+import { BpfError } from "../../ffi/errors.ts";
 import { cacheDir, exists, sha256Hex, writeFileAtomic } from "./cache.ts";
 import { findTool, runTool } from "./toolchain.ts";
 

@@ -1,0 +1,92 @@
+/**
+ * `bpfsh run script.ts`: a tracing script as the main program, finishing the way `deno run`
+ * would (timers and pending work run to the end; the script's `Deno.exitCode` is the status),
+ * plus bpfsh's cleanup where `deno run` would just die.
+ *
+ * Signals: a signal the script listens for itself is the script's (a tool that prints its
+ * summary at Ctrl-C keeps doing so). A signal it does not listen for would end a `deno run`
+ * at once; here it first closes everything bpfsh opened (tc filters and qdiscs, legacy probe
+ * events are not freed by the kernel at exit), then exits with 128 + the signal's number.
+ *
+ * Imports only the lifetime module, so a script run pays for nothing else of the shell.
+ *
+ * @module
+ */
+
+import { closeAll } from "../bpf/object/lifetime.ts";
+
+const HANDLED = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+type Handled = keyof typeof HANDLED;
+
+/**
+ * Count the script's own signal listeners, by wrapping `Deno.addSignalListener` and
+ * `Deno.removeSignalListener`, and end the process with cleanup on a signal nobody else
+ * listens for.
+ *
+ * @returns The live count of the script's listeners per signal (for tests).
+ * @example
+ * ```ts
+ * const own = watchSignals();
+ * own.get("SIGINT"); // 0 until the script adds a listener
+ * ```
+ */
+export function watchSignals(): Map<Deno.Signal, number> {
+  const own = new Map<Deno.Signal, number>();
+  const add = Deno.addSignalListener.bind(Deno);
+  const remove = Deno.removeSignalListener.bind(Deno);
+  const listeners = new Map<() => void, Deno.Signal[]>();
+  const wrap = (name: string, value: unknown) =>
+    Object.defineProperty(Deno, name, { value, configurable: true, writable: true });
+  wrap("addSignalListener", (sig: Deno.Signal, handler: () => void) => {
+    add(sig, handler);
+    own.set(sig, (own.get(sig) ?? 0) + 1);
+    listeners.set(handler, [...(listeners.get(handler) ?? []), sig]);
+  });
+  wrap("removeSignalListener", (sig: Deno.Signal, handler: () => void) => {
+    remove(sig, handler);
+    const sigs = listeners.get(handler);
+    const at = sigs?.indexOf(sig) ?? -1;
+    if (sigs && at >= 0) {
+      sigs.splice(at, 1);
+      own.set(sig, (own.get(sig) ?? 1) - 1);
+    }
+  });
+  for (const sig of Object.keys(HANDLED) as Handled[]) {
+    try {
+      add(sig, () => {
+        if (own.get(sig)) return; // the script's own listener decides
+        closeAll();
+        Deno.exit(HANDLED[sig]);
+      });
+    } catch {
+      // A platform without this signal.
+    }
+  }
+  return own;
+}
+
+/**
+ * Run a script as the main program: it sees `args` as `Deno.args`. Resolves when its top
+ * level has run; the process then ends when the script's work is done, as under `deno run`.
+ *
+ * @param path The script.
+ * @param args Its arguments.
+ * @returns When the top level has finished; false when there is no such script.
+ * @example
+ * ```ts
+ * await runScript("scripts/syscount.ts", ["-i", "1"]);
+ * ```
+ */
+export async function runScript(path: string, args: string[]): Promise<boolean> {
+  Object.defineProperty(Deno, "args", { value: Object.freeze([...args]), configurable: true });
+  const abs = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  try {
+    if (!Deno.statSync(abs).isFile) throw new Error("not a file");
+  } catch {
+    console.error(`error: run: no script '${path}'`);
+    return false;
+  }
+  watchSignals();
+  await import(new URL(`file://${abs}`).href);
+  return true;
+}
