@@ -10,6 +10,7 @@
  * @module
  */
 
+import { ensureTracefs } from "../mod.ts";
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
@@ -49,15 +50,11 @@ interface OpenEvent {
 
 /** Whether this kernel has a syscall tracepoint (open() does not exist on arm64). */
 function hasTracepoint(name: string): boolean {
-  for (const root of ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]) {
-    try {
-      Deno.statSync(`${root}/events/syscalls/${name}`);
-      return true;
-    } catch {
-      // Try the other mount point.
-    }
+  try {
+    return Deno.statSync(`${ensureTracefs()}/events/syscalls/${name}`).isDirectory;
+  } catch {
+    return false;
   }
-  return false;
 }
 
 await runTool(SPEC, async (args, stop) => {

@@ -12,14 +12,12 @@ import type { Dispatcher } from "./dispatch.ts";
 import { firstWord, splitCommands } from "./line.ts";
 import { loadCore, loadedCore } from "./core.ts";
 import { globalNames } from "./commands/objects.ts";
+import { tracefsPath } from "../bpf/system/mounts.ts";
 import { objectStructNames } from "./commands/stream.ts";
 import { SCRIPT_RE, SESSION_RE } from "./commands/run.ts";
 
 /** Completions and the text they replace (what readline expects). */
 export type Completion = [string[], string];
-
-/** Where tracefs may be mounted. */
-const TRACEFS = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 
 /** Attach target kinds offered before a kind is typed. */
 const TARGET_PREFIXES = [
@@ -255,16 +253,14 @@ export class Completer {
   /** `category/name` for every tracepoint, from tracefs. */
   #tracepoints(): string[] {
     if (this.#events) return this.#events;
-    for (const dir of TRACEFS) {
-      try {
-        const text = Deno.readTextFileSync(`${dir}/available_events`);
-        this.#events = text.split("\n").filter(Boolean).map((l) => l.replace(":", "/")).sort();
-        return this.#events;
-      } catch {
-        // Try the next mount point.
-      }
+    const path = tracefsPath("available_events");
+    try {
+      const text = path ? Deno.readTextFileSync(path) : "";
+      this.#events = text.split("\n").filter(Boolean).map((l) => l.replace(":", "/")).sort();
+    } catch {
+      this.#events = [];
     }
-    return [];
+    return this.#events;
   }
 }
 

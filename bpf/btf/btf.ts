@@ -18,6 +18,7 @@
  * @module
  */
 
+import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { declare } from "./cdecl.ts";
 import { buildCodec, type Codec } from "./codec.ts";
@@ -241,7 +242,7 @@ export class Btf {
     if (!sec) {
       throw new BpfError({
         op: "btf load",
-        errno: 2,
+        errno: ERRNO.ENOENT,
         message: "object has no .BTF section",
         hint: "compile with clang -g",
       });
@@ -394,7 +395,7 @@ export class Btf {
     }
     const id = this.findId(type);
     if (id === undefined) {
-      throw new BpfError({ op, errno: 2, message: `no type '${type}' in BTF` });
+      throw new BpfError({ op, errno: ERRNO.ENOENT, message: `no type '${type}' in BTF` });
     }
     return id;
   }

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { BTF_KIND, type BtfType, KIND_NAMES } from "./types.ts";
 
@@ -41,7 +42,7 @@ export interface BtfHeader {
 function corrupt(message: string): never {
   throw new BpfError({
     op: "btf parse",
-    errno: 84, // EILSEQ: malformed BTF
+    errno: ERRNO.EILSEQ, // malformed BTF
     message,
   });
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 
 /**
@@ -68,7 +69,7 @@ export interface ElfSymbol {
 
 /** Throw an ELF format error. */
 function bad(message: string): never {
-  throw new BpfError({ op: "elf parse", errno: 8, message }); // ENOEXEC
+  throw new BpfError({ op: "elf parse", errno: ERRNO.ENOEXEC, message });
 }
 
 /** Read a u64 that must fit a JS number (file offsets and sizes do). */

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { PERF_EVENT_MMAP_PAGE, PERF_RECORD } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { libc, pageSize, PROT_READ, PROT_WRITE } from "../../ffi/libc.ts";
 import {
@@ -41,12 +42,12 @@ import {
   type StreamStats,
 } from "./stream.ts";
 
-const PERF_RECORD_LOST = 2;
-const PERF_RECORD_SAMPLE = 9;
-/** Offsets in struct perf_event_mmap_page, as u32 indexes. */
-const DATA_HEAD_U32 = 1024 / 4;
+const PERF_RECORD_LOST = PERF_RECORD.LOST;
+const PERF_RECORD_SAMPLE = PERF_RECORD.SAMPLE;
+/** data_head in struct perf_event_mmap_page, as a u32 index. */
+const DATA_HEAD_U32 = PERF_EVENT_MMAP_PAGE.offsetOf("data_head") / 4;
 /** data_tail, as a u64 index. */
-const DATA_TAIL_U64 = 1032 / 8;
+const DATA_TAIL_U64 = PERF_EVENT_MMAP_PAGE.offsetOf("data_tail") / 8;
 const TWO_32 = 4294967296;
 
 /** A perf event array map, which the reader fills with its per-CPU event fds. */

@@ -23,6 +23,7 @@
  * @module
  */
 
+import { BPF_RINGBUF, ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { pageSize, PROT_READ, PROT_WRITE } from "../../ffi/libc.ts";
 import {
@@ -38,10 +39,7 @@ import {
   type StreamStats,
 } from "./stream.ts";
 
-/** Record header bits (include/uapi/linux/bpf.h). */
-const BUSY_BIT = 0x80000000 | 0;
-const DISCARD_BIT = 0x40000000;
-const LENGTH_MASK = 0x3fffffff;
+const { BUSY_BIT, DISCARD_BIT, LENGTH_MASK } = BPF_RINGBUF;
 const TWO_32 = 4294967296;
 /** How much of the ring's start is mapped again after its end (see the module notes). */
 const WRAP_BYTES = 64 * 1024;
@@ -400,7 +398,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
 
   #unmap(): void {
     this.#decode = this.#pad = () => {
-      throw new BpfError({ op: "read", errno: 9, message: `${this.label} is closed` });
+      throw new BpfError({ op: "read", errno: ERRNO.EBADF, message: `${this.label} is closed` });
     };
     this.#u32 = new Uint32Array(0);
     this.#u8 = new Uint8Array(0);

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { EPOLL_EVENT, ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import {
   EPOLL_CLOEXEC,
@@ -159,7 +160,7 @@ export class Mapping {
         op,
         errno: code,
         message: `cannot map ${length} bytes of fd ${fd} at offset ${offset}`,
-        hint: code === 1 || code === 13 ? "run as root" : undefined,
+        hint: code === ERRNO.EPERM || code === ERRNO.EACCES ? "run as root" : undefined,
       });
     }
     return new Mapping(ptr, length);
@@ -187,8 +188,7 @@ export class Mapping {
 
 const EFD_NONBLOCK = 0o4000;
 const EFD_CLOEXEC = 0o2000000;
-/** An epoll_event is packed on x86-64: u32 events, u64 data. */
-const EPOLL_EVENT_SIZE = 12;
+const EPOLL_EVENT_SIZE = EPOLL_EVENT.size;
 
 /**
  * Waits for any of a set of fds to become readable, on a worker thread (a nonblocking FFI
@@ -234,10 +234,9 @@ export class Poller {
   }
 
   #add(fd: number, what: string): void {
-    const ev = new Uint8Array(EPOLL_EVENT_SIZE);
-    const v = new DataView(ev.buffer);
-    v.setUint32(0, EPOLLIN, true);
-    v.setUint32(4, fd, true);
+    const ev = EPOLL_EVENT.alloc();
+    EPOLL_EVENT.set(ev, "events", EPOLLIN);
+    EPOLL_EVENT.set(ev, "data", fd);
     if (libc().epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
       throw syscallError("epoll_ctl", `${what} (fd ${fd})`);
     }
@@ -336,7 +335,9 @@ function syscallError(call: string, what: string): BpfError {
     op: call,
     errno: code,
     message: `cannot wait for ${what}`,
-    hint: code === 24 ? "too many open files: close objects or raise the fd limit" : undefined,
+    hint: code === ERRNO.EMFILE
+      ? "too many open files: close objects or raise the fd limit"
+      : undefined,
   });
 }
 
@@ -626,7 +627,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   /** Throw when closed: reading a closed stream is a bug in the caller. */
   protected checkOpen(): void {
     if (this.#closed) {
-      throw new BpfError({ op: "read", errno: 9, message: `${this.label} is closed` });
+      throw new BpfError({ op: "read", errno: ERRNO.EBADF, message: `${this.label} is closed` });
     }
   }
 

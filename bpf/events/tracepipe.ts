@@ -11,6 +11,7 @@
  * @module
  */
 
+import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import {
   cstr,
@@ -170,9 +171,9 @@ export class TracePipe implements AsyncIterableIterator<TraceLine>, Disposable, 
         op: "trace pipe open",
         errno: code,
         message: `cannot open '${this.path}'`,
-        hint: code === 1 || code === 13
+        hint: code === ERRNO.EPERM || code === ERRNO.EACCES
           ? "run as root"
-          : code === 16
+          : code === ERRNO.EBUSY
           ? "another process holds the trace pipe"
           : undefined,
       });

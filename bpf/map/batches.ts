@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ERRNO } from "../../ffi/abi.ts";
 import { check, libbpf } from "../../ffi/libbpf.ts";
 
 /** One batch of raw entries from {@link BpfMap.rawBatches}. */
@@ -62,7 +63,7 @@ export function* lookupBatches(shape: BatchShape): Generator<RawBatch, boolean> 
     count[0] = size;
     const ret = sym.bpf_map_lookup_batch(fd, inBatch, outBatch, keys, values, count, opts);
     if (ret < 0 && ret !== -ENOENT) {
-      if (ret === -28 && count[0] === 0) { // ENOSPC: a bucket holds more than `size`
+      if (ret === -ERRNO.ENOSPC && count[0] === 0) { // a bucket holds more than `size`
         size *= 2;
         continue;
       }

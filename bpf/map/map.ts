@@ -5,6 +5,15 @@
  * @module
  */
 
+import {
+  ARRAY_MAP_TYPES,
+  BATCH_MAP_TYPES,
+  BPF_MAP_INFO,
+  BPF_OBJ_NAME_LEN,
+  BPF_UPDATE,
+  ERRNO,
+  PERCPU_MAP_TYPES,
+} from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { check, errorFor, libbpf, typeName } from "../../ffi/libbpf.ts";
 import { cstr, libc } from "../../ffi/libc.ts";
@@ -48,11 +57,12 @@ export interface MapInfo {
 /** Update flags: any (create or replace), noexist (create only), exist (replace only). */
 export type UpdateFlag = "any" | "noexist" | "exist" | number;
 
-const UPDATE_FLAGS = { any: 0n, noexist: 1n, exist: 2n } as const;
-const ENOENT = 2;
-const PERCPU_TYPES = new Set([5, 6, 10, 21]);
-const BATCH_TYPES = new Set([1, 2, 5, 6, 9, 10]);
-const ARRAY_TYPES = new Set([2, 6]);
+const UPDATE_FLAGS = {
+  any: BPF_UPDATE.ANY,
+  noexist: BPF_UPDATE.NOEXIST,
+  exist: BPF_UPDATE.EXIST,
+} as const;
+const ENOENT = ERRNO.ENOENT;
 let possibleCpusCache = 0;
 
 /**
@@ -150,7 +160,7 @@ export class BpfMap<K = unknown, V = unknown> {
   }
   /** Whether values are per CPU (one per possible CPU). */
   get perCpu(): boolean {
-    return PERCPU_TYPES.has(this.#info.typeId);
+    return PERCPU_MAP_TYPES.has(this.#info.typeId);
   }
   /** The object this map belongs to (undefined for a map opened from a pin). */
   get object(): unknown {
@@ -385,11 +395,11 @@ export class BpfMap<K = unknown, V = unknown> {
       throw errorFor(-ret, {
         op: this.#op("map set"),
         message: `key ${show(key)}`,
-        hint: -ret === 17
+        hint: -ret === ERRNO.EEXIST
           ? "the key exists (flag noexist)"
-          : -ret === ENOENT && f === 2n
+          : -ret === ENOENT && f === BPF_UPDATE.EXIST
           ? "the key does not exist (flag exist)"
-          : -ret === 7
+          : -ret === ERRNO.E2BIG
           ? `the map is full (max_entries ${this.maxEntries})`
           : undefined,
       });
@@ -413,7 +423,7 @@ export class BpfMap<K = unknown, V = unknown> {
     if (ret === -ENOENT) return false;
     check(ret, {
       op: this.#op("map delete"),
-      hint: ret === -22 && ARRAY_TYPES.has(this.typeId)
+      hint: ret === -ERRNO.EINVAL && ARRAY_MAP_TYPES.has(this.typeId)
         ? "array entries cannot be deleted: set them to zero"
         : undefined,
     });
@@ -453,7 +463,7 @@ export class BpfMap<K = unknown, V = unknown> {
       batch: batchSize || Math.max(1, Math.min(this.maxEntries, 8192)),
       op: this.#op("map iterate"),
     };
-    if (BATCH_TYPES.has(this.typeId) && (yield* lookupBatches(shape))) return;
+    if (BATCH_MAP_TYPES.has(this.typeId) && (yield* lookupBatches(shape))) return;
     yield* nextKeyBatches(shape);
   }
 
@@ -569,7 +579,7 @@ export class BpfMap<K = unknown, V = unknown> {
     const zero = new Uint8Array(this.#valueBytes);
     const sym = libbpf();
     for (const k of keys) {
-      if (ARRAY_TYPES.has(this.typeId)) {
+      if (ARRAY_MAP_TYPES.has(this.typeId)) {
         check(sym.bpf_map_update_elem(this.fd, k, zero, 0n), { op: this.#op("map clear") });
       } else {
         const ret = sym.bpf_map_delete_elem(this.fd, k);
@@ -708,24 +718,26 @@ export function show(v: unknown): string {
  * ```
  */
 export function mapInfoByFd(fd: number, op: string): { info: MapInfo; btfId: number } {
-  const buf = new Uint8Array(88);
+  const I = BPF_MAP_INFO;
+  const buf = I.alloc();
   const len = new Uint32Array([buf.length]);
   check(libbpf().bpf_obj_get_info_by_fd(fd, buf, len), { op });
-  const v = new DataView(buf.buffer);
-  const nameBytes = buf.subarray(24, 40);
+  const at = I.offsetOf("name");
+  const nameBytes = buf.subarray(at, at + BPF_OBJ_NAME_LEN);
   const nul = nameBytes.indexOf(0);
+  const u32 = (f: Parameters<typeof I.get>[1]) => Number(I.get(buf, f));
   return {
     info: {
-      typeId: v.getUint32(0, true),
-      keySize: v.getUint32(8, true),
-      valueSize: v.getUint32(12, true),
-      maxEntries: v.getUint32(16, true),
-      flags: v.getUint32(20, true),
-      name: new TextDecoder().decode(nameBytes.subarray(0, nul < 0 ? 16 : nul)),
-      btfKeyTypeId: v.getUint32(68, true),
-      btfValueTypeId: v.getUint32(72, true),
+      typeId: u32("type"),
+      keySize: u32("key_size"),
+      valueSize: u32("value_size"),
+      maxEntries: u32("max_entries"),
+      flags: u32("map_flags"),
+      name: new TextDecoder().decode(nameBytes.subarray(0, nul < 0 ? BPF_OBJ_NAME_LEN : nul)),
+      btfKeyTypeId: u32("btf_key_type_id"),
+      btfValueTypeId: u32("btf_value_type_id"),
     },
-    btfId: v.getUint32(64, true),
+    btfId: u32("btf_id"),
   };
 }
 

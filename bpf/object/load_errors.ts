@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { Btf } from "../btf/btf.ts";
 import { fentryRefused } from "../system/kernel_limits.ts";
@@ -32,7 +33,7 @@ export function explainLoadFailure(
   const failed = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(log)?.[1];
   const prog = failed ? programs.find((p) => p.name === failed) : undefined;
   const base = new BpfError({ op, errno: code, log });
-  if (prog && code === 1 && /^(fentry|fexit|fmod_ret|lsm)/.test(prog.section)) {
+  if (prog && code === ERRNO.EPERM && /^(fentry|fexit|fmod_ret|lsm)/.test(prog.section)) {
     return fentryRefused(base, prog.section);
   }
   const core = /failed to resolve CO-RE relocation (.+)/.exec(log)?.[1];
@@ -51,7 +52,7 @@ export function explainLoadFailure(
     op,
     errno: code,
     message: failed ? `program '${failed}' was rejected` : undefined,
-    hint: code === 1 || code === 13
+    hint: code === ERRNO.EPERM || code === ERRNO.EACCES
       ? verifier
         ? "the verifier rejected the program: see the log above (e.log for all of it)"
         : "run as root, or grant CAP_BPF and CAP_PERFMON"

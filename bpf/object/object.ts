@@ -5,6 +5,7 @@
  * @module
  */
 
+import { BPF_OBJ_NAME_LEN, BPF_OBJECT_OPEN_OPTS, ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { checkPtr, libbpf, withLog } from "../../ffi/libbpf.ts";
 import { cstr } from "../../ffi/libc.ts";
@@ -179,10 +180,12 @@ export class BpfObject {
     const op = `open '${shownPath ?? path}'`;
     try {
       const st = Deno.statSync(path);
-      if (!st.isFile) throw new BpfError({ op, errno: 21, message: "not a regular file" });
+      if (!st.isFile) {
+        throw new BpfError({ op, errno: ERRNO.EISDIR, message: "not a regular file" });
+      }
     } catch (e) {
       if (e instanceof BpfError) throw e;
-      throw new BpfError({ op, errno: 2, message: "no such file" });
+      throw new BpfError({ op, errno: ERRNO.ENOENT, message: "no such file" });
     }
     const bytes = Deno.readFileSync(path);
     return BpfObject.#openBytes(bytes, name, op, shownPath ?? path, cacheDir);
@@ -214,24 +217,20 @@ export class BpfObject {
     if (bytes.length < 64 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c) {
       throw new BpfError({
         op,
-        errno: 8,
+        errno: ERRNO.ENOEXEC,
         message: "not an ELF file",
         hint: "give a BPF object compiled with clang -target bpf, or a .bpf.c source",
       });
     }
     const copy = Uint8Array.from(bytes);
-    // struct bpf_object_open_opts { size_t sz; const char *object_name; bool relaxed_maps;
-    //   const char *pin_root_path; __u32 :32; const char *kconfig; const char *btf_custom_path; }
-    const objName = cstr(name.replace(/\.bpf\.o$|\.o$/, "").slice(0, 15));
+    const objName = cstr(name.replace(/\.bpf\.o$|\.o$/, "").slice(0, BPF_OBJ_NAME_LEN - 1));
     const custom = Deno.env.get("BPFSH_NO_CORE_BTF") ? undefined : coreBtfFor(copy, cacheDir);
     const customPath = custom ? cstr(custom) : undefined;
-    const address = (u: Uint8Array) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(u)));
-    const opts = new BigUint64Array(7);
-    opts[0] = BigInt(opts.byteLength);
-    opts[1] = address(objName);
-    if (customPath) opts[6] = address(customPath);
+    const opts = BPF_OBJECT_OPEN_OPTS.alloc();
+    BPF_OBJECT_OPEN_OPTS.set(opts, "object_name", objName);
+    if (customPath) BPF_OBJECT_OPEN_OPTS.set(opts, "btf_custom_path", customPath);
     const { result, log, errno } = withLog(() =>
-      libbpf().bpf_object__open_mem(copy, BigInt(copy.length), new Uint8Array(opts.buffer))
+      libbpf().bpf_object__open_mem(copy, BigInt(copy.length), opts)
     );
     void [objName, customPath]; // libbpf copies both strings during the call
     const ptr = checkPtr(result, {
@@ -405,7 +404,7 @@ export class BpfObject {
   #unknown(kind: string, name: string, names: string[]): BpfError {
     return new BpfError({
       op: `find ${kind} '${name}'`,
-      errno: 2,
+      errno: ERRNO.ENOENT,
       message: `object '${this.name}' has no ${kind} named '${name}'`,
       hint: names.length ? `${kind}s are: ${names.join(", ")}` : `the object has no ${kind}s`,
     });

@@ -4,6 +4,14 @@
  * @module
  */
 
+import {
+  BPF_TC,
+  BPF_TC_HOOK,
+  BPF_TC_OPTS,
+  BPF_TEST_RUN_OPTS,
+  BPF_UPROBE_OPTS,
+  ERRNO,
+} from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { check, checkPtr, libbpf, typeName, withLog } from "../../ffi/libbpf.ts";
 import { cstr, libc, onlineCpus } from "../../ffi/libc.ts";
@@ -14,7 +22,7 @@ import {
   planAttach,
 } from "../link/target.ts";
 import { libbpfLink, Link, type LinkRelease } from "../link/link.ts";
-import { pinPath } from "../system/mounts.ts";
+import { attachNeedsTracefs, ensureTracefs, pinPath } from "../system/mounts.ts";
 import { PERF_EVENT_IOC_ENABLE, PERF_EVENTS, perfEventOpen } from "../system/perf_event.ts";
 import { kernelLacks } from "../system/kernel_limits.ts";
 
@@ -53,8 +61,6 @@ export interface TestRunResult {
   /** The packet as the program left it (when data was given). */
   data?: Uint8Array;
 }
-
-const TEST_RUN_OPTS_SIZE = 80;
 
 /**
  * One program of a BpfObject.
@@ -170,11 +176,13 @@ export class Program {
     this.#loadedFd(op);
     const plan = planAttach(this.type, this.section, target, opts);
     const label = target || this.section;
+    const kind = plan.kind === "auto" ? kindFromSection(this.section) ?? "auto" : plan.kind;
+    // A fresh machine has no tracefs mounted, and libbpf would fail with a bare ENOENT.
+    if (attachNeedsTracefs(kind)) ensureTracefs();
     let release: LinkRelease;
     try {
       release = this.#attachPlan(plan, op);
     } catch (e) {
-      const kind = plan.kind === "auto" ? kindFromSection(this.section) ?? "auto" : plan.kind;
       throw kernelLacks(e, kind, this.section, label) ?? e;
     }
     const link = new Link(this.name, label, release, (l) => this.#owner.release(l));
@@ -224,16 +232,10 @@ export class Program {
 
   #attachUprobe(plan: Extract<AttachPlan, { kind: "uprobe" }>, op: string): LinkRelease {
     const binary = resolveBinary(plan.binary, op);
-    // struct bpf_uprobe_opts { size_t sz; size_t ref_ctr_offset; __u64 bpf_cookie;
-    //                          bool retprobe; const char *func_name; }
-    const opts = new Uint8Array(40);
-    const v = new DataView(opts.buffer);
-    v.setBigUint64(0, 40n, true);
-    v.setUint8(24, plan.retprobe ? 1 : 0);
+    const opts = BPF_UPROBE_OPTS.alloc();
+    BPF_UPROBE_OPTS.set(opts, "retprobe", plan.retprobe);
     const func = plan.func ? cstr(plan.func) : undefined;
-    if (func) {
-      v.setBigUint64(32, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(func))), true);
-    }
+    if (func) BPF_UPROBE_OPTS.set(opts, "func_name", func);
     const { result, log, errno } = withLog(() =>
       libbpf().bpf_program__attach_uprobe_opts(
         this.#ptr,
@@ -288,34 +290,33 @@ export class Program {
 
   #attachTc(plan: Extract<AttachPlan, { kind: "tc" }>, op: string): LinkRelease {
     const sym = libbpf();
-    // struct bpf_tc_hook { size_t sz; int ifindex; enum attach_point; __u32 parent; }
-    const hook = new Uint8Array(24);
-    const hv = new DataView(hook.buffer);
-    hv.setBigUint64(0, 24n, true);
-    hv.setInt32(8, ifindexOf(plan.iface, op), true);
-    hv.setUint32(12, plan.direction === "ingress" ? 1 : 2, true);
+    const hook = BPF_TC_HOOK.alloc();
+    BPF_TC_HOOK.set(hook, "ifindex", ifindexOf(plan.iface, op));
+    BPF_TC_HOOK.set(
+      hook,
+      "attach_point",
+      plan.direction === "ingress" ? BPF_TC.INGRESS : BPF_TC.EGRESS,
+    );
     const created = sym.bpf_tc_hook_create(hook);
-    if (created < 0 && created !== -17) check(created, { op: `${op}: create clsact qdisc` });
-    // struct bpf_tc_opts { size_t sz; int prog_fd; __u32 flags, prog_id, handle, priority; }
-    const opts = new Uint8Array(32);
-    const ov = new DataView(opts.buffer);
-    ov.setBigUint64(0, 32n, true);
-    ov.setInt32(8, this.fd, true);
+    if (created < 0 && created !== -ERRNO.EEXIST) {
+      check(created, { op: `${op}: create clsact qdisc` });
+    }
+    const opts = BPF_TC_OPTS.alloc();
+    BPF_TC_OPTS.set(opts, "prog_fd", this.fd);
     check(sym.bpf_tc_attach(hook, opts), { op });
-    const handle = ov.getUint32(20, true);
-    const priority = ov.getUint32(24, true);
+    const handle = BPF_TC_OPTS.get(opts, "handle");
+    const priority = BPF_TC_OPTS.get(opts, "priority");
     return {
       fd: -1,
       destroy: () => {
-        const d = new Uint8Array(32);
-        const dv = new DataView(d.buffer);
-        dv.setBigUint64(0, 32n, true);
-        dv.setUint32(20, handle, true);
-        dv.setUint32(24, priority, true);
+        const d = BPF_TC_OPTS.alloc();
+        BPF_TC_OPTS.set(d, "handle", handle);
+        BPF_TC_OPTS.set(d, "priority", priority);
         sym.bpf_tc_detach(hook, d);
         // Only remove the qdisc if this attach created it: others may use it.
         if (created === 0) {
-          hv.setUint32(12, 3, true); // BPF_TC_INGRESS | BPF_TC_EGRESS removes clsact
+          // Both attach points at once remove the clsact qdisc itself.
+          BPF_TC_HOOK.set(hook, "attach_point", BPF_TC.INGRESS | BPF_TC.EGRESS);
           sym.bpf_tc_hook_destroy(hook);
         }
       },
@@ -335,37 +336,35 @@ export class Program {
   testRun(opts: TestRunOptions = {}): TestRunResult {
     const op = `test run '${this.name}'`;
     const fd = this.#loadedFd(op);
-    const buf = new Uint8Array(TEST_RUN_OPTS_SIZE);
-    const v = new DataView(buf.buffer);
-    const addr = (u: Uint8Array) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(u)));
-    v.setBigUint64(0, BigInt(TEST_RUN_OPTS_SIZE), true);
+    const T = BPF_TEST_RUN_OPTS;
+    const buf = T.alloc();
     const dataIn = opts.data?.length ? Uint8Array.from(opts.data) : undefined;
     const dataOut = dataIn ? new Uint8Array(opts.dataOutSize ?? dataIn.length + 512) : undefined;
     const ctxIn = opts.ctx?.length ? Uint8Array.from(opts.ctx) : undefined;
     if (dataIn && dataOut) {
-      v.setBigUint64(8, addr(dataIn), true);
-      v.setBigUint64(16, addr(dataOut), true);
-      v.setUint32(24, dataIn.length, true);
-      v.setUint32(28, dataOut.length, true);
+      T.set(buf, "data_in", dataIn);
+      T.set(buf, "data_out", dataOut);
+      T.set(buf, "data_size_in", dataIn.length);
+      T.set(buf, "data_size_out", dataOut.length);
     }
     if (ctxIn) {
-      v.setBigUint64(32, addr(ctxIn), true);
-      v.setUint32(48, ctxIn.length, true);
+      T.set(buf, "ctx_in", ctxIn);
+      T.set(buf, "ctx_size_in", ctxIn.length);
     }
     // raw_tp test runs refuse any repeat field (even 1); 0 means once for the others.
-    v.setInt32(60, opts.repeat ?? 0, true);
+    T.set(buf, "repeat", opts.repeat ?? 0);
     const { result, log } = withLog(() => libbpf().bpf_prog_test_run_opts(fd, buf));
     check(result, {
       op,
       log,
-      hint: result === -524 || result === -95
+      hint: result === -ERRNO.ENOTSUPP || result === -ERRNO.EOPNOTSUPP
         ? `BPF_PROG_TEST_RUN does not support ${this.type} programs`
         : undefined,
     });
     return {
-      retval: v.getUint32(56, true) | 0,
-      duration: v.getUint32(64, true),
-      data: dataOut?.slice(0, v.getUint32(28, true)),
+      retval: Number(T.get(buf, "retval")) | 0,
+      duration: Number(T.get(buf, "duration")),
+      data: dataOut?.slice(0, Number(T.get(buf, "data_size_out"))),
     };
   }
 
@@ -415,7 +414,7 @@ function resolveBinary(binary: string, op: string): string {
     try {
       Deno.statSync(binary);
     } catch {
-      throw new BpfError({ op, errno: 2, message: `binary '${binary}' not found` });
+      throw new BpfError({ op, errno: ERRNO.ENOENT, message: `binary '${binary}' not found` });
     }
     return binary;
   }
@@ -429,5 +428,5 @@ function resolveBinary(binary: string, op: string): string {
       // Try the next directory.
     }
   }
-  throw new BpfError({ op, errno: 2, message: `'${binary}' not found in PATH` });
+  throw new BpfError({ op, errno: ERRNO.ENOENT, message: `'${binary}' not found in PATH` });
 }

@@ -82,6 +82,41 @@ export function ensureTracefs(): string {
 }
 
 /**
+ * A path inside tracefs, mounting tracefs first when it is not mounted; undefined when it
+ * cannot be mounted (not root): callers that only look (listings, completion) then find
+ * nothing rather than fail.
+ *
+ * @param sub The path inside tracefs, e.g. `"events/syscalls"`.
+ * @returns The full path, or undefined.
+ * @example
+ * ```ts
+ * tracefsPath("available_events"); // "/sys/kernel/tracing/available_events"
+ * ```
+ */
+export function tracefsPath(sub: string): string | undefined {
+  try {
+    return `${ensureTracefs()}/${sub}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether an attach of this kind goes through tracefs: tracepoints read their event id
+ * there, and kprobes and uprobes fall back to its legacy probe events.
+ *
+ * @param kind The attach kind (see bpf/link/target.ts), or undefined.
+ * @returns True when tracefs must be mounted first.
+ * @example
+ * ```ts
+ * attachNeedsTracefs("tracepoint"); // true
+ * ```
+ */
+export function attachNeedsTracefs(kind: string | undefined): boolean {
+  return kind === "tracepoint" || kind === "kprobe" || kind === "uprobe" || kind === "usdt";
+}
+
+/**
  * Check that a pin path lies in a bpffs mount, mounting bpffs when needed.
  *
  * @param path The pin path.

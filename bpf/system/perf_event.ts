@@ -4,6 +4,7 @@
  * @module
  */
 
+import { ERRNO, PERF_ATTR_FLAG, PERF_EVENT_ATTR } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { errno, libc } from "../../ffi/libc.ts";
 
@@ -21,7 +22,6 @@ export const PERF_EVENT_IOC_ENABLE = 0x2400n;
 export const PERF_EVENT_IOC_DISABLE = 0x2401n;
 
 const PERF_FLAG_FD_CLOEXEC = 8n;
-const ATTR_SIZE = 128;
 const SYS_PERF_EVENT_OPEN = Deno.build.arch === "aarch64" ? 241n : 298n;
 
 /** Named events a user may attach a perf_event program to: [type, config]. */
@@ -76,19 +76,19 @@ export interface PerfEventAttr {
  * ```
  */
 export function perfEventOpen(attr: PerfEventAttr, pid: number, cpu: number): number {
-  const buf = new Uint8Array(ATTR_SIZE);
-  const v = new DataView(buf.buffer);
-  v.setUint32(0, attr.type, true);
-  v.setUint32(4, ATTR_SIZE, true);
-  v.setBigUint64(8, BigInt(attr.config), true);
-  v.setBigUint64(16, BigInt(attr.frequency ?? attr.period ?? 0), true);
-  v.setBigUint64(24, BigInt(attr.sampleType ?? 0), true);
+  const A = PERF_EVENT_ATTR;
+  const buf = A.alloc();
+  A.set(buf, "type", attr.type);
+  A.set(buf, "size", A.size);
+  A.set(buf, "config", attr.config);
+  A.set(buf, "sample_period", attr.frequency ?? attr.period ?? 0);
+  A.set(buf, "sample_type", attr.sampleType ?? 0);
   let flags = 0n;
-  if (attr.disabled) flags |= 1n;
-  if (attr.frequency) flags |= 1n << 10n;
-  if (attr.watermark) flags |= 1n << 14n;
-  v.setBigUint64(40, flags, true);
-  v.setUint32(48, attr.wakeupEvents ?? 1, true);
+  if (attr.disabled) flags |= PERF_ATTR_FLAG.DISABLED;
+  if (attr.frequency) flags |= PERF_ATTR_FLAG.FREQ;
+  if (attr.watermark) flags |= PERF_ATTR_FLAG.WATERMARK;
+  A.set(buf, "flags", flags);
+  A.set(buf, "wakeup_events", attr.wakeupEvents ?? 1);
   const fd = Number(
     libc().syscall5(SYS_PERF_EVENT_OPEN, buf, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC),
   );
@@ -98,10 +98,10 @@ export function perfEventOpen(attr: PerfEventAttr, pid: number, cpu: number): nu
       op: "perf_event_open",
       errno: code,
       message: `event type ${attr.type} config ${attr.config} on cpu ${cpu}`,
-      hint: code === 2 || code === 95
+      hint: code === ERRNO.ENOENT || code === ERRNO.EOPNOTSUPP
         ? "this machine has no such event (hardware counters are often missing in VMs): " +
           "try cpu-clock"
-        : code === 13 || code === 1
+        : code === ERRNO.EACCES || code === ERRNO.EPERM
         ? "run as root, or lower /proc/sys/kernel/perf_event_paranoid"
         : undefined,
     });
