@@ -34,8 +34,30 @@ export {
   type Codec,
   type DatasecVar,
 } from "./bpf/btf/btf.ts";
-export { type AttachOptions, planAttach } from "./bpf/link/target.ts";
-export { closeAll, exitOnSignals, type ExitSignal } from "./bpf/object/lifetime.ts";
+export type {
+  BtfArray,
+  BtfBase,
+  BtfComposite,
+  BtfDatasec,
+  BtfDeclTag,
+  BtfEnum,
+  BtfEnumValue,
+  BtfFloat,
+  BtfFunc,
+  BtfFuncProto,
+  BtfFwd,
+  BtfInt,
+  BtfKind,
+  BtfMember,
+  BtfParam,
+  BtfPtr,
+  BtfRef,
+  BtfSecInfo,
+  BtfVar,
+  BtfVoid,
+} from "./bpf/btf/types.ts";
+export { type AttachOptions, type AttachPlan, planAttach } from "./bpf/link/target.ts";
+export { type Closeable, closeAll, exitOnSignals, type ExitSignal } from "./bpf/object/lifetime.ts";
 export { ensureBpffs, ensureTracefs } from "./bpf/system/mounts.ts";
 export { libbpfVersion } from "./ffi/libbpf.ts";
 export {
@@ -45,7 +67,15 @@ export {
   type CompileResult,
 } from "./bpf/build/compile.ts";
 export { vmlinuxHeaderDir } from "./bpf/build/vmlinux.ts";
-export { type Feature, feature, type FeatureReport, features } from "./bpf/system/features.ts";
+export {
+  type Feature,
+  feature,
+  type FeatureKind,
+  type FeatureOptions,
+  type FeatureReport,
+  features,
+  type MountState,
+} from "./bpf/system/features.ts";
 export { RingBuffer, type RingBufferOptions } from "./bpf/events/ringbuf.ts";
 export {
   PerfBuffer,

@@ -181,6 +181,12 @@ export class BpfError extends Error {
   /** The full log (verifier, libbpf or compiler), when there is one. */
   readonly log?: string;
 
+  /**
+   * Make an error; the message is built from the operation, the errno's name and text, the
+   * message, the log's last lines and the hint.
+   *
+   * @param init What failed and why.
+   */
   constructor(init: BpfErrorInit) {
     const errno = Math.abs(init.errno ?? 0);
     const parts = [init.op];

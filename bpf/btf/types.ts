@@ -46,7 +46,7 @@ export const BTF_KIND = {
  * KIND_NAMES[BTF_KIND.ENUM64]; // "enum64"
  * ```
  */
-export const KIND_NAMES = [
+export const KIND_NAMES: readonly BtfKind[] = [
   "void",
   "int",
   "ptr",
@@ -67,10 +67,30 @@ export const KIND_NAMES = [
   "decl_tag",
   "type_tag",
   "enum64",
-] as const;
+];
 
-/** A BTF kind name, e.g. `"struct"`. */
-export type BtfKind = typeof KIND_NAMES[number];
+/** A BTF kind name, e.g. `"struct"`: one of {@link KIND_NAMES}. */
+export type BtfKind =
+  | "void"
+  | "int"
+  | "ptr"
+  | "array"
+  | "struct"
+  | "union"
+  | "enum"
+  | "fwd"
+  | "typedef"
+  | "volatile"
+  | "const"
+  | "restrict"
+  | "func"
+  | "func_proto"
+  | "var"
+  | "datasec"
+  | "float"
+  | "decl_tag"
+  | "type_tag"
+  | "enum64";
 
 /** Fields every record has. */
 export interface BtfBase {

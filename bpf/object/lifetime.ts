@@ -107,10 +107,10 @@ function installExitHooks(): void {
 }
 
 /** Exit statuses by signal, the shell's convention (128 + the signal's number). */
-const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+const SIGNAL_STATUS: Record<ExitSignal, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 /** A signal {@link exitOnSignals} can handle. */
-export type ExitSignal = keyof typeof SIGNAL_STATUS;
+export type ExitSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 /**
  * Close everything bpfsh opened and exit when one of these signals arrives. Importing the
