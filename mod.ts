@@ -91,3 +91,11 @@ export {
   type TracePipeOptions,
 } from "./bpf/events/tracepipe.ts";
 export type { EventCodec, IterateOptions, RawCallback, StreamStats } from "./bpf/events/stream.ts";
+export {
+  isKernelAddress,
+  KERNEL_SPACE_START,
+  type KernelSymbol,
+  KernelSymbols,
+  ksym,
+} from "./bpf/stack/kallsyms.ts";
+export { formatFrame, type Frame, frameName, type FrameStyle } from "./bpf/stack/frame.ts";
