@@ -90,7 +90,7 @@ export {
   tracePipe,
   type TracePipeOptions,
 } from "./bpf/events/tracepipe.ts";
-export type { EventCodec, IterateOptions, RawCallback, StreamStats } from "./bpf/events/stream.ts";
+export type { EventCodec, IterateOptions, RawCallback, StreamStats } from "./bpf/events/types.ts";
 export {
   isKernelAddress,
   KERNEL_SPACE_START,

@@ -125,6 +125,10 @@ export const EPOLL_CTL_DEL = 2;
 export const EPOLLIN = 1;
 /** Close the epoll fd on exec. */
 export const EPOLL_CLOEXEC = 0o2000000;
+/** eventfd: reads and writes return EAGAIN instead of blocking. */
+export const EFD_NONBLOCK = 0o4000;
+/** eventfd: close on exec. */
+export const EFD_CLOEXEC = 0o2000000;
 
 /** open flags. */
 export const O_RDONLY = 0;

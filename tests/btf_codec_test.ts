@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { fixtureBytes } from "./helpers.ts";
 import { Btf } from "../bpf/btf/btf.ts";
-import { StrCache } from "../bpf/btf/codec.ts";
+import { StrCache } from "../bpf/btf/codec/strings.ts";
 import { BtfBuilder } from "../bpf/btf/builder.ts";
 import { elfSection } from "../bpf/elf/elf.ts";
 import { BpfError } from "../ffi/errors.ts";

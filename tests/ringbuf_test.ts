@@ -7,7 +7,7 @@
 import { BpfError } from "../ffi/errors.ts";
 import { BpfObject } from "../bpf/object/object.ts";
 import { copyWrapped, RingBuffer } from "../bpf/events/ringbuf.ts";
-import { guessEventType } from "../bpf/events/stream.ts";
+import { guessEventType } from "../bpf/events/decoder.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { bpfTest, fixture } from "./helpers.ts";
 

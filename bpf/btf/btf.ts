@@ -21,7 +21,8 @@
 import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { declare } from "./cdecl.ts";
-import { buildCodec, type Codec } from "./codec.ts";
+import { buildCodec } from "./codec/generator.ts";
+import type { Codec } from "./codec/types.ts";
 import { elfSections, elfSymbols } from "../elf/elf.ts";
 import { formatType } from "./format.ts";
 import { BtfData } from "./raw.ts";
@@ -35,7 +36,7 @@ import {
   KIND_NAMES,
 } from "./types.ts";
 
-export type { Codec } from "./codec.ts";
+export type { Codec } from "./codec/types.ts";
 export * from "./types.ts";
 
 /**
@@ -727,7 +728,7 @@ export class Btf {
    * Decoding: ints up to 32 bits are numbers, 64-bit ints and pointers bigints, `_Bool`
    * booleans, enums numbers, `char[N]` strings (up to the first NUL), other arrays
    * arrays, structs and unions plain objects (anonymous members flattened, unions with
-   * every member decoded), floats numbers; see bpf/btf/codec.ts for the details (union
+   * every member decoded), floats numbers; see bpf/btf/codec/types.ts for the details (union
    * encoding, typedef'd `u8` arrays). Encoding validates and throws a
    * {@link BpfError} with op `"encode"` naming the field path and value; a missing field
    * is written as 0 (C zero-initialisation), an unknown field is an error.

@@ -28,19 +28,11 @@ import {
   PERF_TYPE_SOFTWARE,
   perfEventOpen,
 } from "../system/perf_event.ts";
-import {
-  type Decoder,
-  type DecoderFactory,
-  eventDecoder,
-  EventStream,
-  Mapping,
-  Poller,
-  type RawCallback,
-  reentered,
-  type StreamMap,
-  type StreamOptions,
-  type StreamStats,
-} from "./stream.ts";
+import { type Decoder, type DecoderFactory, eventDecoder } from "./decoder.ts";
+import { Mapping } from "./mapping.ts";
+import { Poller } from "./poller.ts";
+import { EventStream, reentered } from "./stream.ts";
+import type { RawCallback, StreamMap, StreamOptions, StreamStats } from "./types.ts";
 
 const PERF_RECORD_LOST = PERF_RECORD.LOST;
 const PERF_RECORD_SAMPLE = PERF_RECORD.SAMPLE;

@@ -18,7 +18,7 @@
  * - no FFI call per event: when the ring is empty, one nonblocking `epoll_wait` waits
  *   (at most `flushMs`, for records submitted with `BPF_RB_NO_WAKEUP`);
  *   while events flow, the async forms read lazily, every millisecond or so (see
- *   bpf/stream.ts): the producer then signals one wake-up per batch, not per record.
+ *   bpf/events/pacing.ts): the producer then signals one wake-up per batch, not per record.
  *
  * @module
  */
@@ -26,18 +26,11 @@
 import { BPF_RINGBUF, ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { pageSize, PROT_READ, PROT_WRITE } from "../../ffi/libc.ts";
-import {
-  type Decoder,
-  eventDecoder,
-  EventStream,
-  Mapping,
-  Poller,
-  type RawCallback,
-  reentered,
-  type StreamMap,
-  type StreamOptions,
-  type StreamStats,
-} from "./stream.ts";
+import { type Decoder, eventDecoder } from "./decoder.ts";
+import { Mapping } from "./mapping.ts";
+import { Poller } from "./poller.ts";
+import { EventStream, reentered } from "./stream.ts";
+import type { RawCallback, StreamMap, StreamOptions, StreamStats } from "./types.ts";
 
 const { BUSY_BIT, DISCARD_BIT, LENGTH_MASK } = BPF_RINGBUF;
 const TWO_32 = 4294967296;

@@ -1,519 +1,21 @@
 /**
- * What the ring buffer and perf buffer readers share: shared mappings of a kernel buffer,
- * an epoll waiter that a close() can interrupt, event decoding through BTF, and the
- * iteration forms (`consume`, `poll`, batches, `for await`) over one `drain` primitive.
+ * What the ring buffer and perf buffer readers share: the read forms (`consume`,
+ * `consumeRaw`, `poll`, `batches`, `for await`) over one `drain` primitive each reader
+ * implements, events a loop read ahead, pacing and close.
  *
  * The hot path never crosses FFI: a reader walks its mapping with plain typed-array reads
- * and calls into libc only to wait (one nonblocking `epoll_wait`) when it found nothing.
- * While events flow, the async forms (`poll`, `batches`, `for await`) read lazily: after
- * a read that emptied the buffer they let events pile up for a millisecond or so, which
- * saves the producer a kernel wake-up per event (see {@link EventStream}); they turn
- * eager when the rate would fill the buffer during such a wait.
+ * and calls into libc only to wait (one nonblocking `epoll_wait`, see poller.ts) when it
+ * found nothing. While events flow, the async forms read lazily (see pacing.ts).
  *
  * @module
  */
 
-import { EPOLL_EVENT, ERRNO } from "../../ffi/abi.ts";
+import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
-import {
-  EPOLL_CLOEXEC,
-  EPOLL_CTL_ADD,
-  EPOLLIN,
-  errno,
-  libc,
-  MAP_FAILED,
-  MAP_SHARED,
-} from "../../ffi/libc.ts";
-
-/** Counters every stream keeps. */
-export interface StreamStats {
-  /** Events delivered (discarded ring records are not counted). */
-  events: number;
-  /** Payload bytes delivered. */
-  bytes: number;
-}
-
-/**
- * A zero-copy event callback: the record is `bytes[offset, offset + length)`. The view
- * aliases the kernel's buffer and is valid only until the callback returns.
- */
-export type RawCallback = (bytes: Uint8Array, offset: number, length: number) => void;
-
-/**
- * Turns the records of the buffer it was made for into the values a stream yields. Bound
- * to one buffer, so the hot loop passes two numbers: `decode(offset, length)` for records
- * of at least `min` bytes (unchecked, the fast path), `pad(offset, length)` for shorter
- * ones (decoded from a zero-padded copy, never past their end).
- */
-export interface Decoder<T> {
-  /** The shortest record `decode` takes. */
-  readonly min: number;
-  /** Decode the record at `[offset, offset + length)`, `length >= min`. */
-  readonly decode: (offset: number, length: number) => T;
-  /** Decode a record shorter than `min`. */
-  readonly pad: (offset: number, length: number) => T;
-}
-
-/** Makes the {@link Decoder} of a stream for one buffer (a mapping or a scratch copy). */
-export type DecoderFactory<T> = (bytes: Uint8Array) => Decoder<T>;
-
-/** The part of a BTF codec a stream needs (see bpf/btf). */
-export interface EventCodec {
-  /** The type's size in bytes. */
-  readonly size: number;
-  /** The C name of the type, e.g. `"struct data_t"`. */
-  readonly typeName?: string;
-  /** Decode one value at `offset`; returns plain JavaScript values (copies). */
-  decode(bytes: Uint8Array, offset?: number): unknown;
-  /**
-   * Optional: an unchecked decoder over one buffer, `(offset) => value`, for hot loops
-   * (the caller keeps `offset + size` within the buffer). Used when the codec has it.
-   */
-  bind?(bytes: Uint8Array): (offset: number) => unknown;
-}
-
-/** The part of an object's BTF a stream needs. */
-export interface StreamBtf {
-  /** A codec for a type given by id or name (`"data_t"` or `"struct data_t"`). */
-  codec(typeIdOrName: number | string): EventCodec;
-}
-
-/** The part of a BpfMap a stream needs; a BpfMap fits. */
-export interface StreamMap {
-  /** The map's name. */
-  readonly name: string;
-  /** The map type, e.g. `"ringbuf"`, `"perf_event_array"`. */
-  readonly type: string;
-  /** The map's fd (throws when the map is closed). */
-  readonly fd: number;
-  /** max_entries: the ring size, or the number of CPU slots. */
-  readonly maxEntries: number;
-  /** The BTF of the map's object, which resolves event type names. */
-  readonly btf?: StreamBtf | undefined;
-}
-
-/** Options every stream takes. */
-export interface StreamOptions {
-  /**
-   * The BTF type of an event (`"data_t"`, `"struct data_t"` or a type id), or a codec.
-   * When absent: the only struct named `event`, `*_event` or `data_t` that a global
-   * variable points to, else the only one so named in the object's BTF, else
-   * `Uint8Array` copies (see {@link eventDecoder}).
-   */
-  type?: string | number | EventCodec;
-  /**
-   * Most events one batch holds (default 128): bounds memory (events kept alive between
-   * garbage collections make V8 grow its young generation) and keeps turns fair.
-   */
-  maxBatch?: number;
-}
-
-/** Options of the iteration forms. */
-export interface IterateOptions {
-  /** Stop the iteration (the stream stays open). */
-  signal?: AbortSignal;
-  /** Most events per batch (default: the stream's maxBatch). */
-  maxBatch?: number;
-}
-
-/**
- * A shared mapping of part of a kernel object (a BPF map or a perf event) into memory.
- *
- * @example
- * ```ts
- * const m = Mapping.map(fd, 4096, PROT_READ, 0, "ring buffer mmap");
- * const u32 = new Uint32Array(m.buffer);
- * m.unmap();
- * ```
- */
-export class Mapping {
-  /** The mapped bytes; must not be touched after {@link Mapping.unmap}. */
-  readonly buffer: ArrayBuffer;
-  #ptr: Deno.PointerObject | null;
-  readonly #length: number;
-
-  private constructor(ptr: Deno.PointerObject, length: number) {
-    this.#ptr = ptr;
-    this.#length = length;
-    this.buffer = Deno.UnsafePointerView.getArrayBuffer(ptr, length);
-  }
-
-  /**
-   * Map `length` bytes of `fd` at `offset` (MAP_SHARED).
-   *
-   * @param fd The file to map.
-   * @param length Bytes to map.
-   * @param prot PROT_READ, optionally | PROT_WRITE.
-   * @param offset The file offset (a multiple of the page size).
-   * @param op The operation to name in an error.
-   * @returns The mapping.
-   * @example
-   * ```ts
-   * const consumer = Mapping.map(map.fd, pageSize(), PROT_READ | PROT_WRITE, 0, "mmap");
-   * ```
-   */
-  static map(fd: number, length: number, prot: number, offset: number, op: string): Mapping {
-    const ptr = libc().mmap(null, BigInt(length), prot, MAP_SHARED, fd, BigInt(offset));
-    if (ptr === null || Deno.UnsafePointer.value(ptr) === MAP_FAILED) {
-      const code = errno();
-      throw new BpfError({
-        op,
-        errno: code,
-        message: `cannot map ${length} bytes of fd ${fd} at offset ${offset}`,
-        hint: code === ERRNO.EPERM || code === ERRNO.EACCES ? "run as root" : undefined,
-      });
-    }
-    return new Mapping(ptr, length);
-  }
-
-  /** Whether the mapping is still there. */
-  get mapped(): boolean {
-    return this.#ptr !== null;
-  }
-
-  /**
-   * Unmap; calling it again does nothing.
-   *
-   * @example
-   * ```ts
-   * mapping.unmap();
-   * ```
-   */
-  unmap(): void {
-    if (this.#ptr === null) return;
-    libc().munmap(this.#ptr, BigInt(this.#length));
-    this.#ptr = null;
-  }
-}
-
-const EFD_NONBLOCK = 0o4000;
-const EFD_CLOEXEC = 0o2000000;
-const EPOLL_EVENT_SIZE = EPOLL_EVENT.size;
-
-/**
- * Waits for any of a set of fds to become readable, on a worker thread (a nonblocking FFI
- * call) so the event loop keeps running. An eventfd in the set lets {@link Poller.wake}
- * and {@link Poller.close} end a wait at once.
- *
- * @example
- * ```ts
- * const poller = new Poller([map.fd], "ring buffer");
- * await poller.wait(100); // readable, woken, or 100 ms passed
- * poller.close();
- * ```
- */
-export class Poller {
-  #epfd: number;
-  #wakefd: number;
-  #events: Uint8Array<ArrayBuffer>;
-  #pending: Promise<void> | undefined;
-  #closed = false;
-
-  /**
-   * @param fds The fds to wait on (each for EPOLLIN).
-   * @param what What the fds belong to, for error messages.
-   */
-  constructor(fds: readonly number[], what: string) {
-    const c = libc();
-    this.#epfd = c.epoll_create1(EPOLL_CLOEXEC);
-    if (this.#epfd < 0) throw syscallError("epoll_create1", what);
-    this.#wakefd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (this.#wakefd < 0) {
-      const err = syscallError("eventfd", what);
-      c.close(this.#epfd);
-      throw err;
-    }
-    this.#events = new Uint8Array(EPOLL_EVENT_SIZE * (fds.length + 1));
-    try {
-      this.#add(this.#wakefd, what);
-      for (const fd of fds) this.#add(fd, what);
-    } catch (e) {
-      this.#release();
-      throw e;
-    }
-  }
-
-  #add(fd: number, what: string): void {
-    const ev = EPOLL_EVENT.alloc();
-    EPOLL_EVENT.set(ev, "events", EPOLLIN);
-    EPOLL_EVENT.set(ev, "data", fd);
-    if (libc().epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
-      throw syscallError("epoll_ctl", `${what} (fd ${fd})`);
-    }
-  }
-
-  /** Whether a wait is in flight. */
-  get waiting(): boolean {
-    return this.#pending !== undefined;
-  }
-
-  /**
-   * Wait until an fd is readable, {@link Poller.wake} is called, or `timeoutMs` passes.
-   * Concurrent callers share the wait in flight. After close() it resolves at once.
-   *
-   * @param timeoutMs Milliseconds; -1 waits without limit, 0 only checks.
-   * @returns When the wait ended.
-   * @example
-   * ```ts
-   * await poller.wait(-1);
-   * ```
-   */
-  wait(timeoutMs: number): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#pending ??= libc()
-      .epoll_wait_async(this.#epfd, this.#events, this.#events.length / EPOLL_EVENT_SIZE, timeoutMs)
-      .then(() => {
-        this.#pending = undefined;
-        if (this.#closed) this.#release();
-        else this.#clearWake();
-      });
-    return this.#pending;
-  }
-
-  /**
-   * End the wait in flight (if any) now.
-   *
-   * @example
-   * ```ts
-   * signal.addEventListener("abort", () => poller.wake());
-   * ```
-   */
-  wake(): void {
-    if (this.#wakefd < 0) return;
-    libc().write(this.#wakefd, ONE, 8n);
-  }
-
-  #clearWake(): void {
-    if (this.#wakefd >= 0) libc().read(this.#wakefd, SCRATCH8, 8n);
-  }
-
-  /**
-   * Close the epoll and eventfd fds; a wait in flight is woken and the fds are closed as
-   * soon as it returns (so its thread never waits on a reused fd number).
-   *
-   * @example
-   * ```ts
-   * poller.close();
-   * ```
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#pending) this.wake();
-    else this.#release();
-  }
-
-  /**
-   * Close, then wait for the wait in flight (if any) to return and release its fds.
-   *
-   * @returns When every fd is closed.
-   * @example
-   * ```ts
-   * await poller.closed();
-   * ```
-   */
-  async closed(): Promise<void> {
-    this.close();
-    while (this.#pending) await this.#pending;
-  }
-
-  #release(): void {
-    const c = libc();
-    if (this.#wakefd >= 0) c.close(this.#wakefd);
-    if (this.#epfd >= 0) c.close(this.#epfd);
-    this.#wakefd = -1;
-    this.#epfd = -1;
-  }
-}
-
-const ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
-const SCRATCH8 = new Uint8Array(8);
-
-function syscallError(call: string, what: string): BpfError {
-  const code = errno();
-  return new BpfError({
-    op: call,
-    errno: code,
-    message: `cannot wait for ${what}`,
-    hint: code === ERRNO.EMFILE
-      ? "too many open files: close objects or raise the fd limit"
-      : undefined,
-  });
-}
-
-/** Names that mark a struct as an event: `event`, `*_event`, `data_t`. */
-const EVENT_NAME = /^(event|.*_event|data_t)$/;
-
-/**
- * Guess the struct a BPF program sends through a buffer, by name: the only one named
- * `event`, `*_event` or `data_t`. Ring buffers and perf event arrays carry no value type
- * in BTF, so a name is all there is to go on.
- *
- * @param names Struct names, best candidates first (see {@link eventDecoder}).
- * @returns The struct name, or undefined when there is none or more than one.
- * @example
- * ```ts
- * guessEventType(["data_t", "fill_ctx"]); // "data_t"
- * guessEventType(["data_t", "exec_event"]); // undefined: ambiguous
- * ```
- */
-export function guessEventType(names: Iterable<string>): string | undefined {
-  const found = new Set<string>();
-  for (const n of names) if (EVENT_NAME.test(n)) found.add(n);
-  return found.size === 1 ? [...found][0] : undefined;
-}
-
-/** What a BTF object offers to list its types (bpf/btf's Btf has all of it). */
-interface ListableBtf extends StreamBtf {
-  readonly count?: number;
-  readonly startId?: number;
-  kind?(id: number): string;
-  typeById?(id: number): { name: string; kind: string; type?: number };
-  resolve?(id: number): number;
-}
-
-/**
- * The struct names an object's BTF offers as events, in two tiers: structs a global
- * variable points to (the `struct data_t *unused __attribute__((unused))` idiom that puts
- * an event type into BTF), then every struct (which includes kernel structs that CO-RE
- * reads pulled in, such as `perf_event`).
- */
-function structTiers(btf: ListableBtf): [string[], string[]] {
-  const { count, kind, typeById, resolve } = btf;
-  if (count === undefined || !kind || !typeById || !resolve) return [[], []];
-  const get = typeById.bind(btf);
-  const strip = resolve.bind(btf);
-  const pointed: string[] = [];
-  const all: string[] = [];
-  for (let id = btf.startId ?? 1; id < count; id++) {
-    const k = kind.call(btf, id);
-    if (k === "struct") {
-      const name = get(id).name;
-      if (name) all.push(name);
-    } else if (k === "var") {
-      let t = get(strip(get(id).type ?? 0));
-      if (t.kind === "ptr") t = get(strip(t.type ?? 0));
-      if (t.kind === "struct" && t.name) pointed.push(t.name);
-    }
-  }
-  return [pointed, all];
-}
-
-/**
- * Pick the decoder of a stream: the codec of `type` when given, else the guessed event
- * struct of the object, else copies of the raw bytes.
- *
- * @param map The buffer's map (its object's BTF resolves names).
- * @param type A type name or id, a codec, or undefined to guess.
- * @param what The stream kind, for error messages.
- * @returns A factory of decoders per buffer, and the C name of what they decode
- *   (`"bytes"` for raw copies).
- * @example
- * ```ts
- * const { decoderFor, typeName } = eventDecoder(map, "data_t", "ring buffer");
- * const { min, decode, pad } = decoderFor(mappingBytes);
- * const ev = length >= min ? decode(offset, length) : pad(offset, length);
- * ```
- */
-export function eventDecoder(
-  map: StreamMap,
-  type: string | number | EventCodec | undefined,
-  what: string,
-): { decoderFor: DecoderFactory<unknown>; typeName: string } {
-  let codec: EventCodec | undefined;
-  if (typeof type === "object") codec = type;
-  else {
-    const btf = map.btf as ListableBtf | undefined;
-    if (type !== undefined) {
-      if (!btf) {
-        throw new BpfError({
-          op: `${what} open`,
-          message: `cannot decode events of map '${map.name}' as '${type}': the object has no BTF`,
-          hint: "compile the BPF program with -g, or omit type to receive Uint8Array events",
-        });
-      }
-      codec = btf.codec(type);
-    } else if (btf) {
-      const [pointed, all] = structTiers(btf);
-      const guess = guessEventType(pointed) ?? guessEventType(all);
-      if (guess) codec = btf.codec(`struct ${guess}`);
-    }
-  }
-  if (!codec) return { decoderFor: bytesDecoder, typeName: "bytes" };
-  return { decoderFor: codecDecoder(codec), typeName: codec.typeName ?? "struct" };
-}
-
-/** Copies of the bytes, whatever their length. */
-function bytesDecoder(bytes: Uint8Array): Decoder<Uint8Array> {
-  const copy = byteCopier(bytes);
-  return { min: 0, decode: copy, pad: copy };
-}
-
-/** Records shorter than the type are decoded from a zero-padded copy, never past their end. */
-function codecDecoder(codec: EventCodec): DecoderFactory<unknown> {
-  const size = codec.size;
-  return (bytes) => {
-    const pad = (offset: number, length: number) => {
-      const padded = new Uint8Array(size);
-      padded.set(bytes.subarray(offset, offset + length));
-      return codec.decode(padded, 0);
-    };
-    // The codec's bound decoder is called directly by the hot loop (its extra length
-    // argument is ignored): no wrapper in between.
-    const decode = typeof codec.bind === "function"
-      ? codec.bind(bytes)
-      : (offset: number) => codec.decode(bytes, offset);
-    return { min: size, decode, pad };
-  };
-}
-
-/** Bytes per shared chunk of copies: small, so a kept event keeps little else alive. */
-const CHUNK_SIZE = 16384;
-/** Records larger than this get a buffer of their own. */
-const CHUNK_MAX_RECORD = 512;
-
-/**
- * The decoder of untyped streams: copies (so an event outlives its ring slot). Small
- * records are copied into views of a shared 16 KiB chunk, because allocating an
- * ArrayBuffer per event costs ~20× more than the copy; 4-aligned ones (ring and perf
- * buffer records are) a word at a time.
- *
- * @param bytes The buffer records are read from.
- * @returns A decoder returning a fresh `Uint8Array` per record.
- * @example
- * ```ts
- * const copy = byteCopier(mapping);
- * const ev = copy(offset, length); // Uint8Array of `length` bytes
- * ```
- */
-export function byteCopier(bytes: Uint8Array): (offset: number, length: number) => Uint8Array {
-  const src32 = (bytes.byteOffset & 3) === 0
-    ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2)
-    : undefined;
-  let chunk = new Uint8Array(CHUNK_SIZE);
-  let chunk32 = new Int32Array(chunk.buffer);
-  let at = 0;
-  return (offset, length) => {
-    if (length > CHUNK_MAX_RECORD) return bytes.slice(offset, offset + length);
-    if (at + length > CHUNK_SIZE) {
-      chunk = new Uint8Array(CHUNK_SIZE);
-      chunk32 = new Int32Array(chunk.buffer);
-      at = 0;
-    }
-    const start = at;
-    let i = 0;
-    if (src32 && (offset & 3) === 0) {
-      const from = offset >> 2;
-      const to = start >> 2;
-      const words = length >> 2;
-      for (; i < words; i++) chunk32[to + i] = src32[from + i];
-      i = words << 2;
-    }
-    for (; i < length; i++) chunk[start + i] = bytes[offset + i];
-    at = (start + length + 7) & ~7;
-    return chunk.subarray(start, start + length);
-  };
-}
+import { BatchIterator, EventIterator, type Fillable } from "./iterator.ts";
+import { Pacer } from "./pacing.ts";
+import type { Poller } from "./poller.ts";
+import type { IterateOptions, RawCallback, StreamOptions } from "./types.ts";
 
 /**
  * The error for reading a stream from inside its own callback, which would deliver the
@@ -534,62 +36,29 @@ export function reentered(label: string): BpfError {
   });
 }
 
-/** How long a stream may keep the event loop busy before it lets other tasks run. */
-const FAIR_SLICE_MS = 5;
-
-/**
- * Lazy batching: after a read that emptied a buffer with events flowing, the async forms
- * let events pile up this long before reading again, instead of waiting for a wake-up.
- * On this kind of VM a kernel wake-up costs more than reading: a ring buffer producer
- * signals one (an irq_work) for each record it commits into an empty ring, so a reader
- * that keeps the ring empty makes the producer pay per record. Reading every millisecond
- * or two keeps the ring non-empty: one signal per read, and batches of thousands.
- */
-const LAZY_MS = 1;
-/** How long a lazy wait really lasts, at most, as timers go (1 ms asked: ~2.2 ms here). */
-const LAZY_SPAN_MS = 3;
-/**
- * When the rate seen would fill more than this share of the buffer during one lazy wait,
- * the reader turns eager (no lazy waits) for {@link EAGER_HOLD_MS}: the buffer is small
- * for the rate, and a lazy wait could let it overflow.
- */
-const EAGER_SHARE = 1 / 4;
-const EAGER_HOLD_MS = 100;
-/** For this long after a read found events, waits for more are short (see waitReadable). */
-const RECENT_MS = 100;
-/**
- * Events a `for await` reads ahead (at most the stream's maxBatch). 128 rather than 64:
- * 5-8% faster (128-byte events: 13.1 against 12.1 M/s), same peak RSS. What is alive at a
- * garbage collection makes V8 grow its young generation, and the RSS with it, up to a cap
- * the `bpfsh` launcher sets (see there).
- */
-const READ_AHEAD = 128;
-
 /**
  * The iteration forms shared by the ring and perf buffer readers, built on `drain`.
  * Subclasses read their mapping in `drain`, say how full it is in `fullness` and how long
  * one wait may last in `maxWaitMs`.
  */
-export abstract class EventStream<T> implements Disposable, AsyncDisposable, AsyncIterable<T> {
+export abstract class EventStream<T>
+  implements Disposable, AsyncDisposable, AsyncIterable<T>, Fillable<T> {
   /** Most events per batch in iteration. */
   readonly maxBatch: number;
   /** What this stream is, for messages: `ring buffer 'events'`. */
   protected abstract readonly label: string;
   /** The waiter for this stream's fds; set by the subclass constructor. */
   protected abstract readonly poller: Poller;
-  #lastTurn = performance.now();
+  readonly #pacer = new Pacer();
   #closed = false;
   /** Events a loop read ahead but never handed out (it was left with break). */
   #leftover: T[] = [];
-  /** When a read of the async forms last emptied the buffer after delivering (-1: not). */
-  #emptiedAt = -1;
-  /** Until when reads stay eager (no lazy wait): the buffer filled fast. */
-  #eagerUntil = -1;
-  /** When a read of the async forms last found events. */
-  #dataAt = -Infinity;
-  /** The lazy wait in flight: its timer and how to end it early. */
-  #nap: { timer: ReturnType<typeof setTimeout>; resolve: () => void } | undefined;
+  /** Loops over the stream that have started and not ended. */
+  #loops = 0;
 
+  /**
+   * @param opts The batch size.
+   */
   constructor(opts: StreamOptions) {
     this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 128));
   }
@@ -667,53 +136,26 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   }
 
   /**
-   * The read of the async forms: {@link EventStream.consume} that also notes when it
-   * emptied the buffer (the next read may be lazy) and, from what piled up since the last
-   * time it did, whether a lazy wait could overflow the buffer (then stay eager).
+   * The read of the async forms: {@link EventStream.consume} that also tells the pacer
+   * what it found (whether it emptied the buffer, how fast it filled).
    *
-   * @param now The time (performance.now()) just before: reading the clock costs ~100 ns
-   *   here, so it is read as little as can be.
+   * @param now The time (performance.now()) just before: read as little as can be.
    */
   #takeLazily(cb: (ev: T) => void, limit: number, now: number): number {
-    if (this.#emptiedAt >= 0) {
-      // Everything in the buffer came since it was emptied: that gives the rate.
-      const since = Math.max(now - this.#emptiedAt, 0.1);
-      if (this.fullness() * LAZY_SPAN_MS > EAGER_SHARE * since) {
-        this.#eagerUntil = now + EAGER_HOLD_MS;
-      }
-    }
+    const pacer = this.#pacer;
+    pacer.beforeRead(now, () => this.fullness());
     const n = this.#take(cb, limit);
-    if (n > 0) this.#dataAt = now;
-    this.#emptiedAt = n > 0 && n < limit ? performance.now() : -1;
+    pacer.afterRead(n, limit, now);
     return n;
   }
 
   /**
    * Before a read of the async forms: when the last one emptied a busy buffer less than
-   * {@link LAZY_MS} ago, wait for the rest of it (or until `deadline`) so events pile up.
+   * a lazy wait ago, wait for the rest of it (or until `deadline`) so events pile up.
    */
   async #pace(deadline: number): Promise<void> {
-    if (this.#emptiedAt < 0) return;
-    const now = performance.now();
-    const ms = Math.min(this.#emptiedAt + LAZY_MS, deadline) - now;
-    if (ms <= 0 || now < this.#eagerUntil) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#nap = undefined;
-        resolve();
-      }, ms);
-      this.#nap = { timer, resolve };
-    });
-    this.#lastTurn = performance.now();
-  }
-
-  /** End the lazy wait in flight now (close, abort). */
-  #wakeNap(): void {
-    const nap = this.#nap;
-    if (!nap) return;
-    this.#nap = undefined;
-    clearTimeout(nap.timer);
-    nap.resolve();
+    const ms = this.#pacer.napMs(deadline);
+    if (ms > 0) await this.#pacer.nap(ms);
   }
 
   /**
@@ -724,6 +166,16 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    */
   unread(events: T[]): void {
     if (events.length) this.#leftover = events.concat(this.#leftover);
+  }
+
+  /** A loop over this stream started (see iterator.ts). */
+  loopStarted(): void {
+    this.#loops++;
+  }
+
+  /** A loop over this stream ended. */
+  loopEnded(): void {
+    this.#loops = Math.max(0, this.#loops - 1);
   }
 
   /**
@@ -750,7 +202,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * Wait up to `timeoutMs` for events, then deliver what is there to `cb`. Returns at once
    * when events are already waiting — except right after a call that emptied a busy
    * buffer: then it lets events pile up for about a millisecond first (fewer, larger
-   * batches and no kernel wake-up per event; see the module notes).
+   * batches and no kernel wake-up per event; see pacing.ts).
    *
    * @param timeoutMs Milliseconds to wait; -1 waits until events come or close() is called.
    * @param cb Called once per event.
@@ -789,35 +241,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * ```
    */
   batches(opts: IterateOptions = {}): AsyncIterableIterator<T[]> {
-    const limit = Math.max(1, Math.floor(opts.maxBatch ?? this.maxBatch));
-    const signal = opts.signal;
-    // deno-lint-ignore no-this-alias
-    const self = this;
-    let done = false;
-    let batch: T[] = [];
-    const push = (ev: T) => void batch.push(ev);
-    const end = (): IteratorResult<T[]> => {
-      done = true;
-      return { value: undefined, done: true };
-    };
-    const wait = async (): Promise<IteratorResult<T[]>> =>
-      (await self.fill(push, limit, signal)) > 0 ? { value: batch, done: false } : end();
-    return {
-      next(): Promise<IteratorResult<T[]>> {
-        if (done) return Promise.resolve(end());
-        batch = [];
-        // No await while events are there (see EventIterator.next).
-        const n = self.fillNow(push, limit, signal);
-        if (n > 0) return Promise.resolve({ value: batch, done: false });
-        return n === 0 ? Promise.resolve(end()) : wait();
-      },
-      return(): Promise<IteratorResult<T[]>> {
-        return Promise.resolve(end());
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return new BatchIterator(this, opts);
   }
 
   /**
@@ -857,9 +281,10 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    */
   fillNow(push: (ev: T) => void, limit: number, signal?: AbortSignal): number {
     if (this.#closed || signal?.aborted) return 0;
-    if (this.#emptiedAt >= 0) return -1;
+    const pacer = this.#pacer;
+    if (pacer.emptiedAt >= 0) return -1;
     const now = performance.now();
-    if (now - this.#lastTurn >= FAIR_SLICE_MS) return -1;
+    if (pacer.turnDue(now)) return -1;
     const n = this.#takeLazily(push, limit, now);
     return n > 0 ? n : -1;
   }
@@ -871,8 +296,8 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    */
   async fill(push: (ev: T) => void, limit: number, signal?: AbortSignal): Promise<number> {
     await this.fairTurn();
-    if (this.#emptiedAt >= 0) {
-      const onAbort = () => this.#wakeNap();
+    if (this.#pacer.emptiedAt >= 0) {
+      const onAbort = () => this.#pacer.wake();
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
         await this.#pace(Infinity);
@@ -893,23 +318,17 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * held the event loop for a while: a busy ring never awaits a macrotask otherwise.
    */
   protected async fairTurn(): Promise<void> {
-    if (performance.now() - this.#lastTurn < FAIR_SLICE_MS) return;
+    if (!this.#pacer.turnDue(performance.now())) return;
     await this.poller.wait(0);
-    this.#lastTurn = performance.now();
+    this.#pacer.turned();
   }
 
   /**
-   * One wait for readability, bounded by timeout and by the subclass's flush interval,
-   * and to {@link LAZY_MS} while events flowed lately: on this kind of VM the kernel's
-   * wake-up (an irq_work) may only come at the next timer tick, by when a fast producer
-   * has filled megabytes. Checking every millisecond costs ~1000 wake-ups a second, and
-   * only while events flow.
+   * One wait for readability, bounded by timeout, by the subclass's flush interval, and
+   * shorter while events flow (see {@link Pacer.waitCap}).
    */
   protected async waitReadable(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    let cap = this.maxWaitMs();
-    if (performance.now() - this.#dataAt < RECENT_MS) {
-      cap = cap < 0 ? LAZY_MS : Math.min(cap, LAZY_MS);
-    }
+    const cap = this.#pacer.waitCap(this.maxWaitMs());
     let ms = timeoutMs < 0 ? cap : cap < 0 ? timeoutMs : Math.min(cap, timeoutMs);
     if (ms !== -1) ms = Math.max(0, Math.ceil(ms));
     const onAbort = () => this.poller.wake();
@@ -919,7 +338,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
-    this.#lastTurn = performance.now();
+    this.#pacer.turned();
   }
 
   /**
@@ -934,7 +353,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wakeNap();
+    this.#pacer.wake();
     try {
       this.release();
     } finally {
@@ -951,72 +370,5 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
     await this.poller.closed();
-  }
-}
-
-/** The one-event-at-a-time iterator: reads a few events ahead, hands them out one by one. */
-class EventIterator<T> implements AsyncIterableIterator<T> {
-  #stream: EventStream<T>;
-  /** Events read ahead: [#i, #n) are still to hand out. */
-  #buf: T[] = [];
-  #i = 0;
-  #n = 0;
-  #done = false;
-  #limit: number;
-  #signal?: AbortSignal;
-  #push = (ev: T) => {
-    this.#buf[this.#n++] = ev;
-  };
-
-  constructor(stream: EventStream<T>, opts: IterateOptions) {
-    this.#stream = stream;
-    this.#limit = Math.max(1, Math.floor(opts.maxBatch ?? Math.min(READ_AHEAD, stream.maxBatch)));
-    this.#signal = opts.signal;
-  }
-
-  next(): Promise<IteratorResult<T>> {
-    // Plain resolved promises: an async generator costs 3× more per event.
-    const i = this.#i;
-    if (i < this.#n) {
-      const value = this.#buf[i];
-      this.#i = i + 1;
-      return Promise.resolve({ value, done: false });
-    }
-    // Read on without an await while events are there: so a short read-ahead is cheap.
-    if (!this.#done) {
-      this.#n = 0;
-      if (this.#stream.fillNow(this.#push, this.#limit, this.#signal) > 0) {
-        this.#i = 1;
-        return Promise.resolve({ value: this.#buf[0], done: false });
-      }
-    }
-    return this.#refill();
-  }
-
-  async #refill(): Promise<IteratorResult<T>> {
-    this.#i = 0;
-    this.#n = 0;
-    if (!this.#done && (await this.#stream.fill(this.#push, this.#limit, this.#signal)) > 0) {
-      this.#i = 1;
-      return { value: this.#buf[0], done: false };
-    }
-    this.#done = true;
-    this.#buf = [];
-    return { value: undefined, done: true };
-  }
-
-  return(): Promise<IteratorResult<T>> {
-    this.#done = true;
-    // Events read ahead are not lost: the next loop or consume() gets them first.
-    if (this.#i < this.#n && !this.#stream.closed) {
-      this.#stream.unread(this.#buf.slice(this.#i, this.#n));
-    }
-    this.#buf = [];
-    this.#i = this.#n = 0;
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    return this;
   }
 }

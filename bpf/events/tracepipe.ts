@@ -24,7 +24,7 @@ import {
   O_RDONLY,
 } from "../../ffi/libc.ts";
 import { ensureTracefs } from "../system/mounts.ts";
-import { Poller } from "./stream.ts";
+import { Poller } from "./poller.ts";
 
 /** One parsed trace_pipe line. */
 export interface TraceLine {

@@ -18,7 +18,7 @@ import { BpfError } from "../../ffi/errors.ts";
 import { check, errorFor, libbpf, typeName } from "../../ffi/libbpf.ts";
 import { cstr, libc } from "../../ffi/libc.ts";
 import { Btf } from "../btf/btf.ts";
-import type { Codec } from "../btf/codec.ts";
+import type { Codec } from "../btf/codec/types.ts";
 import { type BatchShape, lookupBatches, nextKeyBatches, type RawBatch } from "./batches.ts";
 import { pinPath } from "../system/mounts.ts";
 

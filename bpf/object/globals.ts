@@ -13,7 +13,7 @@ import { BpfError } from "../../ffi/errors.ts";
 import { libbpf } from "../../ffi/libbpf.ts";
 import { errno, libc, MAP_SHARED, pageSize, PROT_READ, PROT_WRITE } from "../../ffi/libc.ts";
 import type { Btf } from "../btf/btf.ts";
-import type { Codec } from "../btf/codec.ts";
+import type { Codec } from "../btf/codec/types.ts";
 
 /** One global variable. */
 export interface GlobalVar {
