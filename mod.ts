@@ -99,3 +99,24 @@ export {
   ksym,
 } from "./bpf/stack/kallsyms.ts";
 export { formatFrame, type Frame, frameName, type FrameStyle } from "./bpf/stack/frame.ts";
+export { type StackAddresses, Symbolizer, type SymbolizerOptions } from "./bpf/stack/symbolizer.ts";
+export {
+  BPF_F_USER_STACK,
+  readStack,
+  stackAddresses,
+  stackIdProblem,
+} from "./bpf/stack/capture.ts";
+export { foldedLine, type StackSample, toFolded } from "./bpf/stack/folded.ts";
+export {
+  decodePprof,
+  encodePprof,
+  type PprofOptions,
+  type PprofSample,
+} from "./bpf/stack/pprof.ts";
+export { type BinaryHit, type BinaryOptions, BinarySymbols } from "./bpf/stack/binary.ts";
+export { type BinaryProvider, ProcessSymbols } from "./bpf/stack/process.ts";
+export {
+  findMapping,
+  type Mapping as MemoryMapping,
+  parseProcMaps,
+} from "./bpf/stack/proc_maps.ts";

@@ -169,3 +169,20 @@ export function bpfTest(name: string, fn: () => void | Promise<void>): void {
     },
   });
 }
+
+/**
+ * A script of scripts/ as a subprocess: `deno run -A scripts/NAME.ts ARGS`, output piped,
+ * no colour.
+ *
+ * @param name The script's name, e.g. `"profile"`.
+ * @param args Its arguments.
+ * @returns The command, to spawn or run.
+ */
+export function scriptCommand(name: string, args: string[]): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", `${ROOT}/scripts/${name}.ts`, ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  });
+}

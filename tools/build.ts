@@ -5,6 +5,8 @@
  * - `tests/fixtures/*.bpf.c` → `build/tests/<name>.bpf.o` (except `broken*`)
  * - `bench/*.bpf.c` → `build/bench/<name>.bpf.o`
  * - `bench/*.c` (not `.bpf.c`) → `build/bench/<name>`, a host program linked with libbpf
+ * - `tests/fixtures/*.c` (not `.bpf.c`) → `build/tests/<name>`, a host program built with
+ *   debug info and frame pointers (the stack tests walk and name its frames)
  *
  * BPF objects go through the compile cache, so a re-run with nothing changed is instant.
  * Prints one line per file; exits with status 1 when any file fails, after trying all.
@@ -35,7 +37,17 @@ interface Job {
   src: string;
   /** The output, relative to the root. */
   out: string;
+  /** The C compiler's flags before the source (host programs). */
+  cflags?: string[];
+  /** Libraries after the source (host programs). */
+  libs?: string[];
 }
+
+/** Host benchmarks: optimised, linked with libbpf. */
+const BENCH_CFLAGS = ["-O2"];
+const BENCH_LIBS = ["-lbpf", "-lelf", "-lz"];
+/** Host test fixtures: debug info and frame pointers, so their stacks can be walked. */
+const FIXTURE_CFLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-builtin"];
 
 /** The sources of one directory with a suffix, sorted, skipping `broken*` files. */
 function sources(dir: string, suffix: string): string[] {
@@ -64,10 +76,15 @@ function allJobs(): Job[] {
   bpf("scripts", "scripts");
   bpf("tests/fixtures", "tests");
   bpf("bench", "bench");
-  for (const name of sources("bench", ".c")) {
-    if (name.endsWith(".bpf.c")) continue;
-    jobs.push({ kind: "host", src: `bench/${name}`, out: `build/bench/${name.slice(0, -2)}` });
-  }
+  const host = (dir: string, outDir: string, cflags: string[], libs: string[]) => {
+    for (const name of sources(dir, ".c")) {
+      if (name.endsWith(".bpf.c")) continue;
+      const out = `build/${outDir}/${name.slice(0, -2)}`;
+      jobs.push({ kind: "host", src: `${dir}/${name}`, out, cflags, libs });
+    }
+  };
+  host("bench", "bench", BENCH_CFLAGS, BENCH_LIBS);
+  host("tests/fixtures", "tests", FIXTURE_CFLAGS, []);
   return jobs;
 }
 
@@ -85,9 +102,10 @@ async function buildHost(job: Job): Promise<string> {
   const src = `${ROOT}/${job.src}`;
   const out = `${ROOT}/${job.out}`;
   if (mtime(out) > mtime(src)) return "up to date";
-  await Deno.mkdir(`${ROOT}/build/bench`, { recursive: true });
+  await Deno.mkdir(out.slice(0, out.lastIndexOf("/")), { recursive: true });
   const cc = await findTool("cc");
-  const res = await runTool("cc", cc, ["-O2", "-o", out, src, "-lbpf", "-lelf", "-lz"], ROOT);
+  const args = [...(job.cflags ?? []), "-o", out, src, ...(job.libs ?? [])];
+  const res = await runTool("cc", cc, args, ROOT);
   if (res.code !== 0) {
     throw new BpfError({
       op: "compile",

@@ -39,6 +39,8 @@ export interface ElfSection {
   readonly type: number;
   /** `sh_flags`. */
   readonly flags: number;
+  /** `sh_addr`: the section's address when loaded (0 in relocatable objects). */
+  readonly addr: number;
   /** File offset of the data. */
   readonly offset: number;
   /** Size in bytes (in memory, for NOBITS). */
@@ -67,27 +69,206 @@ export interface ElfSymbol {
   readonly bind: number;
 }
 
-/** Throw an ELF format error. */
-function bad(message: string): never {
+/**
+ * Throw an ELF format error.
+ *
+ * @param message What is wrong.
+ * @returns Never.
+ * @example
+ * ```ts
+ * if (phentsize < 56) malformed(`program header size ${phentsize} is too small`);
+ * ```
+ */
+export function malformed(message: string): never {
   throw new BpfError({ op: "elf parse", errno: ERRNO.ENOEXEC, message });
 }
 
-/** Read a u64 that must fit a JS number (file offsets and sizes do). */
-function u64(dv: DataView, at: number): number {
+/**
+ * Read a little-endian u64 that must fit a JS number (file offsets and sizes do).
+ *
+ * @param dv The view.
+ * @param at The byte offset.
+ * @returns The value.
+ * @throws {BpfError} When it is 2^53 or more.
+ * @example
+ * ```ts
+ * u64(new DataView(header.buffer), 0x28); // e_shoff
+ * ```
+ */
+export function u64(dv: DataView, at: number): number {
   const v = dv.getBigUint64(at, true);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) bad(`value 0x${v.toString(16)} at ${at} is too large`);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    malformed(`value 0x${v.toString(16)} at ${at} is too large`);
+  }
   return Number(v);
 }
 
-/** A NUL-terminated string at `at`. */
-function cstr(bytes: Uint8Array, at: number, what: string): string {
+/**
+ * A NUL-terminated string at `at`.
+ *
+ * @param bytes A string table.
+ * @param at The string's offset in it.
+ * @param what What the string names, for the error message.
+ * @returns The string.
+ * @throws {BpfError} When the offset is out of range.
+ * @example
+ * ```ts
+ * cstr(strtab, sym.nameOffset, "symbol");
+ * ```
+ */
+export function cstr(bytes: Uint8Array, at: number, what: string): string {
   if (at >= bytes.length) {
     if (at === 0) return "";
-    bad(`${what} name offset ${at} is out of range`);
+    malformed(`${what} name offset ${at} is out of range`);
   }
   let end = at;
   while (end < bytes.length && bytes[end] !== 0) end++;
   return new TextDecoder().decode(bytes.subarray(at, end));
+}
+
+/** The fields of an ELF64 file header that the readers use. */
+export interface ElfHeader {
+  /** `e_type`: 1 REL (object), 2 EXEC, 3 DYN (shared object or PIE), 4 CORE. */
+  readonly type: number;
+  /** `e_machine` (62 x86-64, 183 aarch64, 247 BPF). */
+  readonly machine: number;
+  /** Program header table offset (0: none). */
+  readonly phoff: number;
+  /** Size of one program header. */
+  readonly phentsize: number;
+  /** Number of program headers. */
+  readonly phnum: number;
+  /** Section header table offset (0: none). */
+  readonly shoff: number;
+  /** Size of one section header. */
+  readonly shentsize: number;
+  /** Number of section headers (0 with extended numbering: see section 0). */
+  readonly shnum: number;
+  /** Index of the section name table (0xffff with extended numbering). */
+  readonly shstrndx: number;
+}
+
+/**
+ * Parse and check the 64-byte ELF64 little-endian file header.
+ *
+ * @param bytes At least the file's first 64 bytes.
+ * @returns The header fields.
+ * @throws {BpfError} When the bytes are not an ELF64 LE header.
+ * @example
+ * ```ts
+ * elfHeader(Deno.readFileSync("/bin/true")).type; // 3 (a PIE)
+ * ```
+ */
+export function elfHeader(bytes: Uint8Array): ElfHeader {
+  if (
+    bytes.length < 64 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c ||
+    bytes[3] !== 0x46
+  ) {
+    malformed("not an ELF file (bad magic)");
+  }
+  if (bytes[4] !== 2) malformed("not a 64-bit ELF file");
+  if (bytes[5] !== 1) malformed("not a little-endian ELF file");
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    type: dv.getUint16(0x10, true),
+    machine: dv.getUint16(0x12, true),
+    phoff: u64(dv, 0x20),
+    phentsize: dv.getUint16(0x36, true),
+    phnum: dv.getUint16(0x38, true),
+    shoff: u64(dv, 0x28),
+    shentsize: dv.getUint16(0x3a, true),
+    shnum: dv.getUint16(0x3c, true),
+    shstrndx: dv.getUint16(0x3e, true),
+  };
+}
+
+/**
+ * Where a file's section header table lies, with extended numbering resolved.
+ *
+ * @param h The file header.
+ * @param first The first section header (section 0), which holds the real counts when
+ *   the header's own do not fit; only read when needed.
+ * @param fileSize The file's size, to check the table against.
+ * @returns The table's offset, entry size and count, and the name table's index.
+ * @throws {BpfError} When the table does not fit the file.
+ * @example
+ * ```ts
+ * const t = sectionTable(h, () => bytes.subarray(h.shoff, h.shoff + 64), bytes.length);
+ * ```
+ */
+export function sectionTable(
+  h: ElfHeader,
+  first: () => Uint8Array,
+  fileSize: number,
+): { offset: number; entsize: number; count: number; names: number } {
+  if (h.shoff === 0) return { offset: 0, entsize: 64, count: 0, names: 0 };
+  if (h.shentsize < 64) malformed(`section header size ${h.shentsize} is too small`);
+  if (h.shoff + h.shentsize > fileSize) malformed("section headers run past the end of the file");
+  let count = h.shnum, names = h.shstrndx;
+  if (count === 0 || names === 0xffff) {
+    const s0 = first();
+    const dv = new DataView(s0.buffer, s0.byteOffset, s0.byteLength);
+    if (count === 0) count = u64(dv, 32);
+    if (names === 0xffff) names = dv.getUint32(40, true);
+  }
+  if (h.shoff + count * h.shentsize > fileSize) {
+    malformed("section headers run past the end of the file");
+  }
+  return { offset: h.shoff, entsize: h.shentsize, count, names };
+}
+
+/**
+ * Parse a section header table (already read) and name its sections.
+ *
+ * @param table The table's bytes: `count` entries of `entsize` bytes.
+ * @param count The number of sections.
+ * @param entsize The size of one entry.
+ * @param namesIndex The index of the section name table.
+ * @param fileSize The file's size, to check each section against.
+ * @param readNames Reads the name table's bytes, given its header.
+ * @returns The sections, in index order.
+ * @throws {BpfError} When a section does not fit the file.
+ * @example
+ * ```ts
+ * const sections = parseSections(table, t.count, t.entsize, t.names, size, (s) => read(s));
+ * ```
+ */
+export function parseSections(
+  table: Uint8Array,
+  count: number,
+  entsize: number,
+  namesIndex: number,
+  fileSize: number,
+  readNames: (s: Omit<ElfSection, "name">) => Uint8Array,
+): ElfSection[] {
+  const dv = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  const raw = [];
+  for (let i = 0; i < count; i++) {
+    const at = i * entsize;
+    const type = dv.getUint32(at + 4, true);
+    const offset = u64(dv, at + 24);
+    const size = u64(dv, at + 32);
+    if (type !== SHT_NOBITS && type !== 0 && offset + size > fileSize) {
+      malformed(`section ${i} runs past the end of the file`);
+    }
+    raw.push({
+      nameOff: dv.getUint32(at, true),
+      index: i,
+      type,
+      flags: u64(dv, at + 8),
+      addr: u64(dv, at + 16),
+      offset,
+      size,
+      link: dv.getUint32(at + 40, true),
+      info: dv.getUint32(at + 44, true),
+      entsize: u64(dv, at + 56),
+    });
+  }
+  if (!raw.length) return [];
+  if (namesIndex >= raw.length) malformed(`section name table index ${namesIndex} is out of range`);
+  const { nameOff: _, ...strs } = raw[namesIndex];
+  const names = readNames(strs);
+  return raw.map(({ nameOff, ...s }) => ({ name: cstr(names, nameOff, "section"), ...s }));
 }
 
 /**
@@ -102,53 +283,17 @@ function cstr(bytes: Uint8Array, at: number, what: string): string {
  * ```
  */
 export function elfSections(bytes: Uint8Array): ElfSection[] {
-  if (
-    bytes.length < 64 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c ||
-    bytes[3] !== 0x46
-  ) {
-    bad("not an ELF file (bad magic)");
-  }
-  if (bytes[4] !== 2) bad("not a 64-bit ELF file");
-  if (bytes[5] !== 1) bad("not a little-endian ELF file");
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const shoff = u64(dv, 0x28);
-  const shentsize = dv.getUint16(0x3a, true);
-  let shnum = dv.getUint16(0x3c, true);
-  let shstrndx = dv.getUint16(0x3e, true);
-  if (shoff === 0) return [];
-  if (shentsize < 64) bad(`section header size ${shentsize} is too small`);
-  if (shoff + shentsize > bytes.length) bad("section headers run past the end of the file");
-  // Extended numbering: the real counts live in section 0.
-  if (shnum === 0) shnum = u64(dv, shoff + 32);
-  if (shstrndx === 0xffff) shstrndx = dv.getUint32(shoff + 40, true);
-  if (shoff + shnum * shentsize > bytes.length) {
-    bad("section headers run past the end of the file");
-  }
-  const raw = [];
-  for (let i = 0; i < shnum; i++) {
-    const at = shoff + i * shentsize;
-    const type = dv.getUint32(at + 4, true);
-    const offset = u64(dv, at + 24);
-    const size = u64(dv, at + 32);
-    if (type !== SHT_NOBITS && type !== 0 && offset + size > bytes.length) {
-      bad(`section ${i} runs past the end of the file`);
-    }
-    raw.push({
-      nameOff: dv.getUint32(at, true),
-      index: i,
-      type,
-      flags: u64(dv, at + 8),
-      offset,
-      size,
-      link: dv.getUint32(at + 40, true),
-      info: dv.getUint32(at + 44, true),
-      entsize: u64(dv, at + 56),
-    });
-  }
-  if (shstrndx >= raw.length) bad(`section name table index ${shstrndx} is out of range`);
-  const strs = raw[shstrndx];
-  const names = bytes.subarray(strs.offset, strs.offset + strs.size);
-  return raw.map(({ nameOff, ...s }) => ({ name: cstr(names, nameOff, "section"), ...s }));
+  const h = elfHeader(bytes);
+  const t = sectionTable(h, () => bytes.subarray(h.shoff, h.shoff + 64), bytes.length);
+  const table = bytes.subarray(t.offset, t.offset + t.count * t.entsize);
+  return parseSections(
+    table,
+    t.count,
+    t.entsize,
+    t.names,
+    bytes.length,
+    (s) => bytes.subarray(s.offset, s.offset + s.size),
+  );
 }
 
 /**
@@ -186,7 +331,7 @@ export function elfSymbols(bytes: Uint8Array, sections = elfSections(bytes)): El
   const symtab = sections.find((s) => s.type === SHT_SYMTAB);
   if (!symtab) return [];
   const strtab = sections[symtab.link];
-  if (!strtab) bad(`symbol string table index ${symtab.link} is out of range`);
+  if (!strtab) malformed(`symbol string table index ${symtab.link} is out of range`);
   const names = bytes.subarray(strtab.offset, strtab.offset + strtab.size);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const ent = symtab.entsize || 24;

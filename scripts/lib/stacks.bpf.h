@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Stack capture for the stack tools (profile, offcputime, stackcount): a stack map for
+ * bpf_get_stackid(), and the notifications that let user space read a process's memory
+ * map while the process lives (scripts/lib/stacks.ts): a ring buffer `stack_pids` gets the
+ * process id when a process's first user stack is taken, when it execs, and when it maps
+ * new code, so its frames are named even after it has exited.
+ *
+ * The tools count by `struct stack_key` in `counts`; `stack_key_of_current()` takes the
+ * current task's stacks (`kernel_stacks` and `user_stacks` choose which) and announces
+ * its process.
+ *
+ * User stacks are walked by frame pointers: code built without them (most distribution
+ * libraries) ends a stack early or skips frames.
+ */
+#ifndef BPFSH_STACKS_BPF_H
+#define BPFSH_STACKS_BPF_H
+
+#include "filter.bpf.h" /* COMM_LEN */
+
+#define MAX_STACK_DEPTH 127
+
+#ifndef STACK_MAP_ENTRIES
+#define STACK_MAP_ENTRIES 16384
+#endif
+
+/* bpf_get_stackid(ctx, &stacks, flags): key = stack id, value = addresses, 0-terminated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, STACK_MAP_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64[MAX_STACK_DEPTH]);
+} stacks SEC(".maps");
+
+/* Why user space should read a process's map now. */
+enum stack_pid_reason {
+	STACK_PID_SEEN = 0,	/* its first user stack */
+	STACK_PID_EXEC = 1,	/* it ran a new program */
+	STACK_PID_MMAP = 2,	/* it mapped new code */
+};
+
+struct stack_pid_event {
+	__u32 pid;
+	__u32 reason;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} stack_pids SEC(".maps");
+
+/* Processes already announced (forgotten at exec, so the new program is read too). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} stack_pids_seen SEC(".maps");
+
+static __always_inline void stack_pid_notify(__u32 pid, __u32 reason)
+{
+	struct stack_pid_event ev = { .pid = pid, .reason = reason };
+
+	bpf_ringbuf_output(&stack_pids, &ev, sizeof(ev), 0);
+}
+
+/* Call when a user stack of the current process was taken. */
+static __always_inline void stack_pid_seen(__u32 pid)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&stack_pids_seen, &pid, &one, BPF_NOEXIST) == 0)
+		stack_pid_notify(pid, STACK_PID_SEEN);
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int stack_pids_exec(void *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+
+	if (bpf_map_delete_elem(&stack_pids_seen, &pid) == 0)
+		stack_pid_notify(pid, STACK_PID_EXEC);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int stack_pids_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+
+	/* args: addr, len, prot, flags, fd, off; PROT_EXEC = 4 */
+	if (!(ctx->args[2] & 4) || !bpf_map_lookup_elem(&stack_pids_seen, &pid))
+		return 0;
+	stack_pid_notify(pid, STACK_PID_MMAP);
+	return 0;
+}
+
+const volatile bool kernel_stacks = true; /* take kernel stacks */
+const volatile bool user_stacks = true;   /* take user stacks */
+
+/* What the tools count by: a process and its two stacks. */
+struct stack_key {
+	__u32 pid;
+	__s32 kernel_stack; /* stack id, or a negative errno (-EFAULT: none; -EEXIST: lost) */
+	__s32 user_stack;
+	char comm[COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct stack_key);
+	__type(value, __u64); /* a count, or nanoseconds */
+} counts SEC(".maps");
+
+/* The current task's key: its process, stacks (as asked for) and name. */
+static __always_inline void stack_key_of_current(void *ctx, struct stack_key *key)
+{
+	key->pid = bpf_get_current_pid_tgid() >> 32;
+	key->kernel_stack = kernel_stacks ? bpf_get_stackid(ctx, &stacks, 0) : -1;
+	key->user_stack = user_stacks ? bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK) : -1;
+	bpf_get_current_comm(key->comm, sizeof(key->comm));
+	if (key->user_stack >= 0)
+		stack_pid_seen(key->pid);
+}
+
+/* Add to a key's count (or time). */
+static __always_inline void stack_count_add(struct stack_key *key, __u64 delta)
+{
+	__u64 *n = bpf_map_lookup_elem(&counts, key);
+
+	if (n)
+		__sync_fetch_and_add(n, delta);
+	else
+		bpf_map_update_elem(&counts, key, &delta, BPF_NOEXIST);
+}
+
+#endif /* BPFSH_STACKS_BPF_H */
