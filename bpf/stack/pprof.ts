@@ -6,7 +6,6 @@
  * @module
  */
 
-import { gunzipSync, gzipSync } from "node:zlib";
 import type { StackSample } from "./folded.ts";
 import type { Frame } from "./frame.ts";
 
@@ -128,7 +127,7 @@ export async function encodePprof(
       }
       : {}),
   });
-  return gzipSync(profile.encode());
+  return await gzip(profile.encode(), "compress");
 }
 
 /**
@@ -147,7 +146,7 @@ export async function decodePprof(
   bytes: Uint8Array,
 ): Promise<{ types: string[]; samples: PprofSample[] }> {
   const pf = await import("pprof-format");
-  const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? await gzip(bytes, "decompress") : bytes;
   const p = pf.Profile.decode(raw);
   const str = (i: number | bigint) => p.stringTable.strings[Number(i)] ?? "";
   const fnName = new Map(p.function.map((f) => [Number(f.id), str(f.name)]));
@@ -166,4 +165,12 @@ export async function decodePprof(
       ),
     })),
   };
+}
+
+/** gzip through the web's (de)compression streams: node:zlib would load Node's compatibility layer. */
+async function gzip(bytes: Uint8Array, way: "compress" | "decompress"): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+    way === "compress" ? new CompressionStream("gzip") : new DecompressionStream("gzip"),
+  );
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
