@@ -105,6 +105,7 @@ export {
   readStack,
   stackAddresses,
   stackIdProblem,
+  stackMapEntries,
 } from "./bpf/stack/capture.ts";
 export { foldedLine, type StackSample, toFolded } from "./bpf/stack/folded.ts";
 export {
@@ -120,3 +121,4 @@ export {
   type Mapping as MemoryMapping,
   parseProcMaps,
 } from "./bpf/stack/proc_maps.ts";
+export { type EventStack, EventStacks } from "./bpf/stack/event_stacks.ts";

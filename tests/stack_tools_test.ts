@@ -303,3 +303,46 @@ Deno.test("the stack tools print their help; stackcount without a target exits 2
   assertMatch(runs[4].stderr, "expected t:CATEGORY:NAME or u:BINARY:SYMBOL");
   assertMatch(runs[5].stderr, "--folded and --json exclude each other");
 });
+
+Deno.test({
+  name: "the shell's tail names event stacks, and map dump names a stack map's kernel stacks",
+  ignore: NOT_ROOT,
+  async fn() {
+    const f = fixtureCopies();
+    try {
+      const shell = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--no-prompt",
+          "shell/main.ts",
+          "--json",
+          "-c",
+          `load build/tests/stack_events.bpf.o --set target_comm=${f.comm}; ` +
+          "tail stack_events --count 1 --timeout 20; map dump stack_ids",
+        ],
+        cwd: ROOT,
+        env: { NO_COLOR: "1", BPFSH_HISTORY: "" },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      let running = true;
+      const output = shell.output().finally(() => running = false);
+      while (running) await exec(f.plain, "200");
+      const out = await output;
+      const dec = new TextDecoder();
+      assertEquals(out.code, 0, dec.decode(out.stderr));
+      const lines = dec.decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
+      const ev = lines.find((l) => "ustack" in l);
+      assert(ev, dec.decode(out.stdout));
+      assertEquals(names(ev.ustack).slice(0, 4), CHAIN_FUNCTIONS);
+      assert(names(ev.kstack).includes("do_syscall_64"));
+      assert(!("ustack_bytes" in ev), "the length fields are folded into the stacks");
+      const dumped = lines.filter((l) => "frames" in l);
+      assert(dumped.some((d) => names(d.frames).includes("do_syscall_64")), JSON.stringify(dumped));
+      assert(dumped.some((d) => /name its process with --pid/.test(d.frames[0])));
+    } finally {
+      Deno.removeSync(f.dir, { recursive: true });
+    }
+  },
+});

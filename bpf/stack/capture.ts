@@ -97,3 +97,27 @@ export function stackIdProblem(id: number, user = false): string | undefined {
       return `not taken (error ${id})`;
   }
 }
+
+/**
+ * Every stack of a stack map, by id.
+ *
+ * @param map A `BPF_MAP_TYPE_STACK_TRACE` map.
+ * @returns `[id, addresses]` pairs, by id.
+ * @example
+ * ```ts
+ * for (const [id, addrs] of stackMapEntries(obj.map("stacks"))) console.log(id, addrs.length);
+ * ```
+ */
+export function stackMapEntries(map: BpfMap): [number, BigUint64Array][] {
+  const out: [number, BigUint64Array][] = [];
+  for (const [key, value] of map.entries()) {
+    const id = key instanceof Uint8Array
+      ? new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(0, true)
+      : Number(key);
+    const addrs = value instanceof Uint8Array || Array.isArray(value)
+      ? stackAddresses(value as Uint8Array | bigint[])
+      : new BigUint64Array(0);
+    out.push([id, addrs]);
+  }
+  return out.sort((a, b) => a[0] - b[0]);
+}

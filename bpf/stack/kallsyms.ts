@@ -327,50 +327,35 @@ function isCode(type: number): boolean {
  * made per line; the table stores them relative to the lowest one. Lines and tabs are
  * found with `indexOf` (native), which keeps the per-byte work out of JavaScript.
  */
-function grow32(a: Uint32Array, cap: number): Uint32Array<ArrayBuffer> {
-  const b = new Uint32Array(cap);
-  b.set(a);
-  return b;
-}
-
 function parseKallsyms(bytes: Uint8Array): Table {
-  let cap = 1 << 14;
-  let hiA = new Uint32Array(cap), loA = new Uint32Array(cap);
-  let ns = new Uint32Array(cap), ne = new Uint32Array(cap), mod = new Uint16Array(cap);
+  // An upper bound on the lines (they are at least 20 bytes long) sizes the columns once.
+  const cap = Math.ceil(bytes.length / 20) + 1;
+  const hiA = new Uint32Array(cap), loA = new Uint32Array(cap);
+  const ns = new Uint32Array(cap), ne = new Uint32Array(cap), mod = new Uint16Array(cap);
   const modules: (string | undefined)[] = [undefined];
   const moduleIndex = new Map<string, number>();
   let n = 0, zeros = 0, lines = 0;
   const len = bytes.length;
   let nextTab = bytes.indexOf(0x09);
   if (nextTab < 0) nextTab = len;
-  for (let p = 0; p < len;) {
+  for (let p = 0; p < len && n < cap;) {
     let eol = bytes.indexOf(0x0a, p);
     if (eol < 0) eol = len;
     const line = p;
     p = eol + 1;
-    // ADDRESS: 16 hex digits on 64-bit kernels, the high half first.
-    let hi = 0, lo = 0, q = line;
-    if (eol - line > 19 && bytes[line + 16] === 0x20) {
-      for (; q < line + 8; q++) hi = (hi << 4) | HEX[bytes[q]];
-      for (; q < line + 16; q++) lo = (lo << 4) | HEX[bytes[q]];
-    } else {
-      for (; q < eol && HEX[bytes[q]] >= 0; q++) {
-        hi = (hi << 4) | (lo >>> 28);
-        lo = (lo << 4) | HEX[bytes[q]];
-      }
-      if (q - line > 16) continue;
-    }
-    if (q === line || q + 3 > eol || bytes[q] !== 0x20 || bytes[q + 2] !== 0x20) continue;
-    hi >>>= 0;
-    lo >>>= 0;
+    // ADDRESS TYPE NAME: 16 hex digits on 64-bit kernels, the high half first.
+    if (eol - line < 20 || bytes[line + 16] !== 0x20) continue;
+    let hi = 0, lo = 0;
+    for (let q = line; q < line + 8; q++) hi = (hi << 4) | HEX[bytes[q]];
+    for (let q = line + 8; q < line + 16; q++) lo = (lo << 4) | HEX[bytes[q]];
     lines++;
-    const type = bytes[q + 1];
-    if (hi === 0 && lo === 0) {
+    if ((hi | lo) === 0) {
       zeros++;
       continue;
     }
-    if (!isCode(type)) continue;
-    const nameStart = q + 3;
+    const type = bytes[line + 17] | 0x20;
+    if (type !== 0x74 && type !== 0x77) continue; // t T w W: code
+    const nameStart = line + 19;
     if (nextTab < nameStart) {
       nextTab = bytes.indexOf(0x09, nameStart);
       if (nextTab < 0) nextTab = len;
@@ -391,62 +376,36 @@ function parseKallsyms(bytes: Uint8Array): Table {
       }
       m = idx;
     }
-    if (n === cap) {
-      cap *= 2;
-      hiA = grow32(hiA, cap), loA = grow32(loA, cap), ns = grow32(ns, cap);
-      ne = grow32(ne, cap);
-      const m2 = new Uint16Array(cap);
-      m2.set(mod);
-      mod = m2;
-    }
     hiA[n] = hi, loA[n] = lo, ns[n] = nameStart, ne[n] = nameEnd, mod[n] = m;
     n++;
   }
   const hidden = lines > 0 && zeros === lines;
-  // Keep the symbols within 2^21 * 2^32 of the lowest high half (all kernel code is).
+  // Keys are addresses relative to the lowest high half, exact as doubles while the span
+  // is below 2^53 (kernel code spans far less); symbols beyond that are dropped.
   let minHi = 0xffffffff;
-  for (let i = 0; i < n; i++) if (hiA[i] < minHi) minHi = hiA[i];
+  for (let i = 0; i < n; i++) if (hiA[i] >>> 0 < minHi) minHi = hiA[i] >>> 0;
   const base = BigInt(minHi) << 32n;
   const keys = new Float64Array(n);
   let kept = 0, sorted = true;
-  const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const dh = hiA[i] - minHi;
+    const dh = (hiA[i] >>> 0) - minHi;
     if (dh >= 1 << 21) continue;
-    const key = dh * 4294967296 + loA[i];
+    const key = dh * 4294967296 + (loA[i] >>> 0);
     if (kept && key < keys[kept - 1]) sorted = false;
     keys[kept] = key;
-    order[kept++] = i;
+    ns[kept] = ns[i], ne[kept] = ne[i], mod[kept] = mod[i];
+    kept++;
   }
-  let idx = order.subarray(0, kept);
   let k = keys.subarray(0, kept);
+  let nameStart = ns.subarray(0, kept), nameEnd = ne.subarray(0, kept);
+  let module = mod.subarray(0, kept);
   if (!sorted) {
-    // Modules and BPF programs follow the image out of order: sort by key, stable.
-    const sortedIdx = Array.from({ length: kept }, (_, j) => j).sort((a, b) =>
-      k[a] - k[b] || a - b
-    );
-    const k2 = new Float64Array(kept);
-    const idx2 = new Uint32Array(kept);
-    for (let j = 0; j < kept; j++) {
-      k2[j] = k[sortedIdx[j]];
-      idx2[j] = idx[sortedIdx[j]];
-    }
-    k = k2;
-    idx = idx2;
+    // Modules and BPF programs may follow the image out of order: sort by key, stable.
+    const order = Array.from({ length: kept }, (_, j) => j).sort((a, b) => k[a] - k[b] || a - b);
+    k = Float64Array.from(order, (j) => k[j]);
+    nameStart = Uint32Array.from(order, (j) => ns[j]);
+    nameEnd = Uint32Array.from(order, (j) => ne[j]);
+    module = Uint16Array.from(order, (j) => mod[j]);
   }
-  const nameStart = new Uint32Array(kept), nameEnd = new Uint32Array(kept);
-  const module = new Uint16Array(kept);
-  for (let j = 0; j < kept; j++) {
-    const i = idx[j];
-    nameStart[j] = ns[i], nameEnd[j] = ne[i], module[j] = mod[i];
-  }
-  return {
-    hidden,
-    base,
-    keys: k.length === keys.length ? k : k.slice(),
-    nameStart,
-    nameEnd,
-    module,
-    modules,
-  };
+  return { hidden, base, keys: k, nameStart, nameEnd, module, modules };
 }

@@ -108,6 +108,24 @@ export class Symbolizer implements Disposable, BinaryProvider {
   }
 
   /**
+   * Read a process's memory map unless it was read before: call it as soon as a stack of
+   * the process arrives, before anything slower (the first use of kernel symbols reads
+   * /proc/kallsyms), so a short-lived process is still there to read.
+   *
+   * @param pid The process id.
+   * @returns Whether a map of the process is known.
+   * @example
+   * ```ts
+   * sym.rememberOnce(ev.pid);
+   * ```
+   */
+  rememberOnce(pid: number): boolean {
+    const p = this.process(pid);
+    if (!p.known && !p.gone) p.refresh();
+    return p.known;
+  }
+
+  /**
    * A process changed its code (an exec, or a new mapping of code): read its map again
    * now, keeping the old one as a fallback for stacks taken before.
    *
@@ -160,6 +178,9 @@ export class Symbolizer implements Disposable, BinaryProvider {
    */
   frames(pid: number, addresses: StackAddresses): Frame[] {
     const out: Frame[] = [];
+    if (addresses.length && addresses[0] && !isKernelAddress(addresses[0])) {
+      this.rememberOnce(pid);
+    }
     let kernelIndex = 0, userIndex = 0;
     for (const a of addresses) {
       if (!a) break;

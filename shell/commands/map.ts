@@ -12,6 +12,7 @@ import { log2Hist, slotsOf } from "../hist.ts";
 import { formatCell, type Row } from "../output.ts";
 import { parseCount, parseValue } from "../values.ts";
 import { abortableSleep } from "./stream.ts";
+import { loadCore } from "../core.ts";
 
 /**
  * Register the map commands.
@@ -34,8 +35,10 @@ export function register(program: Command, ctx: Ctx): void {
     .argument("<map>", "the map (name or object.name)")
     .option("--sort <by>", "key or value", "key")
     .option("--top <n>", "only the first N rows")
-    .action((spec: string, opts: { sort: string; top?: string }) => {
+    .option("--pid <pid>", "a stack map: the process its user stacks belong to")
+    .action((spec: string, opts: { sort: string; top?: string; pid?: string }) => {
       const m = session.map(spec).map;
+      if (m.type === "stack_trace") return printStacks(ctx, m, opts.pid);
       let rows = sortedEntries(m, opts.sort);
       if (opts.top !== undefined) rows = rows.slice(0, parseCount(opts.top, "--top"));
       printEntries(ctx, rows, `${m.name} is empty`);
@@ -245,6 +248,27 @@ function printEntries(ctx: Ctx, rows: Row[], empty: string): void {
   ctx.out.table(rows.map((r) => ({ ...spread("key", r.key), ...spread("value", r.value) })), {
     empty,
   });
+}
+
+/** A stack map's stacks, symbolized: kernel ones always, user ones with `--pid`. */
+async function printStacks(ctx: Ctx, m: BpfMap, pidText?: string): Promise<void> {
+  const { formatFrame, isKernelAddress, stackMapEntries, Symbolizer } = await loadCore();
+  const pid = pidText === undefined ? undefined : parseCount(pidText, "--pid");
+  using sym = new Symbolizer();
+  for (const [id, addrs] of stackMapEntries(m)) {
+    const user = addrs.length > 0 && !isKernelAddress(addrs[0]);
+    const frames = user && pid === undefined
+      ? [...addrs].map((a) =>
+        `0x${a.toString(16)} [unknown: a user stack: name its process with --pid]`
+      )
+      : sym.frames(pid ?? 0, addrs).map((f) => formatFrame(f));
+    if (ctx.out.format !== "table") {
+      ctx.out.record({ id, frames });
+      continue;
+    }
+    ctx.out.line(`stack ${id}:`);
+    for (const f of frames) ctx.out.line(`    ${f}`);
+  }
 }
 
 function spread(name: string, v: unknown): Row {

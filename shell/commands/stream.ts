@@ -110,11 +110,25 @@ export function register(program: Command, ctx: Ctx): void {
         out.info(`tailing ${map.name}${type ? ` as ${type}` : ""} (Ctrl-C to stop)`);
       }
       out.beginStream();
+      // Events holding bpf_get_stack() arrays print their frames symbolized.
+      const { EventStacks, formatFrame } = await loadCore();
+      using stacks = new EventStacks();
       const print = (ev: unknown) => {
         // After Ctrl-C the rest of the batch is dropped: the prompt comes back at once.
         if (stop.seen >= stop.max || ctx.signal.aborted) return;
         stop.seen++;
-        out.event(perf ? flattenPerf(ev) : ev);
+        const row = perf ? flattenPerf(ev) : ev;
+        const split = stacks.split(row);
+        if (!split) return out.event(row);
+        const named = split.stacks.map((s) => [s.name, s.frames.map((f) => formatFrame(f))]);
+        if (out.format !== "table") {
+          return out.event({ ...split.rest, ...Object.fromEntries(named) });
+        }
+        out.event(split.rest);
+        for (const [name, frames] of named) {
+          out.line(`    ${name}:`);
+          for (const f of frames) out.line(`        ${f}`);
+        }
       };
       try {
         while (!stop.done) await source.poll(stop.wait(100), print);
