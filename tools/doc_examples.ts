@@ -1,0 +1,198 @@
+/**
+ * The public docs' examples, run as written: every `@example` of every symbol that
+ * `deno doc mod.ts` shows (the module, its exports, their methods and properties) becomes
+ * one module in a temporary directory, with the names mod.ts exports in scope (as
+ * `deno test --doc` puts a module's exports in scope), type-checked and run as one
+ * `deno test` each. An example that imports `./mod.ts` itself keeps its import.
+ *
+ * ```sh
+ * deno run -A tools/doc_examples.ts [--list] [FILTER]   # exit 1 when an example fails
+ * ```
+ *
+ * @module
+ */
+
+/** One example of the public docs. */
+export interface DocExample {
+  /** Where it is documented, e.g. `"BpfMap.prototype.get"`. */
+  symbol: string;
+  /** The source file and line of the documented declaration. */
+  location: string;
+  /** The code of the fenced block. */
+  code: string;
+}
+
+interface JsDoc {
+  doc?: string;
+  tags?: { kind: string; doc?: string }[];
+}
+
+interface DocNode {
+  name: string;
+  kind?: string;
+  declarations?: DocDeclaration[];
+  jsDoc?: JsDoc;
+  location?: { filename: string; line: number };
+  def?: Record<string, unknown>;
+}
+
+interface DocDeclaration {
+  location: { filename: string; line: number };
+  jsDoc?: JsDoc;
+  kind?: string;
+  def?: Record<string, unknown>;
+}
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+/** How long one example may take. */
+const EXAMPLE_TIMEOUT_MS = 10_000;
+
+/**
+ * The fenced `ts` blocks of a JSDoc's `@example` tags.
+ *
+ * @param jsDoc A JSDoc as `deno doc --json` gives it.
+ * @returns The code of each block.
+ * @example
+ * ```ts
+ * examplesOf({ tags: [{ kind: "example", doc: "```ts\nf();\n```" }] }); // ["f();\n"]
+ * ```
+ */
+export function examplesOf(jsDoc: JsDoc | undefined): string[] {
+  const out: string[] = [];
+  for (const tag of jsDoc?.tags ?? []) {
+    if (tag.kind !== "example" || !tag.doc) continue;
+    for (const m of tag.doc.matchAll(/```(?:ts|typescript|js)\b[^\n]*\n([\s\S]*?)```/g)) {
+      out.push(m[1]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Every example of the public docs of a module, from its `deno doc --json` output.
+ *
+ * @param doc The parsed output.
+ * @returns The examples.
+ * @example
+ * ```ts
+ * collectExamples({ nodes: {} }); // []
+ * ```
+ */
+export function collectExamples(doc: { nodes: Record<string, unknown> }): DocExample[] {
+  const out: DocExample[] = [];
+  const rel = (f: string) => f.replace(`file://${ROOT}/`, "");
+  const add = (symbol: string, where: { filename: string; line: number }, jsDoc?: JsDoc) => {
+    for (const code of examplesOf(jsDoc)) {
+      out.push({ symbol, location: `${rel(where.filename)}:${where.line}`, code });
+    }
+  };
+  for (const [file, node] of Object.entries(doc.nodes)) {
+    const n = node as { module_doc?: JsDoc; symbols?: DocNode[] };
+    add("(module)", { filename: file, line: 1 }, n.module_doc);
+    for (const sym of n.symbols ?? []) {
+      for (const decl of sym.declarations ?? []) {
+        add(sym.name, decl.location, decl.jsDoc);
+        const def = decl.def as
+          | {
+            constructors?: DocMember[];
+            methods?: DocMember[];
+            properties?: DocMember[];
+          }
+          | undefined;
+        for (const kind of ["constructors", "methods", "properties"] as const) {
+          for (const m of def?.[kind] ?? []) {
+            const where = m.location ?? decl.location;
+            const name = kind === "constructors"
+              ? `${sym.name}.constructor`
+              : `${sym.name}${m.isStatic ? "" : ".prototype"}.${m.name}`;
+            add(name, where, m.jsDoc);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+interface DocMember {
+  name: string;
+  isStatic?: boolean;
+  jsDoc?: JsDoc;
+  location?: { filename: string; line: number };
+}
+
+/** The names mod.ts exports, values and types apart (types need `import type`). */
+function exportedNames(doc: { nodes: Record<string, unknown> }): string[] {
+  const names = new Set<string>();
+  for (const node of Object.values(doc.nodes)) {
+    for (const sym of (node as { symbols?: DocNode[] }).symbols ?? []) names.add(sym.name);
+  }
+  return [...names].sort();
+}
+
+/**
+ * The module an example runs as: mod.ts's exports in scope unless it imports mod.ts itself.
+ *
+ * @param ex The example.
+ * @param names What mod.ts exports.
+ * @returns The module's text.
+ * @example
+ * ```ts
+ * exampleModule({ symbol: "f", location: "x.ts:1", code: "f();\n" }, ["f"]).includes("f();"); // true
+ * ```
+ */
+export function exampleModule(ex: DocExample, names: string[]): string {
+  const code = ex.code.replace(/(["'])\.\/mod\.ts\1/g, `"${ROOT}/mod.ts"`);
+  const ownImport = /from\s+["'][^"']*\/mod\.ts["']/.test(code);
+  const prelude = ownImport ? "" : `import { ${names.join(", ")} } from "${ROOT}/mod.ts";\n`;
+  return `// ${ex.symbol} (${ex.location})\n${prelude}\n${code}`;
+}
+
+if (import.meta.main) {
+  const list = Deno.args.includes("--list");
+  const filter = Deno.args.find((a) => !a.startsWith("--"));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--json", `${ROOT}/mod.ts`],
+    stdout: "piped",
+  }).output();
+  const doc = JSON.parse(new TextDecoder().decode(out.stdout));
+  const names = exportedNames(doc);
+  const examples = collectExamples(doc).filter((e) => !filter || e.symbol.includes(filter));
+  if (list) {
+    for (const e of examples) console.log(`${e.symbol}\t${e.location}`);
+    Deno.exit(0);
+  }
+  const dir = await Deno.makeTempDir({ prefix: "bpfsh-doc-examples-" });
+  const tests: string[] = [];
+  examples.forEach((ex, i) => {
+    const path = `${dir}/example_${String(i).padStart(3, "0")}.ts`;
+    Deno.writeTextFileSync(path, exampleModule(ex, names));
+    tests.push(path);
+  });
+  // One test per example, in one process: each runs its module in a fresh import.
+  const runner = `${dir}/examples_test.ts`;
+  // An example that never ends fails after EXAMPLE_TIMEOUT_MS instead of hanging the run.
+  const within = `const within = (path: string) => Promise.race([import(path), ` +
+    `new Promise((_, no) => { const t = setTimeout(() => no(new Error("did not finish in ` +
+    `${EXAMPLE_TIMEOUT_MS} ms")), ${EXAMPLE_TIMEOUT_MS}); Deno.unrefTimer(t); })]);\n`;
+  Deno.writeTextFileSync(
+    runner,
+    within +
+      examples.map((ex, i) =>
+        `Deno.test(${JSON.stringify(`${ex.symbol} (${ex.location})`)}, async () => {\n` +
+        `  await within(${JSON.stringify(tests[i])});\n});\n`
+      ).join(""),
+  );
+  const deno = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+  const checked = await deno(["check", "--quiet", "--config", `${ROOT}/deno.json`, ...tests]);
+  const ran = await deno(["test", "-A", "--no-prompt", "--no-check", runner]);
+  await Deno.remove(dir, { recursive: true });
+  Deno.exit(checked.code || ran.code);
+}
