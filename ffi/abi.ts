@@ -186,6 +186,38 @@ export const BPF_UPROBE_OPTS = new Struct(40, {
   func_name: [32, "ptr"],
 }, true);
 
+/** `struct bpf_kprobe_opts`: sz, bpf_cookie, offset, retprobe. */
+export const BPF_KPROBE_OPTS = new Struct(32, {
+  bpf_cookie: [8, "u64"],
+  offset: [16, "u64"],
+  retprobe: [24, "u8"],
+}, true);
+
+/** `struct bpf_kprobe_multi_opts`: sz, syms, addrs, cookies, cnt, retprobe. */
+export const BPF_KPROBE_MULTI_OPTS = new Struct(48, {
+  syms: [8, "ptr"],
+  addrs: [16, "ptr"],
+  cookies: [24, "ptr"],
+  cnt: [32, "u64"],
+  retprobe: [40, "u8"],
+}, true);
+
+/** `struct bpf_usdt_opts`: sz, usdt_cookie. */
+export const BPF_USDT_OPTS = new Struct(16, { usdt_cookie: [8, "u64"] }, true);
+
+/** `struct bpf_iter_attach_opts`: sz, link_info, link_info_len. */
+export const BPF_ITER_ATTACH_OPTS = new Struct(24, {
+  link_info: [8, "ptr"],
+  link_info_len: [16, "u32"],
+}, true);
+
+/** `union bpf_iter_link_info` (16 bytes): the map variant's map_fd, or the task variant. */
+export const BPF_ITER_LINK_INFO = new Struct(16, {
+  map_fd: [0, "u32"],
+  task_tid: [0, "u32"],
+  task_pid: [4, "u32"],
+}, false);
+
 /** `struct bpf_test_run_opts`. */
 export const BPF_TEST_RUN_OPTS = new Struct(80, {
   data_in: [8, "ptr"],
@@ -239,6 +271,26 @@ export const BPF_MAP_INFO = new Struct(88, {
   btf_key_type_id: [68, "u32"],
   btf_value_type_id: [72, "u32"],
 }, false);
+
+/** `struct sockaddr_ll` (AF_PACKET): family, protocol (network order), ifindex, … */
+export const SOCKADDR_LL = new Struct(20, {
+  sll_family: [0, "u16"],
+  sll_protocol: [2, "u16"],
+  sll_ifindex: [4, "i32"],
+}, false);
+
+/** Socket constants of socket filters (x86-64 and aarch64 share them). */
+export const SOCKET = {
+  AF_PACKET: 17,
+  SOCK_RAW: 3,
+  SOCK_NONBLOCK: 0o4000,
+  SOCK_CLOEXEC: 0o2000000,
+  /** ETH_P_ALL in network byte order, as socket() and sockaddr_ll want it. */
+  ETH_P_ALL_BE: 0x0300,
+  SOL_SOCKET: 1,
+  SO_ATTACH_BPF: 50,
+  SO_DETACH_BPF: 27,
+} as const;
 
 /** BPF_OBJ_NAME_LEN: map and program names, NUL included. */
 export const BPF_OBJ_NAME_LEN = 16;
@@ -378,6 +430,7 @@ export const ERRNO = {
   ENOSYS: 38,
   ELOOP: 40,
   EILSEQ: 84,
+  ENOTSOCK: 88,
   EOPNOTSUPP: 95,
   ENOTSUPP: 524,
 } as const;

@@ -93,9 +93,24 @@ const symbols = {
   bpf_program__attach_trace: { parameters: ["pointer"], result: "pointer" },
   /** struct bpf_link *bpf_program__attach_kprobe(const struct bpf_program *prog, bool retprobe, const char *func_name); */
   bpf_program__attach_kprobe: { parameters: ["pointer", "bool", "buffer"], result: "pointer" },
+  /** struct bpf_link *bpf_program__attach_kprobe_opts(const struct bpf_program *prog, const char *func_name, const struct bpf_kprobe_opts *opts); */
+  bpf_program__attach_kprobe_opts: {
+    parameters: ["pointer", "buffer", "buffer"],
+    result: "pointer",
+  },
+  /** struct bpf_link *bpf_program__attach_kprobe_multi_opts(const struct bpf_program *prog, const char *pattern, const struct bpf_kprobe_multi_opts *opts); */
+  bpf_program__attach_kprobe_multi_opts: {
+    parameters: ["pointer", "buffer", "buffer"],
+    result: "pointer",
+  },
   /** struct bpf_link *bpf_program__attach_uprobe_opts(const struct bpf_program *prog, pid_t pid, const char *binary_path, size_t func_offset, const struct bpf_uprobe_opts *opts); */
   bpf_program__attach_uprobe_opts: {
     parameters: ["pointer", "i32", "buffer", "usize", "buffer"],
+    result: "pointer",
+  },
+  /** struct bpf_link *bpf_program__attach_usdt(const struct bpf_program *prog, pid_t pid, const char *binary_path, const char *usdt_provider, const char *usdt_name, const struct bpf_usdt_opts *opts); */
+  bpf_program__attach_usdt: {
+    parameters: ["pointer", "i32", "buffer", "buffer", "buffer", "buffer"],
     result: "pointer",
   },
   /** struct bpf_link *bpf_program__attach_perf_event(const struct bpf_program *prog, int pfd); */
@@ -106,6 +121,12 @@ const symbols = {
   bpf_program__attach_cgroup: { parameters: ["pointer", "i32"], result: "pointer" },
   /** struct bpf_link *bpf_program__attach_lsm(const struct bpf_program *prog); */
   bpf_program__attach_lsm: { parameters: ["pointer"], result: "pointer" },
+  /** struct bpf_link *bpf_program__attach_netns(const struct bpf_program *prog, int netns_fd); */
+  bpf_program__attach_netns: { parameters: ["pointer", "i32"], result: "pointer" },
+  /** struct bpf_link *bpf_program__attach_iter(const struct bpf_program *prog, const struct bpf_iter_attach_opts *opts); */
+  bpf_program__attach_iter: { parameters: ["pointer", "buffer"], result: "pointer" },
+  /** int bpf_program__set_attach_target(struct bpf_program *prog, int attach_prog_fd, const char *attach_func_name); */
+  bpf_program__set_attach_target: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
 
   // --- links ---
   /** int bpf_link__fd(const struct bpf_link *link); */
@@ -114,6 +135,8 @@ const symbols = {
   bpf_link__pin: { parameters: ["pointer", "buffer"], result: "i32" },
   /** int bpf_link__destroy(struct bpf_link *link); */
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
+  /** int bpf_iter_create(int link_fd); */
+  bpf_iter_create: { parameters: ["i32"], result: "i32" },
 
   // --- maps (object level) ---
   /** const char *bpf_map__name(const struct bpf_map *map); */

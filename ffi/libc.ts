@@ -1,6 +1,6 @@
 /**
  * The libc symbols bpfsh needs: errno, formatting of libbpf's va_list logs, mmap, epoll,
- * perf_event_open (through syscall), ioctl and close.
+ * perf_event_open (through syscall), ioctl, close, and the socket calls of socket filters.
  *
  * The library is opened lazily, once, on first use.
  *
@@ -57,6 +57,12 @@ const symbols = {
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
   /** int open(const char *pathname, int flags); (no mode: never called with O_CREAT) */
   open: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int socket(int domain, int type, int protocol); */
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  /** int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen); */
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** int setsockopt(int sockfd, int level, int optname, const void *optval, socklen_t optlen); */
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
@@ -136,6 +142,8 @@ export const O_RDONLY = 0;
 export const O_NONBLOCK = 0o4000;
 /** Close the fd on exec. */
 export const O_CLOEXEC = 0o2000000;
+/** Fail unless the path is a directory. */
+export const O_DIRECTORY = 0o200000;
 /** errno: no data now, try again. */
 export const EAGAIN = 11;
 /** errno: interrupted by a signal. */

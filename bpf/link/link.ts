@@ -4,7 +4,7 @@
  * @module
  */
 
-import { check, libbpf } from "../../ffi/libbpf.ts";
+import { check, checkPtr, libbpf, withLog } from "../../ffi/libbpf.ts";
 import { cstr } from "../../ffi/libc.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { pinPath } from "../system/mounts.ts";
@@ -17,6 +17,27 @@ export interface LinkRelease {
   destroy(): void;
   /** Pin to bpffs, when supported. */
   pin?(path: string): void;
+  /** Run the iterator once and return all it wrote (iterator links only). */
+  read?(): Uint8Array;
+}
+
+/**
+ * What an attach function needs of a loaded program. Program.attach() builds it; each
+ * attach kind in bpf/link/ takes it with its own, already parsed, target.
+ */
+export interface AttachContext {
+  /** The `struct bpf_program *`. */
+  readonly ptr: Deno.PointerObject;
+  /** The loaded program's fd. */
+  readonly fd: number;
+  /** The program's name. */
+  readonly name: string;
+  /** Its ELF section, e.g. `"kprobe/do_unlinkat"`. */
+  readonly section: string;
+  /** Its type, as libbpf names it (`"kprobe"`, `"tracing"`, …). */
+  readonly type: string;
+  /** The operation, for errors: `attach 'prog' to 'target'`. */
+  readonly op: string;
 }
 
 let nextLinkId = 1;
@@ -90,6 +111,41 @@ export class Link {
     r.pin(pinPath(path));
   }
 
+  /**
+   * Run an iterator link once and return what it wrote (each call runs it anew, as `cat`
+   * on a pinned iterator does).
+   *
+   * @returns The iterator's output bytes.
+   * @example
+   * ```ts
+   * const text = new TextDecoder().decode(obj.program("dump_tasks").attach().read());
+   * ```
+   */
+  read(): Uint8Array {
+    const r = this.#release;
+    if (!r?.read) {
+      throw new BpfError({
+        op: `read link ${this.id}`,
+        message: r ? `a ${this.target} attachment is not an iterator` : "the link is closed",
+        hint: r ? "only iter/... programs give output to read" : undefined,
+      });
+    }
+    return r.read();
+  }
+
+  /**
+   * {@link read} decoded as UTF-8 text.
+   *
+   * @returns The iterator's output.
+   * @example
+   * ```ts
+   * console.log(obj.program("dump_tasks").attach().readText());
+   * ```
+   */
+  readText(): string {
+    return new TextDecoder().decode(this.read());
+  }
+
   /** Detach. Calling it again does nothing. */
   close(): void {
     const r = this.#release;
@@ -125,4 +181,26 @@ export function libbpfLink(ptr: Deno.PointerObject): LinkRelease {
     destroy: () => void sym.bpf_link__destroy(ptr),
     pin: (path) => void check(sym.bpf_link__pin(ptr, cstr(path)), { op: `pin link '${path}'` }),
   };
+}
+
+/**
+ * Make a libbpf attach call and wrap the `struct bpf_link *` it returns, or throw a
+ * BpfError carrying libbpf's log of the call.
+ *
+ * @param ctx The program and operation.
+ * @param call The libbpf call (bpf_program__attach_*).
+ * @param hint A hint for the failure, when the caller knows the likely cause.
+ * @returns The link's release.
+ * @example
+ * ```ts
+ * attachWithLibbpf(ctx, () => libbpf().bpf_program__attach_trace(ctx.ptr));
+ * ```
+ */
+export function attachWithLibbpf(
+  ctx: AttachContext,
+  call: () => Deno.PointerValue,
+  hint?: (errno: number) => string | undefined,
+): LinkRelease {
+  const { result, log, errno } = withLog(call);
+  return libbpfLink(checkPtr(result, { op: ctx.op, log, errno, hint: hint?.(errno) }));
 }

@@ -4,27 +4,14 @@
  * @module
  */
 
-import {
-  BPF_TC,
-  BPF_TC_HOOK,
-  BPF_TC_OPTS,
-  BPF_TEST_RUN_OPTS,
-  BPF_UPROBE_OPTS,
-  ERRNO,
-} from "../../ffi/abi.ts";
+import { BPF_TEST_RUN_OPTS, ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
-import { check, checkPtr, libbpf, typeName, withLog } from "../../ffi/libbpf.ts";
-import { cstr, libc, onlineCpus } from "../../ffi/libc.ts";
-import {
-  type AttachOptions,
-  type AttachPlan,
-  kindFromSection,
-  planAttach,
-} from "../link/target.ts";
-import { libbpfLink, Link, type LinkRelease } from "../link/link.ts";
-import { attachNeedsTracefs, ensureTracefs, pinPath } from "../system/mounts.ts";
-import { PERF_EVENT_IOC_ENABLE, PERF_EVENTS, perfEventOpen } from "../system/perf_event.ts";
-import { kernelLacks } from "../system/kernel_limits.ts";
+import { check, libbpf, typeName, withLog } from "../../ffi/libbpf.ts";
+import { cstr } from "../../ffi/libc.ts";
+import { attachPlan } from "../link/attach.ts";
+import { type AttachOptions, planAttach } from "../link/target.ts";
+import { Link } from "../link/link.ts";
+import { pinPath } from "../system/mounts.ts";
 
 /** What a Program needs from the object that owns it. */
 export interface ProgramOwner {
@@ -79,6 +66,8 @@ export class Program {
   readonly name: string;
   /** Its ELF section, e.g. `"tracepoint/syscalls/sys_enter_execve"`. */
   readonly section: string;
+  /** The function chosen by setAttachTarget(), if any. */
+  #attachTo?: string;
 
   /**
    * Wrap a libbpf program (used by BpfObject).
@@ -156,171 +145,93 @@ export class Program {
   }
 
   /**
-   * Attach the program: by its section when no target is given, else to the target.
+   * Attach the program: where its section says when no target is given, else to the target.
    *
-   * Targets: `CATEGORY/NAME` (tracepoint), `NAME` (raw_tp), `BINARY:SYMBOL[+OFF]`
-   * (uprobe; `uretprobe/BINARY:SYMBOL` for a return probe), `EVENT[:NHz|:PERIOD]` (perf
-   * event on every CPU, e.g. `cpu-clock:99hz`), `IFACE` (xdp), `IFACE:ingress|egress` (tc).
+   * Targets (a `KIND/` prefix is optional when the section already says the kind):
+   * `CATEGORY/NAME` (tracepoint), `NAME` (raw_tp), `kprobe/FUNC[+OFF]`, `kretprobe/FUNC`,
+   * `kprobe.multi/GLOB`, `BINARY:SYMBOL[+OFF]` or `BINARY:0xADDR` (uprobe; `uretprobe/…`
+   * for a return probe), `usdt/BINARY:PROVIDER:NAME`, `EVENT[:NHz|:PERIOD]` (perf event on
+   * every CPU, e.g. `cpu-clock:99hz`), `IFACE` (xdp, socket filter), `IFACE:ingress|egress`
+   * (tc), a cgroup v2 directory (cgroup programs), a netns file (sk_lookup,
+   * flow_dissector; default: this process's). tp_btf, fentry, fexit, fmod_ret, lsm and
+   * iterators attach where they were loaded for.
    *
    * @param target Where to attach; omit to use the section.
-   * @param opts Uprobe pid / retprobe.
+   * @param opts `pid` (uprobe, USDT), `retprobe` (uprobe), `map` (map iterators), `fd`
+   *   (a socket of yours, for socket filters).
    * @returns The link; closing it detaches.
+   * @throws {BpfError} For a malformed target, a kind this kernel lacks (with what to use
+   *   instead), or the kernel's refusal.
    * @example
    * ```ts
    * obj.program("count").attach("syscalls/sys_enter_close");
    * obj.program("rl").attach("/bin/bash:readline", { retprobe: true });
+   * obj.program("mallocs").attach("libc.so.6:malloc", { pid: Deno.pid });
    * ```
    */
   attach(target?: string, opts: AttachOptions = {}): Link {
-    const op = `attach '${this.name}'${target ? ` to '${target}'` : ""}`;
-    this.#loadedFd(op);
-    const plan = planAttach(this.type, this.section, target, opts);
-    const label = target || this.section;
-    const kind = plan.kind === "auto" ? kindFromSection(this.section) ?? "auto" : plan.kind;
-    // A fresh machine has no tracefs mounted, and libbpf would fail with a bare ENOENT.
-    if (attachNeedsTracefs(kind)) ensureTracefs();
-    let release: LinkRelease;
+    const label = typeof target === "string" && target.trim() ? target.trim() : this.section;
+    const op = `attach '${this.name}'${label !== this.section ? ` to '${label}'` : ""}`;
+    const fd = this.#loadedFd(op);
+    let plan;
     try {
-      release = this.#attachPlan(plan, op);
+      plan = planAttach(this.type, this.#boundSection(), target, opts);
     } catch (e) {
-      throw kernelLacks(e, kind, this.section, label) ?? e;
+      // planAttach() names no program: put this attach's name on its errors.
+      if (e instanceof BpfError && e.op === "attach") {
+        const message = e.message.split("\n")[0].replace(/^attach: /, "");
+        throw new BpfError({ op, errno: e.errno, message, hint: e.hint });
+      }
+      throw e;
     }
+    const ctx = {
+      ptr: this.#ptr,
+      fd,
+      name: this.name,
+      section: this.section,
+      type: this.type,
+      op,
+    };
+    const release = attachPlan(ctx, plan);
     const link = new Link(this.name, label, release, (l) => this.#owner.release(l));
     this.#owner.adopt(link);
     return link;
   }
 
-  #attachPlan(plan: AttachPlan, op: string): LinkRelease {
-    const sym = libbpf();
-    const p = this.#ptr;
-    const call = (f: () => Deno.PointerValue): LinkRelease => {
-      const { result, log, errno } = withLog(f);
-      return libbpfLink(checkPtr(result, { op, log, errno }));
-    };
-    switch (plan.kind) {
-      case "auto":
-        if (!libbpf().bpf_program__autoattach(p) && !this.section.includes("/")) {
-          throw new BpfError({
-            op,
-            message: `section '${this.section}' does not say where to attach`,
-            hint: "give a target, e.g. attach('syscalls/sys_enter_close') or an interface",
-          });
-        }
-        return call(() => sym.bpf_program__attach(p));
-      case "tracepoint":
-        return call(() =>
-          sym.bpf_program__attach_tracepoint(p, cstr(plan.category), cstr(plan.name))
-        );
-      case "raw_tp":
-        return call(() => sym.bpf_program__attach_raw_tracepoint(p, cstr(plan.name)));
-      case "trace":
-        return call(() => sym.bpf_program__attach_trace(p));
-      case "lsm":
-        return call(() => sym.bpf_program__attach_lsm(p));
-      case "kprobe":
-        return call(() => sym.bpf_program__attach_kprobe(p, plan.retprobe, cstr(plan.func)));
-      case "uprobe":
-        return this.#attachUprobe(plan, op);
-      case "perf_event":
-        return this.#attachPerfEvent(plan, op);
-      case "xdp":
-        return call(() => sym.bpf_program__attach_xdp(p, ifindexOf(plan.iface, op)));
-      case "tc":
-        return this.#attachTc(plan, op);
+  /**
+   * Choose the function a tp_btf, fentry, fexit, fmod_ret or lsm program traces, or the
+   * kernel type an iterator walks, before load (libbpf's bpf_program__set_attach_target).
+   *
+   * @param func The kernel function (e.g. `"do_unlinkat"`), tracepoint or LSM hook.
+   * @example
+   * ```ts
+   * obj.program("on_entry").setAttachTarget("vfs_read"); // a SEC("fentry") program
+   * obj.load();
+   * obj.program("on_entry").attach();
+   * ```
+   */
+  setAttachTarget(func: string): void {
+    const op = `set attach target of '${this.name}'`;
+    this.#owner.assertOpen(op);
+    if (typeof func !== "string" || !/^\w+$/.test(func)) {
+      throw new BpfError({ op, message: `'${String(func)}' is not a function name` });
     }
-  }
-
-  #attachUprobe(plan: Extract<AttachPlan, { kind: "uprobe" }>, op: string): LinkRelease {
-    const binary = resolveBinary(plan.binary, op);
-    const opts = BPF_UPROBE_OPTS.alloc();
-    BPF_UPROBE_OPTS.set(opts, "retprobe", plan.retprobe);
-    const func = plan.func ? cstr(plan.func) : undefined;
-    if (func) BPF_UPROBE_OPTS.set(opts, "func_name", func);
-    const { result, log, errno } = withLog(() =>
-      libbpf().bpf_program__attach_uprobe_opts(
-        this.#ptr,
-        plan.pid,
-        cstr(binary),
-        BigInt(plan.offset),
-        opts,
-      )
-    );
-    void func; // kept alive until here: libbpf reads it during the call
-    return libbpfLink(checkPtr(result, {
-      op,
-      log,
-      errno,
-      hint: plan.func
-        ? `check that '${binary}' exports '${plan.func}' (nm -D ${binary})`
-        : undefined,
-    }));
-  }
-
-  #attachPerfEvent(plan: Extract<AttachPlan, { kind: "perf_event" }>, op: string): LinkRelease {
-    const ev = PERF_EVENTS[plan.event];
-    if (!ev) {
+    if (this.#owner.loaded) {
       throw new BpfError({
         op,
-        message: `unknown perf event '${plan.event}'`,
-        hint: `one of: ${Object.keys(PERF_EVENTS).join(", ")}`,
+        message: "the object is already loaded",
+        hint: "call it before load()",
       });
     }
-    const parts: LinkRelease[] = [];
-    try {
-      for (let cpu = 0; cpu < onlineCpus(); cpu++) {
-        const fd = perfEventOpen(
-          { type: ev[0], config: ev[1], frequency: plan.frequency, period: plan.period },
-          -1,
-          cpu,
-        );
-        const { result, log, errno } = withLog(() =>
-          libbpf().bpf_program__attach_perf_event(this.#ptr, fd)
-        );
-        if (!result) libc().close(fd);
-        const link = libbpfLink(checkPtr(result, { op, log, errno }));
-        libc().ioctl(fd, PERF_EVENT_IOC_ENABLE, 0n);
-        parts.push(link);
-      }
-    } catch (e) {
-      for (const part of parts) part.destroy();
-      throw e;
-    }
-    return { fd: parts[0]?.fd ?? -1, destroy: () => parts.forEach((x) => x.destroy()) };
+    check(libbpf().bpf_program__set_attach_target(this.#ptr, 0, cstr(func)), { op });
+    this.#attachTo = func;
   }
 
-  #attachTc(plan: Extract<AttachPlan, { kind: "tc" }>, op: string): LinkRelease {
-    const sym = libbpf();
-    const hook = BPF_TC_HOOK.alloc();
-    BPF_TC_HOOK.set(hook, "ifindex", ifindexOf(plan.iface, op));
-    BPF_TC_HOOK.set(
-      hook,
-      "attach_point",
-      plan.direction === "ingress" ? BPF_TC.INGRESS : BPF_TC.EGRESS,
-    );
-    const created = sym.bpf_tc_hook_create(hook);
-    if (created < 0 && created !== -ERRNO.EEXIST) {
-      check(created, { op: `${op}: create clsact qdisc` });
-    }
-    const opts = BPF_TC_OPTS.alloc();
-    BPF_TC_OPTS.set(opts, "prog_fd", this.fd);
-    check(sym.bpf_tc_attach(hook, opts), { op });
-    const handle = BPF_TC_OPTS.get(opts, "handle");
-    const priority = BPF_TC_OPTS.get(opts, "priority");
-    return {
-      fd: -1,
-      destroy: () => {
-        const d = BPF_TC_OPTS.alloc();
-        BPF_TC_OPTS.set(d, "handle", handle);
-        BPF_TC_OPTS.set(d, "priority", priority);
-        sym.bpf_tc_detach(hook, d);
-        // Only remove the qdisc if this attach created it: others may use it.
-        if (created === 0) {
-          // Both attach points at once remove the clsact qdisc itself.
-          BPF_TC_HOOK.set(hook, "attach_point", BPF_TC.INGRESS | BPF_TC.EGRESS);
-          sym.bpf_tc_hook_destroy(hook);
-        }
-      },
-    };
+  /** The section, with the function set by setAttachTarget() in place of the section's. */
+  #boundSection(): string {
+    if (!this.#attachTo) return this.section;
+    const kind = this.section.replace(/\/.*$/, "");
+    return `${kind}/${this.#attachTo}`;
   }
 
   /**
@@ -387,46 +298,4 @@ export class Program {
   toJSON(): Record<string, unknown> {
     return { name: this.name, section: this.section, type: this.type, fd: this.fd };
   }
-}
-
-/**
- * Resolve a network interface name (or number) to its index.
- *
- * @param iface `"lo"`, `"eth0"` or `"1"`.
- * @param op The operation, for the error.
- * @returns The ifindex.
- * @example
- * ```ts
- * ifindexOf("lo", "attach"); // 1
- * ```
- */
-export function ifindexOf(iface: string, op: string): number {
-  if (/^\d+$/.test(iface)) return Number(iface);
-  const idx = libc().if_nametoindex(cstr(iface));
-  if (!idx) {
-    throw new BpfError({ op, message: `no network interface named '${iface}'`, hint: "ip link" });
-  }
-  return idx;
-}
-
-function resolveBinary(binary: string, op: string): string {
-  if (binary.includes("/")) {
-    try {
-      Deno.statSync(binary);
-    } catch {
-      throw new BpfError({ op, errno: ERRNO.ENOENT, message: `binary '${binary}' not found` });
-    }
-    return binary;
-  }
-  // Libraries (libc.so.6) are resolved by libbpf itself; executables through PATH.
-  if (/\.so(\.|$)/.test(binary)) return binary;
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
-    try {
-      const full = `${dir}/${binary}`;
-      if (Deno.statSync(full).isFile) return full;
-    } catch {
-      // Try the next directory.
-    }
-  }
-  throw new BpfError({ op, errno: ERRNO.ENOENT, message: `'${binary}' not found in PATH` });
 }

@@ -55,7 +55,7 @@ export function kprobeAlternative(func: string): string {
  * Replace a raw attach/load failure with an explanation when the kernel lacks the hook.
  *
  * @param e The error thrown by the attach.
- * @param kind The attach plan's kind (`"kprobe"`, `"trace"`, …).
+ * @param kind The attach plan's kind (`"kprobe"`, `"tracing"`, …).
  * @param section The program's section.
  * @param target What was being attached to.
  * @returns A clearer BpfError, or undefined to keep the original.
@@ -71,7 +71,7 @@ export function kernelLacks(
   target: string,
 ): BpfError | undefined {
   if (!(e instanceof BpfError)) return undefined;
-  if (kind === "kprobe" && !kprobesAvailable()) {
+  if ((kind === "kprobe" || kind === "kprobe_multi") && !kprobesAvailable()) {
     const func = target.replace(/^k(ret)?probe\//, "").replace(/\+.*$/, "");
     return new BpfError({
       op: e.op,
@@ -83,7 +83,7 @@ export function kernelLacks(
     });
   }
   if (
-    (kind === "trace" || kind === "lsm") && /^(fentry|fexit|fmod_ret|lsm)/.test(section) &&
+    (kind === "tracing" || kind === "lsm") && /^(fentry|fexit|fmod_ret|lsm)/.test(section) &&
     e.code === "EPERM"
   ) {
     return fentryRefused(e, section);

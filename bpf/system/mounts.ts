@@ -113,7 +113,8 @@ export function tracefsPath(sub: string): string | undefined {
  * ```
  */
 export function attachNeedsTracefs(kind: string | undefined): boolean {
-  return kind === "tracepoint" || kind === "kprobe" || kind === "uprobe" || kind === "usdt";
+  return kind === "tracepoint" || kind === "kprobe" || kind === "kprobe_multi" ||
+    kind === "uprobe" || kind === "usdt";
 }
 
 /**

@@ -1,0 +1,72 @@
+/**
+ * USDT probes (SystemTap's `sys/sdt.h`) of a binary, from its `.note.stapsdt` notes: each
+ * note names a provider and a probe, the probe's address, its semaphore and how its
+ * arguments are found (`-4@%eax 8@-16(%rbp)`).
+ *
+ * @module
+ */
+
+import { ElfFile } from "./file.ts";
+
+/** The note type of a USDT probe. */
+const NT_STAPSDT = 3;
+
+/** One USDT probe site of a binary. */
+export interface UsdtProbe {
+  /** The provider, e.g. `"python"`. */
+  readonly provider: string;
+  /** The probe's name, e.g. `"function__entry"`. */
+  readonly name: string;
+  /** The probe site's address. */
+  readonly address: number;
+  /** The semaphore's address (0 when the probe has none). */
+  readonly semaphore: number;
+  /** The argument specs, e.g. `"-4@%eax 8@%rdx"` (empty when it has none). */
+  readonly args: string;
+}
+
+/**
+ * The USDT probes of an ELF file, one per probe site (a probe used in several places has
+ * several sites).
+ *
+ * @param elf An open file, or its path.
+ * @returns The probes, in note order.
+ * @throws {BpfError} When the file cannot be read or is not an ELF file.
+ * @example
+ * ```ts
+ * usdtProbes("build/tests/bin/usdt_target").map((p) => `${p.provider}:${p.name}`);
+ * ```
+ */
+export function usdtProbes(elf: ElfFile | string): UsdtProbe[] {
+  const file = typeof elf === "string" ? ElfFile.open(elf, "read USDT notes") : elf;
+  try {
+    const out: UsdtProbe[] = [];
+    for (const note of file.notes(".note.stapsdt")) {
+      if (note.owner !== "stapsdt" || note.type !== NT_STAPSDT || note.desc.length < 27) continue;
+      const dv = new DataView(note.desc.buffer, note.desc.byteOffset, note.desc.byteLength);
+      const [provider, name, args] = strings(note.desc.subarray(24));
+      if (!provider || !name) continue;
+      out.push({
+        provider,
+        name,
+        address: Number(dv.getBigUint64(0, true)),
+        semaphore: Number(dv.getBigUint64(16, true)),
+        args: args ?? "",
+      });
+    }
+    return out;
+  } finally {
+    if (typeof elf === "string") file.close();
+  }
+}
+
+function strings(bytes: Uint8Array): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < bytes.length && out.length < 3; i++) {
+    if (bytes[i] !== 0) continue;
+    out.push(new TextDecoder().decode(bytes.subarray(start, i)));
+    start = i + 1;
+  }
+  return out;
+}

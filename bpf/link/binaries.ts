@@ -1,0 +1,153 @@
+/**
+ * Which file a uprobe or USDT target names: a path, a program found through PATH, or a
+ * shared library found the way the dynamic loader finds it (LD_LIBRARY_PATH, ld.so.conf,
+ * the standard directories) or, with a pid, in that process's mappings.
+ *
+ * @module
+ */
+
+import { ERRNO } from "../../ffi/abi.ts";
+import { BpfError } from "../../ffi/errors.ts";
+
+/** Library directories the loader searches when ld.so.conf says nothing. */
+const STANDARD_LIB_DIRS = [
+  "/lib/x86_64-linux-gnu",
+  "/usr/lib/x86_64-linux-gnu",
+  "/lib/aarch64-linux-gnu",
+  "/usr/lib/aarch64-linux-gnu",
+  "/lib64",
+  "/usr/lib64",
+  "/lib",
+  "/usr/lib",
+];
+
+/**
+ * Resolve a uprobe binary to an absolute path.
+ *
+ * @param binary `/bin/bash`, `bash`, `libc.so.6` or `libc`.
+ * @param op The operation, for errors.
+ * @param pid When given (not -1), libraries are looked up in this process's mappings first.
+ * @returns The path.
+ * @throws {BpfError} ENOENT when nothing by that name exists.
+ * @example
+ * ```ts
+ * resolveBinary("libc.so.6", "attach"); // "/lib/x86_64-linux-gnu/libc.so.6"
+ * ```
+ */
+export function resolveBinary(binary: string, op: string, pid = -1): string {
+  if (binary.includes("/")) {
+    if (!exists(binary)) {
+      throw new BpfError({ op, errno: ERRNO.ENOENT, message: `binary '${binary}' not found` });
+    }
+    return binary;
+  }
+  const isLibrary = /^lib/.test(binary) || /\.so(\.|$)/.test(binary);
+  if (isLibrary) {
+    const found = (pid > 0 ? fromMaps(binary, pid) : undefined) ?? fromLibraryDirs(binary);
+    if (found) return found;
+    throw new BpfError({
+      op,
+      errno: ERRNO.ENOENT,
+      message: `library '${binary}' not found`,
+      hint: "give its full path (ldconfig -p | grep NAME)",
+    });
+  }
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    const full = `${dir || "."}/${binary}`;
+    if (isFile(full)) return full;
+  }
+  throw new BpfError({ op, errno: ERRNO.ENOENT, message: `'${binary}' not found in PATH` });
+}
+
+/** `libc` matches libc.so.6 and libc-2.36.so; `libc.so.6` matches only itself. */
+function libraryMatches(file: string, wanted: string): boolean {
+  if (file === wanted) return true;
+  return !wanted.includes(".so") &&
+    (file.startsWith(`${wanted}.so`) || file.startsWith(`${wanted}-`));
+}
+
+function fromMaps(binary: string, pid: number): string | undefined {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/maps`);
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split("\n")) {
+    const path = line.slice(line.indexOf("/"));
+    if (line.includes("/") && libraryMatches(path.replace(/^.*\//, ""), binary)) return path;
+  }
+  return undefined;
+}
+
+function fromLibraryDirs(binary: string): string | undefined {
+  const dirs = [
+    ...(Deno.env.get("LD_LIBRARY_PATH") ?? "").split(":").filter(Boolean),
+    ...ldSoConfDirs(),
+    ...STANDARD_LIB_DIRS,
+  ];
+  for (const dir of dirs) {
+    if (binary.includes(".so")) {
+      if (isFile(`${dir}/${binary}`)) return `${dir}/${binary}`;
+      continue;
+    }
+    let names: string[] = [];
+    try {
+      names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    } catch {
+      continue;
+    }
+    const hit = names.find((n) => libraryMatches(n, binary) && isFile(`${dir}/${n}`));
+    if (hit) return `${dir}/${hit}`;
+  }
+  return undefined;
+}
+
+function ldSoConfDirs(): string[] {
+  const out: string[] = [];
+  const read = (path: string, depth: number) => {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch {
+      return;
+    }
+    for (const raw of text.split("\n")) {
+      const line = raw.replace(/#.*/, "").trim();
+      if (!line) continue;
+      const inc = /^include\s+(.+)$/.exec(line);
+      if (inc && depth < 3) {
+        const pattern = inc[1];
+        const dir = pattern.replace(/\/[^/]*$/, "");
+        try {
+          for (const e of [...Deno.readDirSync(dir)].sort((a, b) => a.name < b.name ? -1 : 1)) {
+            if (e.name.endsWith(".conf")) read(`${dir}/${e.name}`, depth + 1);
+          }
+        } catch {
+          // No such directory.
+        }
+      } else if (line.startsWith("/")) {
+        out.push(line);
+      }
+    }
+  };
+  read("/etc/ld.so.conf", 0);
+  return out;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}

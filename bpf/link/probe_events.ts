@@ -1,0 +1,114 @@
+/**
+ * Legacy tracefs probe events (`kprobe_events`, `uprobe_events`). libbpf falls back to
+ * them on kernels without the kprobe/uprobe perf PMU, naming each event
+ * `libbpf_<pid>_...` and removing it when the link is destroyed. A process killed with
+ * SIGKILL cannot remove its own: {@link sweepStaleProbeEvents} removes those whose process
+ * is gone, before bpfsh adds any of its own.
+ *
+ * @module
+ */
+
+import { tracefsPath } from "../system/mounts.ts";
+
+/** Which legacy event file. */
+export type ProbeEventFile = "kprobe_events" | "uprobe_events";
+
+/** One legacy probe event, as tracefs lists it. */
+export interface ProbeEvent {
+  /** `p` (probe) or `r` (return probe). */
+  readonly type: string;
+  /** Its group, e.g. `"kprobes"`. */
+  readonly group: string;
+  /** Its name, e.g. `"libbpf_1234_do_unlinkat_0x0_0"`. */
+  readonly name: string;
+  /** Where it probes, e.g. `"do_unlinkat"` or `"/bin/bash:0x000ab123"`. */
+  readonly where: string;
+}
+
+/**
+ * The legacy probe events tracefs lists now.
+ *
+ * @param file `"kprobe_events"` or `"uprobe_events"`.
+ * @returns The events (empty when the file is absent or tracefs cannot be mounted).
+ * @example
+ * ```ts
+ * probeEvents("kprobe_events").filter((e) => e.name.startsWith("libbpf_"));
+ * ```
+ */
+export function probeEvents(file: ProbeEventFile): ProbeEvent[] {
+  const path = tracefsPath(file);
+  if (!path) return [];
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return [];
+  }
+  const out: ProbeEvent[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([pr])(?:\d*):([^/\s]+)\/(\S+)\s+(.*)$/.exec(line.trim());
+    if (m) out.push({ type: m[1], group: m[2], name: m[3], where: m[4] });
+  }
+  return out;
+}
+
+/**
+ * Whether this kernel needs legacy tracefs events for kprobes or uprobes (it has no PMU).
+ *
+ * @param kind `"kprobe"` or `"uprobe"`.
+ * @returns True when libbpf will write to `<kind>_events`.
+ * @example
+ * ```ts
+ * usesLegacyEvents("uprobe"); // false on kernels since 4.17
+ * ```
+ */
+export function usesLegacyEvents(kind: "kprobe" | "uprobe"): boolean {
+  try {
+    Deno.statSync(`/sys/bus/event_source/devices/${kind}/type`);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+const swept = new Set<ProbeEventFile>();
+
+/**
+ * Remove the legacy events libbpf left for processes that no longer exist (killed before
+ * they could detach). Runs once per process and file; later calls do nothing.
+ *
+ * @param file `"kprobe_events"` or `"uprobe_events"`.
+ * @returns The names removed.
+ * @example
+ * ```ts
+ * sweepStaleProbeEvents("uprobe_events"); // ["libbpf_4242_bin_bash_0x1000_0"]
+ * ```
+ */
+export function sweepStaleProbeEvents(file: ProbeEventFile): string[] {
+  if (swept.has(file)) return [];
+  swept.add(file);
+  const path = tracefsPath(file);
+  if (!path) return [];
+  const removed: string[] = [];
+  for (const e of probeEvents(file)) {
+    const pid = /^libbpf_(\d+)_/.exec(e.name)?.[1];
+    if (!pid || Number(pid) === Deno.pid || processExists(Number(pid))) continue;
+    try {
+      // O_APPEND: writing without it would clear every event in the file.
+      Deno.writeTextFileSync(path, `-:${e.group}/${e.name}\n`, { append: true });
+      removed.push(e.name);
+    } catch {
+      // Busy (still open somewhere) or already gone: leave it.
+    }
+  }
+  return removed;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}

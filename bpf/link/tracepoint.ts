@@ -1,0 +1,57 @@
+/**
+ * Tracepoints (`tracepoint/CATEGORY/NAME`): a perf event opened on the tracepoint's id,
+ * which lives in tracefs.
+ *
+ * @module
+ */
+
+import { ERRNO } from "../../ffi/abi.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { libbpf } from "../../ffi/libbpf.ts";
+import { cstr } from "../../ffi/libc.ts";
+import { ensureTracefs } from "../system/mounts.ts";
+import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
+
+/**
+ * Attach a tracepoint program.
+ *
+ * @param ctx The loaded program.
+ * @param category The tracepoint's category, e.g. `"syscalls"`.
+ * @param name The tracepoint, e.g. `"sys_enter_close"`.
+ * @returns The link's release.
+ * @throws {BpfError} ENOENT naming the tracepoint when tracefs has no such event.
+ * @example
+ * ```ts
+ * attachTracepoint(ctx, "syscalls", "sys_enter_close");
+ * ```
+ */
+export function attachTracepoint(
+  ctx: AttachContext,
+  category: string,
+  name: string,
+): LinkRelease {
+  const events = `${ensureTracefs()}/events`;
+  if (!exists(`${events}/${category}/${name}/id`)) {
+    throw new BpfError({
+      op: ctx.op,
+      errno: ERRNO.ENOENT,
+      message: exists(`${events}/${category}`)
+        ? `no tracepoint '${name}' in category '${category}'`
+        : `no tracepoint category '${category}'`,
+      hint: `list them with: probes 'tracepoint:${category}:*'`,
+    });
+  }
+  return attachWithLibbpf(
+    ctx,
+    () => libbpf().bpf_program__attach_tracepoint(ctx.ptr, cstr(category), cstr(name)),
+  );
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
