@@ -57,6 +57,8 @@ export type {
   BtfVoid,
 } from "./bpf/btf/types.ts";
 export { type AttachOptions, type AttachPlan, planAttach } from "./bpf/link/target.ts";
+export { listProbes } from "./bpf/link/listing.ts";
+export { type UsdtProbe, usdtProbes } from "./bpf/elf/stapsdt.ts";
 export { type Closeable, closeAll, exitOnSignals, type ExitSignal } from "./bpf/object/lifetime.ts";
 export { ensureBpffs, ensureTracefs } from "./bpf/system/mounts.ts";
 export { libbpfVersion } from "./ffi/libbpf.ts";

@@ -113,7 +113,10 @@ Deno.test({
     assertEquals(r.code, 1);
     const lines = r.stderr.trim().split("\n");
     assertEquals(lines.length, 1, r.stderr);
-    assertMatch(lines[0], /^error: attach 'on_exec' to 'tracepoint\/nope\/nothing': .*\(ENOENT\)$/);
+    assertMatch(
+      lines[0],
+      /^error: attach 'on_exec' to 'tracepoint\/nope\/nothing': .*\(ENOENT\) \(hint: .+\)$/,
+    );
     assert(!r.stderr.includes("    at "), "no stack trace without --debug");
 
     r = await bpfsh(["-c", "map get"]);

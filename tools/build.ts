@@ -80,12 +80,23 @@ function allJobs(): Job[] {
     for (const name of sources(dir, ".c")) {
       if (name.endsWith(".bpf.c")) continue;
       const out = `build/${outDir}/${name.slice(0, -2)}`;
-      jobs.push({ kind: "host", src: `${dir}/${name}`, out, cflags, libs });
+      const own = extraCflags(`${ROOT}/${dir}/${name}`);
+      jobs.push({ kind: "host", src: `${dir}/${name}`, out, cflags: [...cflags, ...own], libs });
     }
   };
   host("bench", "bench", BENCH_CFLAGS, BENCH_LIBS);
   host("tests/fixtures", "tests", FIXTURE_CFLAGS, []);
   return jobs;
+}
+
+/**
+ * Flags a host source asks for in a `// cflags: ...` line among its first lines (the USDT
+ * fixture is linked at a fixed address with `-no-pie`).
+ */
+function extraCflags(path: string): string[] {
+  const head = Deno.readTextFileSync(path).split("\n", 8);
+  const line = head.find((l) => l.startsWith("// cflags: "));
+  return line ? line.slice("// cflags: ".length).trim().split(/\s+/) : [];
 }
 
 /** The modification time of a file in ms, or -1 when it does not exist. */

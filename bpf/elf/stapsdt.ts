@@ -34,7 +34,7 @@ export interface UsdtProbe {
  * @throws {BpfError} When the file cannot be read or is not an ELF file.
  * @example
  * ```ts
- * usdtProbes("build/tests/bin/usdt_target").map((p) => `${p.provider}:${p.name}`);
+ * usdtProbes("build/tests/usdt_target").map((p) => `${p.provider}:${p.name}`);
  * ```
  */
 export function usdtProbes(elf: ElfFile | string): UsdtProbe[] {

@@ -75,7 +75,7 @@ const swept = new Set<ProbeEventFile>();
 
 /**
  * Remove the legacy events libbpf left for processes that no longer exist (killed before
- * they could detach). Runs once per process and file; later calls do nothing.
+ * they could detach), once per process and file; later calls do nothing.
  *
  * @param file `"kprobe_events"` or `"uprobe_events"`.
  * @returns The names removed.
@@ -87,6 +87,20 @@ const swept = new Set<ProbeEventFile>();
 export function sweepStaleProbeEvents(file: ProbeEventFile): string[] {
   if (swept.has(file)) return [];
   swept.add(file);
+  return removeStaleProbeEvents(file);
+}
+
+/**
+ * Remove, now, the legacy events libbpf made for processes that no longer exist.
+ *
+ * @param file `"kprobe_events"` or `"uprobe_events"`.
+ * @returns The names removed.
+ * @example
+ * ```ts
+ * removeStaleProbeEvents("kprobe_events");
+ * ```
+ */
+export function removeStaleProbeEvents(file: ProbeEventFile): string[] {
   const path = tracefsPath(file);
   if (!path) return [];
   const removed: string[] = [];

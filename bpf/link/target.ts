@@ -63,7 +63,7 @@ const OPTION_NAMES = new Set(["pid", "retprobe", "map", "fd"]);
 /** How each kind is recognised: in a section, or as an explicit prefix of a target. */
 const KINDS: [RegExp, AttachKind][] = [
   [/^(tracepoint|tp)([/:]|$)/, "tracepoint"],
-  [/^(raw_tracepoint|raw_tp)(\.w)?([/:]|$)/, "raw_tp"],
+  [/^(raw_tracepoint|raw_tp|rawtracepoint)(\.w)?([/:]|$)/, "raw_tp"],
   [/^(tp_btf|fentry|fexit|fmod_ret)(\.s)?([/:]|$)/, "tracing"],
   [/^lsm(\.s)?([/:]|$)/, "lsm"],
   [/^k(ret)?probe\.multi([/:]|$)/, "kprobe_multi"],

@@ -38,7 +38,7 @@ export interface UsdtTarget {
  *   program was built without usdt.bpf.h.
  * @example
  * ```ts
- * attachUsdt(ctx, { binary: "build/tests/bin/usdt_target", provider: "bpfsh", name: "tick", pid: -1 });
+ * attachUsdt(ctx, { binary: "build/tests/usdt_target", provider: "bpfsh", name: "tick", pid: -1 });
  * ```
  */
 export function attachUsdt(ctx: AttachContext, t: UsdtTarget): LinkRelease {

@@ -572,10 +572,10 @@ export class BpfObject {
   }
 }
 
-/** Sections libbpf can attach without a target given by the user. */
+/** Sections that say where to attach (iterators run on demand: `link.read()`). */
 function autoAttachable(section: string): boolean {
   if (
-    /^(socket|xdp|tc|classifier|action|perf_event|sk_|flow_dissector|cgroup|struct_ops|syscall)/
+    /^(socket|xdp|tc|classifier|action|perf_event|sk_|flow_dissector|cgroup|struct_ops|syscall|iter)/
       .test(section)
   ) {
     return false;

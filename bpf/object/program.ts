@@ -170,8 +170,9 @@ export class Program {
    * ```
    */
   attach(target?: string, opts: AttachOptions = {}): Link {
-    const label = typeof target === "string" && target.trim() ? target.trim() : this.section;
-    const op = `attach '${this.name}'${label !== this.section ? ` to '${label}'` : ""}`;
+    const explicit = typeof target === "string" && target.trim() !== "";
+    const label = explicit ? target.trim() : this.#boundSection();
+    const op = `attach '${this.name}'${explicit ? ` to '${label}'` : ""}`;
     const fd = this.#loadedFd(op);
     let plan;
     try {

@@ -12,6 +12,7 @@ import { register as registerStream } from "./stream.ts";
 import { register as registerRun } from "./run.ts";
 import { register as registerBtf } from "./btf.ts";
 import { register as registerMisc } from "./misc.ts";
+import { register as registerProbes } from "./probes.ts";
 
 /**
  * Register all commands.
@@ -25,6 +26,7 @@ import { register as registerMisc } from "./misc.ts";
  */
 export function registerAll(program: Command, ctx: Ctx): void {
   registerObjects(program, ctx);
+  registerProbes(program, ctx);
   registerMap(program, ctx);
   registerStream(program, ctx);
   registerRun(program, ctx);

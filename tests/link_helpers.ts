@@ -1,0 +1,219 @@
+/**
+ * Helpers of the attach-kind tests: what the kernel has (from its own symbol table and
+ * from the doctor's probes), and the kernel objects an attachment leaves (tc filters,
+ * qdiscs, cgroup attachments, legacy probe events) as the system tools list them.
+ *
+ * @module
+ */
+
+import { feature, features } from "../mod.ts";
+import { assert } from "./assert.ts";
+
+let kallsyms: Set<string> | undefined;
+
+/**
+ * Whether the running kernel has a function, from /proc/kallsyms (a config option's
+ * functions exist exactly when it is built in: register_kprobe for CONFIG_KPROBES,
+ * register_fprobe for CONFIG_FPROBE).
+ *
+ * @param name The kernel function.
+ * @returns True when /proc/kallsyms lists it.
+ */
+export function kernelHasFunction(name: string): boolean {
+  if (!kallsyms) {
+    kallsyms = new Set();
+    const text = Deno.readTextFileSync("/proc/kallsyms");
+    // "ffffffff81234560 T do_unlinkat" (a module's symbols end "\t[module]").
+    for (const line of text.split("\n")) {
+      const name = line.split(" ")[2]?.split("\t")[0];
+      if (name) kallsyms.add(name);
+    }
+  }
+  return kallsyms.has(name);
+}
+
+/**
+ * What the doctor probed for a feature (it loads and attaches a program of that kind).
+ *
+ * @param name The feature, e.g. `"kprobe"`, `"fentry"`.
+ * @returns Whether it works here.
+ */
+export async function doctorSays(name: string): Promise<boolean> {
+  const f = feature(await features(), name);
+  assert(f, `the doctor probes '${name}'`);
+  return f.ok;
+}
+
+/** Run a tool and parse its JSON output ([] when it prints nothing). */
+function json<T>(cmd: string, args: string[]): T[] {
+  const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  return text ? JSON.parse(text) as T[] : [];
+}
+
+/**
+ * The BPF filters tc lists on one direction of an interface.
+ *
+ * @param iface The interface.
+ * @param dir `"ingress"` or `"egress"`.
+ * @returns The filters' program names (bpf filters only).
+ */
+export function tcBpfFilters(iface: string, dir: "ingress" | "egress"): string[] {
+  const list = json<{ kind?: string; options?: { bpf_name?: string } }>("tc", [
+    "-j",
+    "filter",
+    "show",
+    "dev",
+    iface,
+    dir,
+  ]);
+  return list.filter((f) => f.kind === "bpf").map((f) => f.options?.bpf_name ?? "?");
+}
+
+/**
+ * Whether an interface has a clsact qdisc.
+ *
+ * @param iface The interface.
+ * @returns True when `tc qdisc show` lists clsact.
+ */
+export function hasClsact(iface: string): boolean {
+  return json<{ kind: string }>("tc", ["-j", "qdisc", "show", "dev", iface])
+    .some((q) => q.kind === "clsact");
+}
+
+/**
+ * The programs attached to a cgroup (`bpftool cgroup show`).
+ *
+ * @param path The cgroup directory.
+ * @returns The attached programs' names.
+ */
+export function cgroupPrograms(path: string): string[] {
+  return json<{ name: string }>("bpftool", ["-j", "cgroup", "show", path]).map((p) => p.name);
+}
+
+/**
+ * Legacy probe events (kprobe_events, uprobe_events) libbpf made for a process.
+ *
+ * @param pid The process.
+ * @returns The event names.
+ */
+export function probeEventsOf(pid: number): string[] {
+  const out: string[] = [];
+  for (const file of ["kprobe_events", "uprobe_events"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(`/sys/kernel/tracing/${file}`);
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/^\S+\/(libbpf_(\d+)_\S*)/gm)) {
+      if (Number(m[2]) === pid) out.push(m[1]);
+    }
+  }
+  return out;
+}
+
+/**
+ * The BPF links of the kernel of one type (`bpftool link list`).
+ *
+ * @param type E.g. `"netns"`, `"cgroup"`, `"iter"`.
+ * @returns The links' program ids.
+ */
+export function kernelLinks(type: string): number[] {
+  return json<{ type: string; prog_id: number }>("bpftool", ["-j", "link", "list"])
+    .filter((l) => l.type === type).map((l) => l.prog_id);
+}
+
+/**
+ * The cgroup v2 root of this machine.
+ *
+ * @returns Its mount point.
+ */
+export function cgroup2Root(): string {
+  for (const line of Deno.readTextFileSync("/proc/self/mounts").split("\n")) {
+    const [, dir, type] = line.split(" ");
+    if (type === "cgroup2") return dir;
+  }
+  throw new Error("no cgroup2 mounted");
+}
+
+/**
+ * Run with a fresh cgroup v2 directory, removed afterwards.
+ *
+ * @param fn Given the directory.
+ * @returns What fn returns.
+ */
+export async function withCgroup<T>(fn: (path: string) => Promise<T> | T): Promise<T> {
+  const path = `${cgroup2Root()}/bpfsh-test-${Deno.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  Deno.mkdirSync(path);
+  try {
+    return await fn(path);
+  } finally {
+    for (let i = 0; i < 50; i++) {
+      try {
+        Deno.removeSync(path);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+}
+
+/**
+ * Move this process into a cgroup for the duration of fn (sockets made meanwhile belong to
+ * it), then back to where it was.
+ *
+ * @param path The cgroup.
+ * @param fn What to do inside.
+ * @returns What fn returns.
+ */
+export async function insideCgroup<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const root = cgroup2Root();
+  const mine = /^0::(.*)$/m.exec(Deno.readTextFileSync("/proc/self/cgroup"))?.[1] ?? "/";
+  Deno.writeTextFileSync(`${path}/cgroup.procs`, `${Deno.pid}\n`);
+  try {
+    return await fn();
+  } finally {
+    Deno.writeTextFileSync(`${root}${mine === "/" ? "" : mine}/cgroup.procs`, `${Deno.pid}\n`);
+  }
+}
+
+/**
+ * One TCP exchange over loopback: listen, connect (both here), send and receive 16 bytes.
+ *
+ * @param connect Runs the connect, e.g. inside a cgroup.
+ */
+export async function tcpExchange(
+  connect: (port: number) => Promise<Deno.TcpConn> = (port) =>
+    Deno.connect({ hostname: "127.0.0.1", port }),
+): Promise<void> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const conn = await connect(listener.addr.port);
+    const peer = await listener.accept();
+    await conn.write(new Uint8Array(16));
+    await peer.read(new Uint8Array(16));
+    await peer.write(new Uint8Array(16));
+    await conn.read(new Uint8Array(16));
+    conn.close();
+    peer.close();
+  } finally {
+    listener.close();
+  }
+}
+
+/**
+ * Wait until a condition holds (the kernel frees links and programs after RCU).
+ *
+ * @param what Said when it never holds.
+ * @param check The condition.
+ * @param ms How long to wait.
+ */
+export async function eventually(what: string, check: () => boolean, ms = 2000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,92 @@
+// @guest
+// Nothing an attachment made outlives its process, however it ends: the tc filter and the
+// clsact qdisc bpfsh created, cgroup attachments, socket filters, uprobes and iterators are
+// gone after close, a normal exit, SIGTERM and SIGINT (what tc, bpftool and tracefs list
+// is compared before and after).
+import { BpfObject } from "../mod.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { bpfTest, fixture, kernelProgIds, NOT_ROOT, ROOT } from "./helpers.ts";
+import {
+  cgroupPrograms,
+  eventually,
+  hasClsact,
+  probeEventsOf,
+  tcBpfFilters,
+  tcpExchange,
+  withCgroup,
+} from "./link_helpers.ts";
+
+bpfTest(
+  "a tc program counts lo's packets; close removes its filter and the qdisc it made",
+  async () => {
+    const hadClsact = hasClsact("lo");
+    using obj = await BpfObject.open(fixture("net_kinds"));
+    obj.load();
+    const link = obj.program("on_tc").attach("lo:ingress");
+    assertEquals(tcBpfFilters("lo", "ingress").filter((n) => n.includes("on_tc")).length, 1);
+    assert(hasClsact("lo"), "clsact is there while attached");
+    await tcpExchange();
+    assert((obj.map<number, bigint>("seen").get(7) ?? 0n) > 0n, "tc saw lo's packets");
+    link.close();
+    assertEquals(tcBpfFilters("lo", "ingress").filter((n) => n.includes("on_tc")), []);
+    assertEquals(hasClsact("lo"), hadClsact, "the qdisc is removed only if this attach made it");
+  },
+);
+
+async function holdAndEnd(how: "SIGTERM" | "SIGINT" | "exit", cgroup: string) {
+  const hadClsact = hasClsact("lo");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}/tests/fixtures/hold_links.ts`,
+      how === "exit" ? "exit" : "wait",
+      cgroup,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const ids = JSON.parse(/ready (\[.*\])/.exec(text)?.[1] ?? "null") as number[] | null;
+  if (!ids) {
+    const err = new TextDecoder().decode((await child.output()).stderr);
+    throw new Error(`the child did not get ready: ${text} ${err}`);
+  }
+  if (how !== "exit") {
+    assert(tcBpfFilters("lo", "ingress").some((n) => n.includes("on_tc")), "tc filter attached");
+    assertEquals(cgroupPrograms(cgroup), ["skb_in"]);
+    child.kill(how);
+  }
+  const status = await child.status;
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+  await child.stderr.cancel().catch(() => {});
+  if (how === "SIGTERM") assertEquals(status.code, 143);
+  if (how === "SIGINT") assertEquals(status.code, 130);
+  if (how === "exit") assertEquals(status.code, 0);
+  assertEquals(tcBpfFilters("lo", "ingress").filter((n) => n.includes("on_tc")), [], how);
+  assertEquals(hasClsact("lo"), hadClsact, `${how}: the clsact qdisc bpfsh made is gone`);
+  assertEquals(cgroupPrograms(cgroup), [], `${how}: no cgroup attachment left`);
+  assertEquals(probeEventsOf(child.pid), [], `${how}: no legacy probe event left`);
+  await eventually(`${how}: every program unloaded`, () => {
+    const live = kernelProgIds();
+    return ids.every((id) => !live.has(id));
+  }, 3000);
+}
+
+Deno.test({
+  name:
+    "after a normal end, SIGTERM and SIGINT no tc filter, qdisc, cgroup link or program is left",
+  ignore: NOT_ROOT,
+  async fn() {
+    await withCgroup(async (cg) => {
+      for (const how of ["exit", "SIGTERM", "SIGINT"] as const) await holdAndEnd(how, cg);
+    });
+  },
+});
