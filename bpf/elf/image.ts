@@ -75,6 +75,8 @@ export interface FunctionSymbols {
   readonly size: Float64Array;
   /** `st_info >> 4`: 0 LOCAL, 1 GLOBAL, 2 WEAK. */
   readonly bind: Uint8Array;
+  /** `st_info & 0xf`: 2 FUNC, 10 GNU_IFUNC (an IFUNC's address is its resolver's). */
+  readonly type?: Uint8Array;
   /** Offsets of the names in `strings`. */
   readonly nameOffset: Uint32Array;
   /** The table's string table. */
@@ -321,6 +323,7 @@ export class ElfImage implements Disposable {
     const count = Math.floor(raw.length / ent);
     const value = new Float64Array(count), size = new Float64Array(count);
     const bind = new Uint8Array(count), nameOffset = new Uint32Array(count);
+    const types = new Uint8Array(count);
     let n = 0;
     for (let at = 0; at + 24 <= raw.length; at += ent) {
       const info = raw[at + 4];
@@ -333,6 +336,7 @@ export class ElfImage implements Disposable {
       value[n] = v;
       size[n] = u64(dv, at + 16);
       bind[n] = info >> 4;
+      types[n] = info & 0xf;
       nameOffset[n] = nameAt;
       n++;
     }
@@ -341,6 +345,7 @@ export class ElfImage implements Disposable {
       value: value.slice(0, n),
       size: size.slice(0, n),
       bind: bind.slice(0, n),
+      type: types.slice(0, n),
       nameOffset: nameOffset.slice(0, n),
       strings,
     };

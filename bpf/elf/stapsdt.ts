@@ -6,7 +6,9 @@
  * @module
  */
 
-import { ElfFile } from "./file.ts";
+import { ERRNO } from "../../ffi/abi.ts";
+import { BpfError } from "../../ffi/errors.ts";
+import { ElfImage, parseNotes } from "./image.ts";
 
 /** The note type of a USDT probe. */
 const NT_STAPSDT = 3;
@@ -29,7 +31,7 @@ export interface UsdtProbe {
  * The USDT probes of an ELF file, one per probe site (a probe used in several places has
  * several sites).
  *
- * @param elf An open file, or its path.
+ * @param elf An open file, or a path (then only a regular file is opened).
  * @returns The probes, in note order.
  * @throws {BpfError} When the file cannot be read or is not an ELF file.
  * @example
@@ -37,12 +39,14 @@ export interface UsdtProbe {
  * usdtProbes("build/tests/usdt_target").map((p) => `${p.provider}:${p.name}`);
  * ```
  */
-export function usdtProbes(elf: ElfFile | string): UsdtProbe[] {
-  const file = typeof elf === "string" ? ElfFile.open(elf, "read USDT notes") : elf;
+export function usdtProbes(elf: ElfImage | string): UsdtProbe[] {
+  const file = typeof elf === "string" ? openRegular(elf) : elf;
   try {
     const out: UsdtProbe[] = [];
-    for (const note of file.notes(".note.stapsdt")) {
-      if (note.owner !== "stapsdt" || note.type !== NT_STAPSDT || note.desc.length < 27) continue;
+    // Not in a PT_NOTE segment: the notes live in their own non-allocated section.
+    const bytes = file.section(".note.stapsdt");
+    for (const note of bytes ? parseNotes(bytes) : []) {
+      if (note.name !== "stapsdt" || note.type !== NT_STAPSDT || note.desc.length < 27) continue;
       const dv = new DataView(note.desc.buffer, note.desc.byteOffset, note.desc.byteLength);
       const [provider, name, args] = strings(note.desc.subarray(24));
       if (!provider || !name) continue;
@@ -57,6 +61,33 @@ export function usdtProbes(elf: ElfFile | string): UsdtProbe[] {
     return out;
   } finally {
     if (typeof elf === "string") file.close();
+  }
+}
+
+/** Open a path as ELF only when it is a regular file (a FIFO would block the open). */
+function openRegular(path: string): ElfImage {
+  let regular = false;
+  try {
+    regular = Deno.statSync(path).isFile;
+  } catch {
+    // ElfImage.open reports the missing file.
+  }
+  if (!regular && existsAtAll(path)) {
+    throw new BpfError({
+      op: "read USDT notes",
+      errno: ERRNO.EINVAL,
+      message: `'${path}' is not a regular file`,
+    });
+  }
+  return ElfImage.open(path);
+}
+
+function existsAtAll(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,13 +1,15 @@
 /**
- * Which file a uprobe or USDT target names: a path, a program found through PATH, or a
- * shared library found the way the dynamic loader finds it (LD_LIBRARY_PATH, ld.so.conf,
- * the standard directories) or, with a pid, in that process's mappings.
+ * The binaries of uprobes and USDT: which file a target names (a path, a program found
+ * through PATH, or a shared library found the way the dynamic loader finds it:
+ * LD_LIBRARY_PATH, ld.so.conf, the standard directories, or with a pid that process's
+ * mappings), opened only when it is a regular ELF file, and its function symbols.
  *
  * @module
  */
 
 import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
+import { ElfImage } from "../elf/image.ts";
 
 /** Library directories the loader searches when ld.so.conf says nothing. */
 const STANDARD_LIB_DIRS = [
@@ -150,4 +152,108 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Open a uprobe or USDT binary: only a regular file is opened (a FIFO or a device would
+ * block or mislead), and a file that is not ELF says so.
+ *
+ * @param path The resolved path.
+ * @param op The operation, for errors.
+ * @returns The open image; close it (or `using`).
+ * @throws {BpfError} ENOENT, EINVAL for anything but a regular file, ENOEXEC "not an ELF file".
+ * @example
+ * ```ts
+ * using elf = openBinary("/bin/bash", "attach");
+ * ```
+ */
+export function openBinary(path: string, op: string): ElfImage {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (e) {
+    throw new BpfError({
+      op,
+      errno: e instanceof Deno.errors.PermissionDenied ? ERRNO.EACCES : ERRNO.ENOENT,
+      message: `cannot read '${path}'`,
+    });
+  }
+  if (!info.isFile) {
+    const what = info.isDirectory
+      ? "a directory"
+      : info.isFifo
+      ? "a FIFO"
+      : info.isSocket
+      ? "a socket"
+      : "a device or special file";
+    throw new BpfError({
+      op,
+      errno: ERRNO.EINVAL,
+      message: `'${path}' is ${what}, not a regular file`,
+      hint: "give an executable or a shared library",
+    });
+  }
+  try {
+    return ElfImage.open(path);
+  } catch (e) {
+    if (!(e instanceof BpfError)) throw e;
+    const why = e.message.split("\n")[0].replace(/^elf (open|parse): /, "");
+    throw new BpfError({ op, errno: ERRNO.ENOEXEC, message: why, cause: e });
+  }
+}
+
+/** A function symbol of a binary. */
+export interface BinaryFunction {
+  /** Its name. */
+  readonly name: string;
+  /** Its linked address. */
+  readonly value: number;
+  /** Its size (0 when unknown). */
+  readonly size: number;
+  /** `STB_*` (0 LOCAL). */
+  readonly bind: number;
+  /** `STT_*` (2 FUNC, 10 GNU_IFUNC). */
+  readonly type: number;
+}
+
+/**
+ * The function symbols of a binary (`.symtab`, and `.dynsym` for what `.symtab` lacks).
+ *
+ * @param elf The open binary.
+ * @param want Only names this accepts (all when omitted).
+ * @returns The functions.
+ * @example
+ * ```ts
+ * binaryFunctions(elf, (n) => n === "malloc");
+ * ```
+ */
+export function binaryFunctions(
+  elf: ElfImage,
+  want: (name: string) => boolean = () => true,
+): BinaryFunction[] {
+  const out: BinaryFunction[] = [];
+  const seen = new Set<string>();
+  for (const table of [".symtab", ".dynsym"] as const) {
+    const syms = elf.functionSymbols(table);
+    if (!syms) continue;
+    const decoder = new TextDecoder();
+    for (let i = 0; i < syms.value.length; i++) {
+      const at = syms.nameOffset[i];
+      let end = at;
+      while (end < syms.strings.length && syms.strings[end] !== 0) end++;
+      const name = decoder.decode(syms.strings.subarray(at, end)).replace(/@.*$/, "");
+      if (!name || !want(name)) continue;
+      const key = `${name}\0${syms.value[i]}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({
+        name,
+        value: syms.value[i],
+        size: syms.size[i],
+        bind: syms.bind[i],
+        type: syms.type?.[i] ?? 2,
+      });
+    }
+  }
+  return out;
 }

@@ -15,12 +15,11 @@
  */
 
 import { Btf } from "../btf/btf.ts";
-import { ElfFile, STT_FUNC } from "../elf/file.ts";
 import { usdtProbes } from "../elf/stapsdt.ts";
 import { kprobesAvailable } from "../system/kernel_limits.ts";
 import { tracefsPath } from "../system/mounts.ts";
 import { PERF_EVENTS } from "../system/perf_event.ts";
-import { resolveBinary } from "./binaries.ts";
+import { binaryFunctions, openBinary, resolveBinary } from "./binaries.ts";
 import { globRegExp, traceableFunctions } from "./kprobe.ts";
 
 /** The kinds {@link listProbes} lists, by the prefix it writes. */
@@ -181,11 +180,9 @@ function splitBinary(rest: string): [string, string] {
 function uprobes(rest: string): string[] {
   const [binary, glob] = splitBinary(rest);
   const path = resolveBinary(binary, "list uprobes");
-  using elf = ElfFile.open(path, "list uprobes");
+  using elf = openBinary(path, "list uprobes");
   const re = globRegExp(glob || "*");
-  const names = new Set(
-    elf.symbols().filter((s) => s.type === STT_FUNC && re.test(s.name)).map((s) => s.name),
-  );
+  const names = new Set(binaryFunctions(elf, (n) => re.test(n)).map((f) => f.name));
   return [...names].sort().slice(0, LISTING_LIMIT).map((n) => `uprobe:${path}:${n}`);
 }
 

@@ -13,10 +13,13 @@ import { BPF_UPROBE_OPTS, ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { libbpf } from "../../ffi/libbpf.ts";
 import { cstr } from "../../ffi/libc.ts";
-import { ElfFile, type ElfFileSymbol, STT_GNU_IFUNC } from "../elf/file.ts";
-import { resolveBinary } from "./binaries.ts";
+import { type ElfImage, PF_X, PT_LOAD } from "../elf/image.ts";
+import { type BinaryFunction, binaryFunctions, openBinary, resolveBinary } from "./binaries.ts";
 import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
 import { sweepStaleProbeEvents, usesLegacyEvents } from "./probe_events.ts";
+
+/** `st_info` type of an indirect function: its address is the resolver's. */
+const STT_GNU_IFUNC = 10;
 
 /** What {@link attachUprobe} probes. */
 export interface UprobeTarget {
@@ -96,7 +99,7 @@ export function attachUprobe(ctx: AttachContext, t: UprobeTarget): LinkRelease {
  */
 export function locateUprobe(t: UprobeTarget, op: string): UprobeLocation {
   const path = resolveBinary(t.binary, op, t.pid);
-  using elf = ElfFile.open(path, op);
+  using elf = openBinary(path, op);
   let address: number;
   if (t.func !== undefined) {
     const sym = pickFunction(elf, t.func, op);
@@ -110,7 +113,7 @@ export function locateUprobe(t: UprobeTarget, op: string): UprobeLocation {
   } else {
     address = (t.address ?? 0) + t.offset;
   }
-  const offset = elf.fileOffset(address);
+  const offset = codeOffset(elf, address);
   if (offset === undefined) {
     throw new BpfError({
       op,
@@ -122,17 +125,23 @@ export function locateUprobe(t: UprobeTarget, op: string): UprobeLocation {
   return { path, offset, address };
 }
 
-function pickFunction(elf: ElfFile, func: string, op: string): ElfFileSymbol {
-  const found = elf.functions(func);
+/** The file offset of an address inside an executable PT_LOAD segment. */
+function codeOffset(elf: ElfImage, vaddr: number): number | undefined {
+  for (const s of elf.segments) {
+    if (s.type !== PT_LOAD || !(s.flags & PF_X)) continue;
+    if (vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz) return vaddr - s.vaddr + s.offset;
+  }
+  return undefined;
+}
+
+function pickFunction(elf: ElfImage, func: string, op: string): BinaryFunction {
+  const found = binaryFunctions(elf, (n) => n === func);
   if (!found.length) {
-    const data = elf.symbol(func);
     throw new BpfError({
       op,
       errno: ERRNO.ENOENT,
-      message: data
-        ? `'${func}' in '${elf.path}' is not a function`
-        : `no function '${func}' in '${elf.path}'`,
-      hint: data ? undefined : `list them with: probes 'uprobe:${elf.path}:${func.slice(0, 3)}*'`,
+      message: `no function '${func}' in '${elf.path}'`,
+      hint: `list them with: probes 'uprobe:${elf.path}:${func.slice(0, 3)}*'`,
     });
   }
   const global = found.filter((s) => s.bind !== 0);

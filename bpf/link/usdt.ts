@@ -10,9 +10,8 @@ import { BPF_USDT_OPTS, ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { libbpf } from "../../ffi/libbpf.ts";
 import { cstr } from "../../ffi/libc.ts";
-import { ElfFile } from "../elf/file.ts";
 import { usdtProbes } from "../elf/stapsdt.ts";
-import { resolveBinary } from "./binaries.ts";
+import { openBinary, resolveBinary } from "./binaries.ts";
 import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
 import { sweepStaleProbeEvents, usesLegacyEvents } from "./probe_events.ts";
 
@@ -44,7 +43,7 @@ export interface UsdtTarget {
 export function attachUsdt(ctx: AttachContext, t: UsdtTarget): LinkRelease {
   const path = resolveBinary(t.binary, ctx.op, t.pid);
   {
-    using elf = ElfFile.open(path, ctx.op);
+    using elf = openBinary(path, ctx.op);
     const probes = usdtProbes(elf);
     if (!probes.some((p) => p.provider === t.provider && p.name === t.name)) {
       const have = [...new Set(probes.map((p) => `${p.provider}:${p.name}`))];
