@@ -217,3 +217,17 @@ export async function eventually(what: string, check: () => boolean, ms = 2000):
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Create and unlink files: each unlink calls the kernel's do_unlinkat once.
+ *
+ * @param n How many.
+ */
+export function unlinkSome(n: number): void {
+  const dir = Deno.makeTempDirSync({ prefix: "bpfsh-unlink-" });
+  for (let i = 0; i < n; i++) {
+    Deno.writeTextFileSync(`${dir}/f${i}`, "x");
+    Deno.removeSync(`${dir}/f${i}`);
+  }
+  Deno.removeSync(dir);
+}

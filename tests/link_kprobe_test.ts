@@ -6,7 +6,7 @@
 import { BpfError, BpfObject } from "../mod.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { bpfTest, fixture, ROOT } from "./helpers.ts";
-import { doctorSays, kernelHasFunction, probeEventsOf } from "./link_helpers.ts";
+import { doctorSays, kernelHasFunction, probeEventsOf, unlinkSome } from "./link_helpers.ts";
 
 async function kprobes() {
   const obj = await BpfObject.open(fixture("kprobes"));
@@ -14,15 +14,6 @@ async function kprobes() {
   obj.load();
   const hits = obj.map<number, bigint>("hits");
   return { obj, hit: (slot: number) => hits.get(slot) ?? 0n };
-}
-
-function unlinkSome(n: number): void {
-  const dir = Deno.makeTempDirSync({ prefix: "bpfsh-kprobe-" });
-  for (let i = 0; i < n; i++) {
-    Deno.writeTextFileSync(`${dir}/f${i}`, "x");
-    Deno.removeSync(`${dir}/f${i}`);
-  }
-  Deno.removeSync(dir);
 }
 
 function refusal(e: unknown): void {

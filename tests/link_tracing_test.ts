@@ -5,16 +5,7 @@
 import { BpfError, BpfObject } from "../mod.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { bpfTest, fixture } from "./helpers.ts";
-import { doctorSays } from "./link_helpers.ts";
-
-function unlinkSome(n: number): void {
-  const dir = Deno.makeTempDirSync({ prefix: "bpfsh-fentry-" });
-  for (let i = 0; i < n; i++) {
-    Deno.writeTextFileSync(`${dir}/f${i}`, "x");
-    Deno.removeSync(`${dir}/f${i}`);
-  }
-  Deno.removeSync(dir);
-}
+import { doctorSays, unlinkSome } from "./link_helpers.ts";
 
 bpfTest("fentry, fexit and fmod_ret attach and count, or the load is refused clearly", async () => {
   const works = await doctorSays("fentry");

@@ -8,6 +8,7 @@
 
 import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
+import { pathExists } from "../system/files.ts";
 import { ElfImage, parseNotes } from "./image.ts";
 
 /** The note type of a USDT probe. */
@@ -72,7 +73,7 @@ function openRegular(path: string): ElfImage {
   } catch {
     // ElfImage.open reports the missing file.
   }
-  if (!regular && existsAtAll(path)) {
+  if (!regular && pathExists(path)) {
     throw new BpfError({
       op: "read USDT notes",
       errno: ERRNO.EINVAL,
@@ -80,15 +81,6 @@ function openRegular(path: string): ElfImage {
     });
   }
   return ElfImage.open(path);
-}
-
-function existsAtAll(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function strings(bytes: Uint8Array): string[] {

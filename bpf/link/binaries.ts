@@ -10,6 +10,7 @@
 import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { ElfImage } from "../elf/image.ts";
+import { pathExists } from "../system/files.ts";
 
 /** Library directories the loader searches when ld.so.conf says nothing. */
 const STANDARD_LIB_DIRS = [
@@ -38,7 +39,7 @@ const STANDARD_LIB_DIRS = [
  */
 export function resolveBinary(binary: string, op: string, pid = -1): string {
   if (binary.includes("/")) {
-    if (!exists(binary)) {
+    if (!pathExists(binary)) {
       throw new BpfError({ op, errno: ERRNO.ENOENT, message: `binary '${binary}' not found` });
     }
     return binary;
@@ -135,15 +136,6 @@ function ldSoConfDirs(): string[] {
   };
   read("/etc/ld.so.conf", 0);
   return out;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isFile(path: string): boolean {

@@ -14,6 +14,7 @@ import { BpfError } from "../../ffi/errors.ts";
 import { libbpf } from "../../ffi/libbpf.ts";
 import { cstr } from "../../ffi/libc.ts";
 import { kprobeAlternative, kprobesAvailable } from "../system/kernel_limits.ts";
+import { readTextIfAny } from "../system/files.ts";
 import { tracefsPath } from "../system/mounts.ts";
 import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
 import { sweepStaleProbeEvents, usesLegacyEvents } from "./probe_events.ts";
@@ -121,14 +122,7 @@ export function attachKprobeMulti(ctx: AttachContext, t: KprobeMultiTarget): Lin
  * ```
  */
 export function traceableFunctions(pattern: string): string[] {
-  const path = tracefsPath("available_filter_functions");
-  if (!path) return [];
-  let text = "";
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch {
-    return [];
-  }
+  const text = readTextIfAny(tracefsPath("available_filter_functions")) ?? "";
   const re = globRegExp(pattern);
   const out = new Set<string>();
   for (const line of text.split("\n")) {

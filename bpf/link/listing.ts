@@ -16,6 +16,7 @@
 
 import { Btf } from "../btf/btf.ts";
 import { usdtProbes } from "../elf/stapsdt.ts";
+import { readTextIfAny } from "../system/files.ts";
 import { kprobesAvailable } from "../system/kernel_limits.ts";
 import { tracefsPath } from "../system/mounts.ts";
 import { PERF_EVENTS } from "../system/perf_event.ts";
@@ -123,14 +124,7 @@ function alias(word: string): (typeof LISTED_KINDS)[number] | undefined {
 }
 
 function tracepoints(glob: string): string[] {
-  const path = tracefsPath("available_events");
-  if (!path) return [];
-  let text = "";
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch {
-    return [];
-  }
+  const text = readTextIfAny(tracefsPath("available_events")) ?? "";
   // tracepoint:GLOB matches the category's part and the name's part separately.
   const [cat, name] = glob.includes(":") ? glob.split(":", 2) : ["*", glob || "*"];
   const catRe = globRegExp(cat || "*");

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { pathExists, readTextIfAny } from "../system/files.ts";
 import { tracefsPath } from "../system/mounts.ts";
 
 /** Which legacy event file. */
@@ -36,14 +37,7 @@ export interface ProbeEvent {
  * ```
  */
 export function probeEvents(file: ProbeEventFile): ProbeEvent[] {
-  const path = tracefsPath(file);
-  if (!path) return [];
-  let text = "";
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch {
-    return [];
-  }
+  const text = readTextIfAny(tracefsPath(file)) ?? "";
   const out: ProbeEvent[] = [];
   for (const line of text.split("\n")) {
     const m = /^([pr])(?:\d*):([^/\s]+)\/(\S+)\s+(.*)$/.exec(line.trim());
@@ -106,7 +100,7 @@ export function removeStaleProbeEvents(file: ProbeEventFile): string[] {
   const removed: string[] = [];
   for (const e of probeEvents(file)) {
     const pid = /^libbpf_(\d+)_/.exec(e.name)?.[1];
-    if (!pid || Number(pid) === Deno.pid || processExists(Number(pid))) continue;
+    if (!pid || Number(pid) === Deno.pid || pathExists(`/proc/${pid}`)) continue;
     try {
       // O_APPEND: writing without it would clear every event in the file.
       Deno.writeTextFileSync(path, `-:${e.group}/${e.name}\n`, { append: true });
@@ -116,13 +110,4 @@ export function removeStaleProbeEvents(file: ProbeEventFile): string[] {
     }
   }
   return removed;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
 }

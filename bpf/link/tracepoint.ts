@@ -9,6 +9,7 @@ import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { libbpf } from "../../ffi/libbpf.ts";
 import { cstr } from "../../ffi/libc.ts";
+import { pathExists } from "../system/files.ts";
 import { ensureTracefs } from "../system/mounts.ts";
 import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
 
@@ -31,11 +32,11 @@ export function attachTracepoint(
   name: string,
 ): LinkRelease {
   const events = `${ensureTracefs()}/events`;
-  if (!exists(`${events}/${category}/${name}/id`)) {
+  if (!pathExists(`${events}/${category}/${name}/id`)) {
     throw new BpfError({
       op: ctx.op,
       errno: ERRNO.ENOENT,
-      message: exists(`${events}/${category}`)
+      message: pathExists(`${events}/${category}`)
         ? `no tracepoint '${name}' in category '${category}'`
         : `no tracepoint category '${category}'`,
       hint: `list them with: probes 'tracepoint:${category}:*'`,
@@ -45,13 +46,4 @@ export function attachTracepoint(
     ctx,
     () => libbpf().bpf_program__attach_tracepoint(ctx.ptr, cstr(category), cstr(name)),
   );
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -6,15 +6,7 @@
  */
 
 import { BpfError } from "../../ffi/errors.ts";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { pathExists } from "./files.ts";
 
 /**
  * Whether this kernel can attach kprobes (CONFIG_KPROBES / CONFIG_KPROBE_EVENTS).
@@ -26,9 +18,9 @@ function exists(path: string): boolean {
  * ```
  */
 export function kprobesAvailable(): boolean {
-  return exists("/sys/bus/event_source/devices/kprobe") ||
-    exists("/sys/kernel/tracing/kprobe_events") ||
-    exists("/sys/kernel/debug/tracing/kprobe_events");
+  return pathExists("/sys/bus/event_source/devices/kprobe") ||
+    pathExists("/sys/kernel/tracing/kprobe_events") ||
+    pathExists("/sys/kernel/debug/tracing/kprobe_events");
 }
 
 /**
