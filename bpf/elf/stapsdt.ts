@@ -37,7 +37,7 @@ export interface UsdtProbe {
  * @throws {BpfError} When the file cannot be read or is not an ELF file.
  * @example
  * ```ts
- * usdtProbes("build/tests/usdt_target").map((p) => `${p.provider}:${p.name}`);
+ * usdtProbes("build/tests/usdt_target").map((p) => `${p.provider}:${p.name}`); // bpfsh:tick…
  * ```
  */
 export function usdtProbes(elf: ElfImage | string): UsdtProbe[] {

@@ -118,7 +118,9 @@ export class Link {
    * @returns The iterator's output bytes.
    * @example
    * ```ts
-   * const text = new TextDecoder().decode(obj.program("dump_tasks").attach().read());
+   * using obj = await BpfObject.open("tests/fixtures/iters.bpf.c");
+   * obj.load();
+   * const bytes = obj.program("dump_tasks").attach().read(); // "PID COMM" lines
    * ```
    */
   read(): Uint8Array {
@@ -139,7 +141,9 @@ export class Link {
    * @returns The iterator's output.
    * @example
    * ```ts
-   * console.log(obj.program("dump_tasks").attach().readText());
+   * using obj = await BpfObject.open("tests/fixtures/iters.bpf.c");
+   * obj.load();
+   * console.log(obj.program("dump_maps").attach().readText()); // "ID NAME" lines
    * ```
    */
   readText(): string {

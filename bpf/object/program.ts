@@ -164,9 +164,12 @@ export class Program {
    *   instead), or the kernel's refusal.
    * @example
    * ```ts
-   * obj.program("count").attach("syscalls/sys_enter_close");
-   * obj.program("rl").attach("/bin/bash:readline", { retprobe: true });
-   * obj.program("mallocs").attach("libc.so.6:malloc", { pid: Deno.pid });
+   * using obj = await BpfObject.open("tests/fixtures/hooks.bpf.c");
+   * obj.load();
+   * obj.program("on_close_tp").attach("syscalls/sys_enter_close"); // explicit target
+   * obj.program("on_sys_enter").attach(); // by section: raw_tp/sys_enter
+   * obj.program("on_uprobe").attach("libc.so.6:getpid", { pid: Deno.pid }); // this process
+   * obj.program("on_perf").attach("cpu-clock:99hz");
    * ```
    */
   attach(target?: string, opts: AttachOptions = {}): Link {
@@ -206,9 +209,9 @@ export class Program {
    * @param func The kernel function (e.g. `"do_unlinkat"`), tracepoint or LSM hook.
    * @example
    * ```ts
-   * obj.program("on_entry").setAttachTarget("vfs_read"); // a SEC("fentry") program
-   * obj.load();
-   * obj.program("on_entry").attach();
+   * using obj = await BpfObject.open("tests/fixtures/tracing.bpf.c");
+   * obj.program("on_chosen").setAttachTarget("vfs_unlink"); // a SEC("fentry") program
+   * // obj.load() now loads it as fentry/vfs_unlink, and attach() attaches it there
    * ```
    */
   setAttachTarget(func: string): void {
