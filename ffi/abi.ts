@@ -255,6 +255,31 @@ export const BPF_TC_OPTS = new Struct(32, {
 /** `enum bpf_tc_attach_point`. */
 export const BPF_TC = { INGRESS: 1, EGRESS: 2, CUSTOM: 4 } as const;
 
+/**
+ * `struct bpf_prog_load_opts`: sz, attempts, expected_attach_type, prog_btf_fd, prog_flags,
+ * prog_ifindex, kern_version, attach_btf_id, attach_prog_fd, attach_btf_obj_fd, fd_array,
+ * func_info and line_info (pointer, count, record size), log_level, log_size, log_buf.
+ */
+export const BPF_PROG_LOAD_OPTS = new Struct(104, {
+  expected_attach_type: [12, "u32"],
+  attach_btf_id: [32, "u32"],
+  attach_btf_obj_fd: [40, "u32"],
+}, true);
+
+/**
+ * `struct bpf_link_create_opts`: sz, flags, iter_info, iter_info_len, target_btf_id, then a
+ * union whose kprobe_multi member is flags, cnt, syms, addrs, cookies.
+ */
+export const BPF_LINK_CREATE_OPTS = new Struct(64, {
+  flags: [8, "u32"],
+  target_btf_id: [28, "u32"],
+  kprobe_multi_flags: [32, "u32"],
+  kprobe_multi_cnt: [36, "u32"],
+  kprobe_multi_syms: [40, "ptr"],
+  kprobe_multi_addrs: [48, "ptr"],
+  kprobe_multi_cookies: [56, "ptr"],
+}, true);
+
 // --- Kernel structs ---
 
 /** `struct bpf_map_info` (the part bpfsh reads; the kernel fills what fits). */
@@ -311,6 +336,8 @@ export const PERF_EVENT_ATTR = new Struct(128, {
   read_format: [32, "u64"],
   flags: [40, "u64"], // disabled:1, inherit:1, … freq:1 (bit 10), … watermark:1 (bit 14)
   wakeup_events: [48, "u32"], // or wakeup_watermark, with the watermark flag
+  config1: [56, "ptr"], // kprobe_func / uprobe_path, or an extra config word
+  config2: [64, "u64"], // probe_offset
 }, false);
 
 /** Bits of perf_event_attr's flags word. */
@@ -371,6 +398,33 @@ export const MAP_TYPE = {
   USER_RINGBUF: 31,
   CGRP_STORAGE: 32,
 } as const;
+
+/** `enum bpf_prog_type` (the types bpfsh creates without an object). */
+export const PROG_TYPE = {
+  SOCKET_FILTER: 1,
+  KPROBE: 2,
+  SCHED_CLS: 3,
+  TRACEPOINT: 5,
+  XDP: 6,
+  PERF_EVENT: 7,
+  RAW_TRACEPOINT: 17,
+  TRACING: 26,
+  LSM: 29,
+} as const;
+
+/** `enum bpf_attach_type` (the ones bpfsh loads or links programs with by hand). */
+export const ATTACH_TYPE = {
+  TRACE_RAW_TP: 23,
+  TRACE_FENTRY: 24,
+  TRACE_FEXIT: 25,
+  MODIFY_RETURN: 26,
+  LSM_MAC: 27,
+  PERF_EVENT: 41,
+  TRACE_KPROBE_MULTI: 42,
+} as const;
+
+/** `BTF_KIND_*` values looked up by name in the kernel's BTF. */
+export const BTF_KIND = { TYPEDEF: 8, FUNC: 12 } as const;
 
 /** Map types whose values are one per possible CPU. */
 export const PERCPU_MAP_TYPES: ReadonlySet<number> = new Set([

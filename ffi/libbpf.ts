@@ -200,6 +200,21 @@ const symbols = {
   btf__load_from_kernel_by_id: { parameters: ["u32"], result: "pointer" },
   /** void btf__free(struct btf *btf); */
   btf__free: { parameters: ["pointer"], result: "void" },
+  /** struct btf *btf__load_vmlinux_btf(void); */
+  btf__load_vmlinux_btf: { parameters: [], result: "pointer" },
+  /** __s32 btf__find_by_name_kind(const struct btf *btf, const char *type_name, __u32 kind); */
+  btf__find_by_name_kind: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
+
+  // --- programs and links without an object (the doctor's probes) ---
+  /** int bpf_prog_load(enum bpf_prog_type prog_type, const char *prog_name, const char *license, const struct bpf_insn *insns, size_t insn_cnt, struct bpf_prog_load_opts *opts); */
+  bpf_prog_load: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "usize", "buffer"],
+    result: "i32",
+  },
+  /** int bpf_raw_tracepoint_open(const char *name, int prog_fd); */
+  bpf_raw_tracepoint_open: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type attach_type, const struct bpf_link_create_opts *opts); */
+  bpf_link_create: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
 
   // --- tc (netlink) ---
   /** int bpf_tc_hook_create(struct bpf_tc_hook *hook); */

@@ -5,43 +5,45 @@
  * @module
  */
 
+import { ATTACH_TYPE, PROG_TYPE } from "../../ffi/abi.ts";
+
 /**
- * One tiny program per program type / attach kind. They do nothing: loading and attaching
- * them is the probe. Plain `<linux/bpf.h>`, so no vmlinux.h (nor bpftool) is needed.
+ * How a program probe proves its kind works once loaded: attached where the kind attaches
+ * (and detached at once), or test-run on a packet.
  */
-export const PROBES_SOURCE = `// bpfsh feature probes: each program is loaded (and attached) alone.
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-
-SEC("tracepoint/syscalls/sys_enter_getpid") int probe_tracepoint(void *ctx) { return 0; }
-SEC("raw_tp/sys_enter") int probe_raw_tp(void *ctx) { return 0; }
-SEC("tp_btf/sys_enter") int probe_tp_btf(void *ctx) { return 0; }
-SEC("kprobe/vfs_read") int probe_kprobe(void *ctx) { return 0; }
-SEC("kretprobe/vfs_read") int probe_kretprobe(void *ctx) { return 0; }
-SEC("fentry/vfs_read") int probe_fentry(void *ctx) { return 0; }
-SEC("fexit/vfs_read") int probe_fexit(void *ctx) { return 0; }
-SEC("lsm/file_open") int probe_lsm(void *ctx) { return 0; }
-SEC("uprobe") int probe_uprobe(void *ctx) { return 0; }
-SEC("perf_event") int probe_perf_event(void *ctx) { return 0; }
-SEC("xdp") int probe_xdp(struct xdp_md *ctx) { return XDP_PASS; }
-SEC("tc") int probe_tc(struct __sk_buff *skb) { return 0; }
-SEC("socket") int probe_socket(struct __sk_buff *skb) { return 0; }
-
-char LICENSE[] SEC("license") = "GPL";
-`;
-
-/** How a program probe proves its kind works once loaded. */
 export type ProbeAction =
-  | { attach: string | undefined; uprobe?: false }
-  | { uprobe: true }
+  /** A perf event on a tracepoint of tracefs, e.g. `syscalls/sys_enter_getpid`. */
+  | { tracepoint: string }
+  /** BPF_RAW_TRACEPOINT_OPEN on a tracepoint's name. */
+  | { rawTracepoint: string }
+  /** BPF_RAW_TRACEPOINT_OPEN with no name: the BTF target the program was loaded for. */
+  | { btfTarget: true }
+  /** A perf event of the kprobe PMU on a kernel function. */
+  | { kprobe: string; retprobe: boolean }
+  /** A kprobe.multi link on kernel functions. */
+  | { kprobeMulti: string[] }
+  /** A perf event of the uprobe PMU on a libc function, for this process only. */
+  | { uprobe: string }
+  /** A software perf event, e.g. `cpu-clock`. */
+  | { perfEvent: string }
+  /** BPF_PROG_TEST_RUN on a zeroed 64-byte packet. */
   | { testRun: true };
 
-/** A program type / attach kind to probe by loading (and attaching) one program. */
+/**
+ * A program type / attach kind to probe: a two-instruction program (`r0 = returns; exit`)
+ * loaded from raw instructions, so the doctor needs no compiler, then exercised.
+ */
 export interface ProgramProbe {
   /** The feature name, as users write the section prefix. */
   name: string;
-  /** The function in {@link PROBES_SOURCE}. */
-  program: string;
+  /** enum bpf_prog_type. */
+  progType: number;
+  /** enum bpf_attach_type the program is loaded for, when the kind has one. */
+  attachType?: number;
+  /** The kernel BTF type the load names (tracing and LSM programs), with its kind. */
+  btf?: { name: string; kind: "func" | "typedef" };
+  /** What the program returns (XDP_PASS for xdp); 0 unless set. */
+  returns?: number;
   /** What to do after load. */
   action: ProbeAction;
   /** The first Linux version that has it. */
@@ -53,87 +55,117 @@ export interface ProgramProbe {
 const TRACE_ALTERNATIVE = "tracepoint/CATEGORY/NAME, raw_tp/NAME or tp_btf/NAME " +
   "(e.g. tracepoint/syscalls/sys_enter_openat instead of a syscall kprobe)";
 
+/** XDP_PASS: what the xdp probe returns. */
+const XDP_PASS = 2;
+
 /** The program probes, in the order the report lists them. */
 export const PROGRAM_PROBES: ProgramProbe[] = [
   {
     name: "tracepoint",
-    program: "probe_tracepoint",
-    action: { attach: undefined },
+    progType: PROG_TYPE.TRACEPOINT,
+    action: { tracepoint: "syscalls/sys_enter_getpid" },
     minKernel: "4.7",
     alternative: "raw_tp/NAME",
   },
   {
     name: "raw_tp",
-    program: "probe_raw_tp",
-    action: { attach: undefined },
+    progType: PROG_TYPE.RAW_TRACEPOINT,
+    action: { rawTracepoint: "sys_enter" },
     minKernel: "4.17",
     alternative: "tracepoint/CATEGORY/NAME",
   },
   {
     name: "tp_btf",
-    program: "probe_tp_btf",
-    action: { attach: undefined },
+    progType: PROG_TYPE.TRACING,
+    attachType: ATTACH_TYPE.TRACE_RAW_TP,
+    btf: { name: "btf_trace_sys_enter", kind: "typedef" },
+    action: { btfTarget: true },
     minKernel: "5.5",
     alternative: "raw_tp/NAME",
   },
   {
     name: "kprobe",
-    program: "probe_kprobe",
-    action: { attach: undefined },
+    progType: PROG_TYPE.KPROBE,
+    action: { kprobe: "vfs_read", retprobe: false },
     minKernel: "4.1",
     alternative: TRACE_ALTERNATIVE,
   },
   {
     name: "kretprobe",
-    program: "probe_kretprobe",
-    action: { attach: undefined },
+    progType: PROG_TYPE.KPROBE,
+    action: { kprobe: "vfs_read", retprobe: true },
     minKernel: "4.1",
     alternative: TRACE_ALTERNATIVE,
   },
   {
+    name: "kprobe.multi",
+    progType: PROG_TYPE.KPROBE,
+    attachType: ATTACH_TYPE.TRACE_KPROBE_MULTI,
+    action: { kprobeMulti: ["vfs_read", "vfs_write"] },
+    minKernel: "5.18",
+    alternative: "one kprobe/FUNC per function (CONFIG_FPROBE builds kprobe.multi in)",
+  },
+  {
     name: "fentry",
-    program: "probe_fentry",
-    action: { attach: undefined },
+    progType: PROG_TYPE.TRACING,
+    attachType: ATTACH_TYPE.TRACE_FENTRY,
+    btf: { name: "vfs_read", kind: "func" },
+    action: { btfTarget: true },
     minKernel: "5.5",
-    alternative: "tp_btf/NAME or raw_tp/NAME (or tracepoint/CATEGORY/NAME)",
+    alternative: "tp_btf/NAME or raw_tp/NAME (or tracepoint/CATEGORY/NAME), or kprobe/FUNC",
   },
   {
     name: "fexit",
-    program: "probe_fexit",
-    action: { attach: undefined },
+    progType: PROG_TYPE.TRACING,
+    attachType: ATTACH_TYPE.TRACE_FEXIT,
+    btf: { name: "vfs_read", kind: "func" },
+    action: { btfTarget: true },
     minKernel: "5.5",
-    alternative: "tp_btf/NAME or raw_tp/NAME on the matching exit tracepoint",
+    alternative: "tp_btf/NAME or raw_tp/NAME on the matching exit tracepoint, or kretprobe/FUNC",
   },
   {
     name: "lsm",
-    program: "probe_lsm",
-    action: { attach: undefined },
+    progType: PROG_TYPE.LSM,
+    attachType: ATTACH_TYPE.LSM_MAC,
+    btf: { name: "bpf_lsm_file_open", kind: "func" },
+    action: { btfTarget: true },
     minKernel: "5.7",
     alternative:
       "nothing enforces policy without it; to observe the hook, use tp_btf/NAME or tracepoint/CATEGORY/NAME",
   },
-  { name: "uprobe", program: "probe_uprobe", action: { uprobe: true }, minKernel: "4.3" },
+  {
+    name: "uprobe",
+    progType: PROG_TYPE.KPROBE,
+    action: { uprobe: "getpid" },
+    minKernel: "4.3",
+  },
   {
     name: "perf_event",
-    program: "probe_perf_event",
-    action: { attach: "cpu-clock:1hz" },
+    progType: PROG_TYPE.PERF_EVENT,
+    action: { perfEvent: "cpu-clock" },
     minKernel: "4.9",
   },
   {
     name: "xdp",
-    program: "probe_xdp",
+    progType: PROG_TYPE.XDP,
+    returns: XDP_PASS,
     action: { testRun: true },
     minKernel: "4.8",
     alternative: "tc",
   },
   {
     name: "tc",
-    program: "probe_tc",
+    progType: PROG_TYPE.SCHED_CLS,
     action: { testRun: true },
     minKernel: "4.1",
     alternative: "xdp",
   },
-  { name: "socket_filter", program: "probe_socket", action: { testRun: true }, minKernel: "3.19" },
+  {
+    name: "socket_filter",
+    progType: PROG_TYPE.SOCKET_FILTER,
+    action: { testRun: true },
+    minKernel: "3.19",
+  },
 ];
 
 /** A map type to probe by creating one. */
@@ -192,7 +224,7 @@ export interface HelperProbe {
 }
 
 /** BPF_PROG_TYPE_KPROBE: loads even without CONFIG_KPROBES (uprobes use it too). */
-const KPROBE = 2;
+const KPROBE = PROG_TYPE.KPROBE;
 
 /** The helper probes: the ones tracing scripts call. */
 export const HELPER_PROBES: HelperProbe[] = [

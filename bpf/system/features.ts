@@ -13,19 +13,16 @@
  * @module
  */
 
+import { PROG_TYPE } from "../../ffi/abi.ts";
 import { BpfError, errnoName } from "../../ffi/errors.ts";
 import { libbpf, libbpfVersion } from "../../ffi/libbpf.ts";
-import { compile } from "../build/compile.ts";
 import { exists } from "../build/cache.ts";
-import {
-  HELPER_PROBES,
-  MAP_PROBES,
-  PROBES_SOURCE,
-  PROGRAM_PROBES,
-  type ProgramProbe,
-} from "./feature_probes.ts";
+import { cstr } from "../elf/elf.ts";
+import { ElfImage } from "../elf/image.ts";
+import { HELPER_PROBES, MAP_PROBES, PROGRAM_PROBES, type ProgramProbe } from "./feature_probes.ts";
 import { BPFFS_PATH, ensureBpffs, ensureTracefs, mountPointOf, TRACEFS_PATH } from "./mounts.ts";
-import { BpfObject } from "../object/object.ts";
+import { kernelBtfIds, type ProbeContext, runProbe } from "./probe_program.ts";
+import { kprobesAvailable } from "./kernel_limits.ts";
 
 /** What kind of thing a {@link Feature} is. */
 export type FeatureKind = "system" | "program" | "map" | "helper";
@@ -89,23 +86,21 @@ export interface FeatureReport {
 export interface FeatureOptions {
   /** Probe again instead of returning this process's earlier report. */
   refresh?: boolean;
-  /** The compile cache for the probe programs (see compile()). */
-  cacheDir?: string;
 }
 
 /** Capability bit numbers in CapEff. */
 const CAP = { NET_ADMIN: 12, SYS_ADMIN: 21, PERFMON: 38, BPF: 39 };
 /** BPF_PROG_TYPE_TRACEPOINT: the default type for helper probes. */
-const PROG_TYPE_TRACEPOINT = 5;
+const PROG_TYPE_TRACEPOINT = PROG_TYPE.TRACEPOINT;
 
 let memo: Promise<FeatureReport> | undefined;
 
 /**
- * Probe what this kernel supports. The first call probes (about a few hundred ms, plus a
- * one-off compile of the probe programs); later calls return the same report unless
- * `refresh` is set. Mounts tracefs and bpffs when they are missing (as root).
+ * Probe what this kernel supports. The first call probes (a few hundred ms; the probe
+ * programs are raw instructions, so no compiler is needed); later calls return the same
+ * report unless `refresh` is set. Mounts tracefs and bpffs when they are missing (as root).
  *
- * @param opts `refresh` to probe again; `cacheDir` for the probe programs' compile.
+ * @param opts `refresh` to probe again.
  * @returns The kernel, mounts, privileges and one {@link Feature} per probe.
  * @example
  * ```ts
@@ -115,7 +110,7 @@ let memo: Promise<FeatureReport> | undefined;
  */
 export function features(opts: FeatureOptions = {}): Promise<FeatureReport> {
   if (opts.refresh || !memo) {
-    memo = probeAll(opts);
+    memo = probeAll();
     memo.catch(() => (memo = undefined));
   }
   return memo;
@@ -136,7 +131,7 @@ export function feature(report: FeatureReport, name: string): Feature | undefine
   return report.features.find((f) => f.name === name);
 }
 
-async function probeAll(opts: FeatureOptions): Promise<FeatureReport> {
+async function probeAll(): Promise<FeatureReport> {
   const start = performance.now();
   const privileges = readPrivileges();
   const tracefs = mountState("tracefs", TRACEFS_PATH, ensureTracefs);
@@ -166,7 +161,7 @@ async function probeAll(opts: FeatureOptions): Promise<FeatureReport> {
   if (!privileged.ok) {
     privileged.alternative = "run as root, or grant CAP_BPF and CAP_PERFMON (setcap or capsh)";
   }
-  list.push(...await probePrograms(opts, tracefs));
+  list.push(...probePrograms(tracefs));
   list.push(...probeMaps());
   list.push(...probeHelpers());
   return {
@@ -239,82 +234,51 @@ function mountFeature(name: string, state: MountState): Feature {
   };
 }
 
-/** Load (and attach or test-run) each probe program on its own. */
-async function probePrograms(opts: FeatureOptions, tracefs: MountState): Promise<Feature[]> {
-  let objectPath: string;
-  try {
-    objectPath = (await compile({ source: PROBES_SOURCE, name: "bpfsh_probes" }, {
-      cacheDir: opts.cacheDir,
-    })).objectPath;
-  } catch (e) {
-    const why = e instanceof BpfError ? e.summary : String(e);
-    return PROGRAM_PROBES.map((p) => ({
-      name: p.name,
-      kind: "program" as const,
-      ok: false,
-      reason: `not probed: the probe programs did not compile (${why})`,
-      minKernel: p.minKernel,
-    }));
-  }
-  const libcPath = findLibc();
+/** Load each probe program on its own, from raw instructions, and attach or test-run it. */
+function probePrograms(tracefs: MountState): Feature[] {
+  const btf = kernelBtfIds();
+  const ctx: ProbeContext = {
+    tracefs: tracefs.path ?? TRACEFS_PATH,
+    btfId: btf.find,
+    uprobeTarget: libcFunction,
+  };
   const out: Feature[] = [];
-  for (const probe of PROGRAM_PROBES) {
-    const f: Feature = { name: probe.name, kind: "program", ok: false, minKernel: probe.minKernel };
-    try {
-      await runProgramProbe(objectPath, probe, libcPath);
-      f.ok = true;
-    } catch (e) {
-      f.reason = explain(probe, e, tracefs);
-      if (probe.alternative) f.alternative = probe.alternative;
+  try {
+    for (const probe of PROGRAM_PROBES) {
+      const f: Feature = {
+        name: probe.name,
+        kind: "program",
+        ok: false,
+        minKernel: probe.minKernel,
+      };
+      try {
+        runProbe(probe, ctx);
+        f.ok = true;
+      } catch (e) {
+        f.reason = explain(probe, e, tracefs);
+        if (probe.alternative) f.alternative = probe.alternative;
+      }
+      out.push(f);
     }
-    out.push(f);
+  } finally {
+    btf.close();
   }
   return out;
-}
-
-/** Open the probe object with only one program enabled, load it, then exercise it. */
-async function runProgramProbe(
-  objectPath: string,
-  probe: ProgramProbe,
-  libcPath: string | undefined,
-): Promise<void> {
-  using obj = await BpfObject.open(objectPath, { name: "bpfsh_probes" });
-  for (const prog of obj.programs) prog.autoload = prog.name === probe.program;
-  obj.load();
-  const prog = obj.program(probe.program);
-  const action = probe.action;
-  if ("testRun" in action) {
-    prog.testRun({ data: new Uint8Array(64) });
-  } else if ("uprobe" in action && action.uprobe) {
-    if (!libcPath) throw new Error("no libc found in /proc/self/maps to place a uprobe on");
-    // Only this process, on a function it does not call meanwhile: harmless.
-    prog.attach(`${libcPath}:getpid`, { pid: Deno.pid }).close();
-  } else {
-    prog.attach(action.attach).close();
-  }
 }
 
 /** Why a probe failed, in words, with the kernel facts behind known failures. */
 function explain(probe: ProgramProbe, e: unknown, tracefs: MountState): string {
   const summary = e instanceof BpfError ? e.message.split("\n")[0] : String(e);
   const code = e instanceof BpfError && e.errno ? errnoName(e.errno) : undefined;
-  if (probe.name === "kprobe" || probe.name === "kretprobe") {
-    const pmu = "/sys/bus/event_source/devices/kprobe";
-    const events = `${tracefs.path ?? TRACEFS_PATH}/kprobe_events`;
-    let hasPmu = false;
-    let hasEvents = false;
-    try {
-      Deno.statSync(pmu);
-      hasPmu = true;
-    } catch { /* missing */ }
-    try {
-      Deno.statSync(events);
-      hasEvents = true;
-    } catch { /* missing */ }
-    if (!hasPmu && !hasEvents) {
-      return `kprobes are not available: CONFIG_KPROBES is not set (no kprobe PMU at ${pmu}, ` +
-        `no ${events}); the attach failed${code ? ` with ${code}` : ""}`;
-    }
+  const kprobes = probe.name.startsWith("kprobe") || probe.name === "kretprobe";
+  if (probe.name === "kprobe.multi" && code === "EOPNOTSUPP" && kprobesAvailable()) {
+    return "kprobe.multi is not available: the kernel was built without CONFIG_FPROBE " +
+      "(kprobes work; attach one kprobe per function)";
+  }
+  if (kprobes && !kprobesAvailable()) {
+    return "kprobes are not available: CONFIG_KPROBES is not set (no kprobe PMU at " +
+      `/sys/bus/event_source/devices/kprobe, no ${tracefs.path ?? TRACEFS_PATH}/kprobe_events); ` +
+      `the attach failed${code ? ` with ${code}` : ""}`;
   }
   if (code === "EPERM" && isRoot()) {
     // Root with every capability still gets EPERM: the kernel refuses the kind itself
@@ -331,15 +295,29 @@ function isRoot(): boolean {
   return p.root && p.capBpf;
 }
 
-/** The path of the libc this process runs with, for the uprobe probe. */
-function findLibc(): string | undefined {
+/**
+ * Where a function of the libc this process runs with starts, as the uprobe PMU wants it:
+ * the file and the offset in it (its `.dynsym` address through the PT_LOAD segments).
+ */
+function libcFunction(func: string): { path: string; offset: number } {
+  const op = "probe uprobe";
+  let path: string | undefined;
   try {
     const maps = Deno.readTextFileSync("/proc/self/maps");
-    return /\s(\/\S*\/libc\.so\.6)$/m.exec(maps)?.[1] ??
+    path = /\s(\/\S*\/libc\.so\.6)$/m.exec(maps)?.[1] ??
       /\s(\/\S*\/libc[-.][\w.-]*\.so[\w.]*)$/m.exec(maps)?.[1];
   } catch {
-    return undefined;
+    // No procfs: said below.
   }
+  if (!path) throw new BpfError({ op, message: "no libc in /proc/self/maps to place a uprobe on" });
+  using elf = ElfImage.open(path);
+  const syms = elf.functionSymbols(".dynsym");
+  for (let i = 0; syms && i < syms.value.length; i++) {
+    if (cstr(syms.strings, syms.nameOffset[i], "symbol") !== func) continue;
+    const offset = elf.offsetOf(syms.value[i]);
+    if (offset !== undefined) return { path, offset };
+  }
+  throw new BpfError({ op, message: `no function '${func}' in the code of '${path}'` });
 }
 
 /** Create one map of each type (libbpf_probe_bpf_map_type). */

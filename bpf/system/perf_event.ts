@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ERRNO, PERF_ATTR_FLAG, PERF_EVENT_ATTR } from "../../ffi/abi.ts";
+import { ERRNO, PERF_ATTR_FLAG, PERF_EVENT_ATTR, type PointerInput } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { errno, libc } from "../../ffi/libc.ts";
 
@@ -20,6 +20,10 @@ export const PERF_SAMPLE_RAW = 1 << 10;
 export const PERF_EVENT_IOC_ENABLE = 0x2400n;
 /** ioctl: disable the event. */
 export const PERF_EVENT_IOC_DISABLE = 0x2401n;
+/** ioctl: run a BPF program (its fd is the argument) on each event. */
+export const PERF_EVENT_IOC_SET_BPF = 0x40042408n;
+/** perf_event_attr.type of tracefs tracepoints (config: the event's id). */
+export const PERF_TYPE_TRACEPOINT = 2;
 
 const PERF_FLAG_FD_CLOEXEC = 8n;
 const SYS_PERF_EVENT_OPEN = Deno.build.arch === "aarch64" ? 241n : 298n;
@@ -61,6 +65,10 @@ export interface PerfEventAttr {
   watermark?: boolean;
   /** Open disabled (enable with ioctl). */
   disabled?: boolean;
+  /** config1: for the kprobe and uprobe PMUs, the function or path (its bytes' address). */
+  config1?: PointerInput;
+  /** config2: for the kprobe and uprobe PMUs, the offset. */
+  config2?: bigint;
 }
 
 /**
@@ -89,6 +97,8 @@ export function perfEventOpen(attr: PerfEventAttr, pid: number, cpu: number): nu
   if (attr.watermark) flags |= PERF_ATTR_FLAG.WATERMARK;
   A.set(buf, "flags", flags);
   A.set(buf, "wakeup_events", attr.wakeupEvents ?? 1);
+  if (attr.config1 !== undefined) A.set(buf, "config1", attr.config1);
+  if (attr.config2 !== undefined) A.set(buf, "config2", attr.config2);
   const fd = Number(
     libc().syscall5(SYS_PERF_EVENT_OPEN, buf, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC),
   );
