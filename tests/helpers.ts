@@ -6,9 +6,29 @@
  */
 
 import { assert } from "./assert.ts";
+import { targetArch } from "../bpf/build/compile.ts";
+import { findTool } from "../bpf/build/toolchain.ts";
 
 /** Tests that load BPF need root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN); CI runs as root. */
 export const NOT_ROOT = Deno.uid() !== 0;
+
+/**
+ * Whether clang is missing (as in the guest lane, and on production hosts): tests that
+ * compile sources at run time skip then; everything else uses the prebuilt fixtures.
+ */
+export const NO_CLANG = await findTool("clang").then(() => false, () => true);
+
+/**
+ * Whether the running kernel is at least a version (from `uname -r`).
+ *
+ * @param major The major version.
+ * @param minor The minor version.
+ * @returns True for that version and later ones.
+ */
+export function kernelAtLeast(major: number, minor: number): boolean {
+  const [maj, min] = Deno.osRelease().split(/[.-]/).map(Number);
+  return maj > major || (maj === major && min >= minor);
+}
 
 /** The repository root. */
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -42,8 +62,8 @@ export function fixtureBytes(name: string): Uint8Array {
         "-O2",
         "-target",
         "bpf",
-        "-D__TARGET_ARCH_x86",
-        "-I/usr/include/x86_64-linux-gnu",
+        `-D__TARGET_ARCH_${targetArch()}`,
+        `-I/usr/include/${Deno.build.arch}-linux-gnu`,
         "-c",
         `${ROOT}/tests/fixtures/${name}.bpf.c`,
         "-o",
@@ -151,12 +171,13 @@ export function run(cmd: string, ...args: string[]): number {
  *
  * @param name What the test shows.
  * @param fn The test body.
+ * @param skip Skip it also when true (e.g. the kernel lacks what it needs).
  */
-export function bpfTest(name: string, fn: () => void | Promise<void>): void {
+export function bpfTest(name: string, fn: () => void | Promise<void>, skip = false): void {
   Deno.test({
     name,
     // Loading BPF needs CAP_BPF/CAP_PERFMON/CAP_NET_ADMIN: root here, and in CI.
-    ignore: NOT_ROOT,
+    ignore: NOT_ROOT || skip,
     async fn() {
       const guard = leakGuard();
       const sampler = setInterval(() => guard.seen(), 5);
