@@ -1,3 +1,4 @@
+// @guest: runs on the guest lane's kernel too (tools/vmtest.sh)
 // Every attach kind this kernel offers, triggered for real; and the kinds it lacks.
 // Needs root (CI runs as root).
 import { BpfError, BpfObject } from "../mod.ts";

@@ -1,3 +1,4 @@
+// @guest: runs on the guest lane's kernel too (tools/vmtest.sh)
 // Globals of every section kind, checked through socket programs' test-run return values.
 // Needs root (loading programs); CI runs as root.
 import { BpfError, BpfObject } from "../mod.ts";

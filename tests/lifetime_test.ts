@@ -1,3 +1,4 @@
+// @guest: runs on the guest lane's kernel too (tools/vmtest.sh)
 // Nothing leaks when a process using bpfsh ends: SIGTERM, SIGINT or an uncaught error.
 // Needs root; CI runs as root.
 import { BpfObject, closeAll } from "../mod.ts";

@@ -1,3 +1,4 @@
+// @guest: runs on the guest lane's kernel too (tools/vmtest.sh)
 // Map layouts round-trip through the BTF codecs on the real kernel: padded and packed
 // struct keys, key_size-only maps, per-CPU values, iteration and errors.
 // Needs root (creating maps); CI runs as root.

@@ -1,3 +1,4 @@
+// @guest: runs on the guest lane's kernel too (tools/vmtest.sh)
 /**
  * The perf buffer reader on the real kernel (fixture tests/fixtures/events.bpf.c): decoded
  * events with their CPU, lost samples counted, records that wrap the ring, loops that

@@ -1,3 +1,4 @@
+// @guest: runs on the guest lane's kernel too (tools/vmtest.sh)
 // Tail calls: a raw_tp on sys_enter dispatches by syscall number through a prog_array.
 // Needs root; CI runs as root.
 import { BpfError, BpfObject } from "../mod.ts";

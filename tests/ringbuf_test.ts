@@ -1,3 +1,4 @@
+// @guest: runs on the guest lane's kernel too (tools/vmtest.sh)
 /**
  * The ring buffer reader on the real kernel (fixture tests/fixtures/events.bpf.c): decoded
  * events from a tracepoint, drops counted by the BPF side of an overfilled ring, loops

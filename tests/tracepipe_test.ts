@@ -1,3 +1,4 @@
+// @guest: runs on the guest lane's kernel too (tools/vmtest.sh)
 /**
  * trace_pipe: line parsing (pure), and on the real kernel a bpf_printk line from the
  * fixture's `say` program, a break that releases the file, and close() during a wait.
