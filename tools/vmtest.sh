@@ -128,15 +128,16 @@ done
 add_host /lib/x86_64-linux-gnu/libc.so.6 # dlopen'd by tests
 for m in "${modules[@]}"; do add_file "/lib/modules/bpfsh/${m##*/}" "$m"; done
 add_file /init tools/vm/init
-# The repository: tracked and new files of what runs (not bench/ nor docs), the objects
-# the set-up built, and node_modules with the Deno binary linked rather than copied twice.
+# The repository: tracked and new files of what runs (not bench/ nor docs), what the set-up
+# built for the tests (BPF objects, fixture binaries) and scripts, and node_modules with the
+# Deno binary linked rather than copied twice.
 while IFS= read -r f; do
   add_file "/bpfsh/$f" "$f"
 done < <(git ls-files -co --exclude-standard -- mod.ts deno.json package.json bpfsh bpf ffi \
   shell scripts tests tools 2>/dev/null || find mod.ts deno.json package.json bpfsh bpf ffi \
   shell scripts tests tools -type f)
-for f in build/tests/*.bpf.o build/scripts/*.bpf.o build/.setup-done; do
-  add_file "/bpfsh/$f" "$f"
+for f in build/tests/* build/scripts/*.bpf.o build/.setup-done; do
+  [ -f "$f" ] && add_file "/bpfsh/$f" "$f"
 done
 while IFS= read -r f; do
   case $f in
