@@ -1,11 +1,12 @@
 /**
  * The doctor: what this kernel supports, found by probing for real — each program kind
  * is loaded and attached (or test-run), each map type created, each helper verified —
- * never guessed from a version number. The report is built once per process.
+ * never guessed from a version number. The probe programs are raw instructions
+ * (probe_program.ts), so no compiler is needed. The report is built once per process.
  *
  * @example
  * ```ts
- * import { features } from "../bpf/features.ts";
+ * import { features } from "./mod.ts";
  * const report = await features();
  * for (const f of report.features) if (!f.ok) console.log(f.name, f.reason, f.alternative);
  * ```
@@ -105,7 +106,8 @@ let memo: Promise<FeatureReport> | undefined;
  * @example
  * ```ts
  * const r = await features();
- * r.features.find((f) => f.name === "kprobe"); // { ok: false, reason: "…", alternative: "…" }
+ * const k = r.features.find((f) => f.name === "kprobe");
+ * console.log(k?.ok ? "kprobes work" : `no kprobes: ${k?.reason} (use ${k?.alternative})`);
  * ```
  */
 export function features(opts: FeatureOptions = {}): Promise<FeatureReport> {
