@@ -45,6 +45,27 @@ Deno.test("codec decodes the padded struct: u64 as bigint, u32 as number", () =>
   assertEquals(c.decode(bytes), { a: 0xfedcba9876543210n, b: 0xdeadbeef });
 });
 
+Deno.test('codec with u64: "number" decodes 64-bit ints as numbers, pointers as bigint', () => {
+  const c = btf.codec<{ a: number; b: number }>("struct padded", { u64: "number" });
+  assert(c === btf.codec("padded", { u64: "number" }), "not cached per option");
+  assert(c !== btf.codec("padded"), "the bigint codec was reused");
+  const bytes = new Uint8Array(16);
+  const dv = new DataView(bytes.buffer);
+  dv.setBigUint64(0, 123456789012345n, true);
+  dv.setUint32(8, 7, true);
+  assertEquals(c.decode(bytes), { a: 123456789012345, b: 7 });
+  assertEquals(c.bind(bytes)(0), { a: 123456789012345, b: 7 });
+  dv.setBigUint64(0, 2n ** 64n - 1n, true); // past 2^53: rounded, as documented
+  assertEquals(c.decode(bytes).a, 2 ** 64);
+  // Encoding takes numbers (and bigints) and round-trips what is exact.
+  assertEquals(c.decode(c.encode({ a: 2 ** 53 - 1, b: 1 })), { a: 2 ** 53 - 1, b: 1 });
+  assertEquals(c.decode(c.encode({ a: 5n as unknown as number, b: 1 })).a, 5);
+  const n = btf.codec<{ neg: number; ptr: unknown }>("struct nested", { u64: "number" });
+  const nb = btf.codec<{ neg: bigint }>("struct nested").encode({ neg: -5n });
+  assertEquals(n.decode(nb).neg, -5);
+  assertEquals(typeof n.decode(nb).ptr, "bigint");
+});
+
 Deno.test("codec encode zeroes padding and writes fields at their offsets", () => {
   const c = btf.codec<Padded>("struct padded");
   const out = new Uint8Array(40).fill(0xaa);

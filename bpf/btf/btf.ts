@@ -22,7 +22,7 @@ import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { declare } from "./cdecl.ts";
 import { buildCodec } from "./codec/generator.ts";
-import type { Codec } from "./codec/types.ts";
+import type { Codec, CodecOptions } from "./codec/types.ts";
 import { elfSections, elfSymbols } from "../elf/elf.ts";
 import { formatType } from "./format.ts";
 import { BtfData } from "./raw.ts";
@@ -36,7 +36,7 @@ import {
   KIND_NAMES,
 } from "./types.ts";
 
-export type { Codec } from "./codec/types.ts";
+export type { Codec, CodecOptions } from "./codec/types.ts";
 export * from "./types.ts";
 
 /**
@@ -146,7 +146,8 @@ export class Btf {
   readonly #data: BtfData;
   readonly #types: (BtfType | undefined)[] = [];
   readonly #found = new Map<string, number | undefined>();
-  readonly #codecs = new Map<number, Codec<unknown>>();
+  /** Codecs by type id, then (`"n"` suffix) those with u64 as numbers. */
+  readonly #codecs = new Map<number | string, Codec<unknown>>();
   #nameIndex?: Map<string, string[]>;
 
   /** The base BTF this one extends (split BTF), if any. */
@@ -734,22 +735,25 @@ export class Btf {
    * is written as 0 (C zero-initialisation), an unknown field is an error.
    *
    * @param type A type id or name (see {@link Btf.find}).
+   * @param opts `u64: "number"` decodes 64-bit ints as numbers (see {@link CodecOptions}).
    * @returns The codec.
    * @throws {BpfError} When the type does not exist or has no data layout (func, void).
    * @example
    * ```ts
    * const c = btf.codec<{ a: bigint; b: number }>("struct padded");
    * c.decode(c.encode({ a: 1n, b: 2 })); // { a: 1n, b: 2 }
+   * btf.codec("struct padded", { u64: "number" }).decode(c.encode({ a: 1n, b: 2 })); // { a: 1, b: 2 }
    * ```
    */
-  codec<T = unknown>(type: string | number): Codec<T> {
+  codec<T = unknown>(type: string | number, opts: CodecOptions = {}): Codec<T> {
     let id = this.#idOf(type, "codec");
     const t = this.typeById(id);
     if (t.kind === "var") id = t.type; // a global's codec is its type's
-    let c = this.#codecs.get(id);
+    const key = opts.u64 === "number" ? `${id}n` : id;
+    let c = this.#codecs.get(key);
     if (!c) {
-      c = buildCodec(this, id);
-      this.#codecs.set(id, c);
+      c = buildCodec(this, id, opts);
+      this.#codecs.set(key, c);
     }
     return c as Codec<T>;
   }

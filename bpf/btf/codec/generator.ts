@@ -8,8 +8,8 @@
 import { BpfError } from "../../../ffi/errors.ts";
 import { collectKeys, type Composite, type Item, type Plan, Planner } from "./plan.ts";
 import { H } from "./runtime.ts";
-import { StrCache, strMatcher } from "./strings.ts";
-import type { Codec, CodecSource } from "./types.ts";
+import { StrCache } from "./strings.ts";
+import type { Codec, CodecOptions, CodecSource } from "./types.ts";
 
 /** Structs with more leaves than this get their own decode function instead of inlining. */
 const INLINE_LEAVES = 48;
@@ -77,12 +77,18 @@ function dvType(size: number, signed: boolean): string {
 
 /** Generates the source of one codec. */
 class Gen {
+  /** Whether 64-bit ints decode as numbers (see CodecOptions.u64). */
+  readonly u64Number: boolean;
   /** Constants the code refers to as `K[i]`. */
   readonly consts: unknown[] = [];
   /** Helper function declarations. */
   readonly fns: string[] = [];
   readonly #fnNames = new Map<Plan, string>();
   #vars = 0;
+
+  constructor(opts: CodecOptions) {
+    this.u64Number = opts.u64 === "number";
+  }
 
   k(value: unknown): string {
     this.consts.push(value);
@@ -96,14 +102,13 @@ class Gen {
   /** Whether the code reads words (`w`): string fields do. */
   words = false;
 
-  /** A new string decoder for one `char[n]` field site: its function's name. */
+  /** A new string cache for one `char[n]` field site: the function that reads it. */
   strCache(n: number): string {
     this.words = true;
     const name = `s${this.fns.length}`;
     // A module-level const: V8 reads it straight from the context, not K's elements.
-    this.fns.push(`const ${name}c = ${this.k(new StrCache(n))};`);
-    this.fns.push(strMatcher(name, `${name}c`, n));
-    return name;
+    this.fns.push(`const ${name} = ${this.k(new StrCache(n))};`);
+    return `${name}.get`;
   }
 
   /** A decode expression for a plan at an offset. */
@@ -114,6 +119,11 @@ class Gen {
       case "enum":
         if (p.size === 1) return p.signed ? `(u[${o}] << 24 >> 24)` : `u[${o}]`;
         if (p.size === 16) return `H.get128(v, ${o}, ${p.signed})`;
+        if (p.size === 8 && this.u64Number) {
+          // Two 32-bit reads and a multiply-add: no bigint made (rounded above 2^53).
+          const hi = `v.get${p.signed ? "Int32" : "Uint32"}(${off(at, 4)}, true)`;
+          return `(v.getUint32(${o}, true) + ${hi} * 4294967296)`;
+        }
         return `v.get${dvType(p.size, p.signed)}(${o}, true)`;
       case "bool":
         if (p.size === 1) return `(u[${o}] !== 0)`;
@@ -187,7 +197,7 @@ class Gen {
     const nbytes = Math.ceil((shift + bits.size) / 8);
     const b = off({ e: at.e, k: byte });
     const signed = (p.k === "int" || p.k === "enum") && p.signed;
-    const big = (p.k === "int" || p.k === "enum") && p.size >= 8;
+    const big = (p.k === "int" || p.k === "enum") && p.size >= 8 && !this.u64Number;
     if (shift + bits.size > 32) {
       const x = `H.getBits(u, ${b}, ${nbytes}, ${shift}, ${bits.size}, ${signed})`;
       return big ? x : p.k === "bool" ? `(${x} !== 0n)` : `Number(${x})`;
@@ -413,6 +423,7 @@ class Gen {
  *
  * @param src The BTF.
  * @param id The type id.
+ * @param opts How 64-bit ints are represented.
  * @returns The codec (callers cache it: see {@link Btf.codec}).
  * @throws {BpfError} op `"codec"` when the type has no data layout.
  * @example
@@ -420,11 +431,15 @@ class Gen {
  * const c = buildCodec(btf, btf.findId("struct padded")!);
  * ```
  */
-export function buildCodec<T = unknown>(src: CodecSource, id: number): Codec<T> {
+export function buildCodec<T = unknown>(
+  src: CodecSource,
+  id: number,
+  opts: CodecOptions = {},
+): Codec<T> {
   const typeName = src.nameOf(id);
   const root = new Planner(src).plan(id);
   const size = src.sizeOf(id);
-  const gen = new Gen();
+  const gen = new Gen(opts);
   const expr = gen.dec(root, { e: "o", k: 0 });
   const composite = root.k === "comp" || root.k === "array";
   // Paths start at the type name for structs ("struct key_t.port"), empty for scalars.

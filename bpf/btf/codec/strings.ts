@@ -84,19 +84,17 @@ const FNV = 0x01000193;
 
 /**
  * The decoder of one `char[n]` field, remembering the strings it made by their bytes.
- * Events repeat their strings (the same comm, the same path): a hit costs a few word
- * compares, ~10× less than making the string. Equal bytes always give an equal string,
- * so a hit is indistinguishable from a fresh decode.
+ * Events repeat their strings (the same comm, the same path): a hit costs one pass to
+ * find the NUL and one to compare the words before it, a fraction of making the string.
+ * Equal bytes always give an equal string, so a hit is indistinguishable from a fresh
+ * decode.
  *
- * Each slot holds a string's words up to the one with its NUL, that word masked through
- * the NUL (bytes after it are garbage as often as not). A string matches a slot when its
- * first words equal the slot's and its last word, masked the same, does too: then it has
- * the same bytes and its NUL at the same place. The string returned last is tried first
- * (`lastWords`, `lastCount`, `lastMask`, `lastStr`: one pass, no NUL search; codecs
- * call `match`, straight-line compares made for the last string's word count, see
- * {@link wordMatcher}); else the string's words are hashed up to
- * the NUL to pick a slot of a small direct-mapped table; a miss makes the string and
- * takes that slot.
+ * A read finds the word holding the NUL (or the array's end) a word at a time, masks that
+ * word through the NUL (bytes after it are garbage as often as not), and hashes it with
+ * the length in words and two words before it into a set of two slots of a small table.
+ * A slot matches when its word count and masked last word are the same and its other
+ * words equal the string's: then the string has the same bytes and its NUL at the same
+ * place. A miss makes the string and takes the slot of its set not used last.
  *
  * Needs the field's bytes 4-aligned in memory (ring and perf buffer records are);
  * otherwise it decodes byte by byte.
@@ -119,24 +117,14 @@ export class StrCache {
   readonly tail: number;
   /** Slots - 1 (-1: no cache, always decode byte by byte). */
   readonly mask: number;
-  /** Per slot, the masked words of its string (nw words per slot). */
+  /** Per slot, its string's words through the one with the NUL, masked (nw per slot). */
   readonly keys: Int32Array;
-  /** Per slot, how many words to compare (0: empty slot). */
+  /** Per slot, how many words it holds (0: empty slot). */
   readonly counts: Int32Array;
-  /** Per slot, the mask of its last word. */
-  readonly masks: Int32Array;
   /** Per slot, the string. */
   readonly strs: string[];
-  /** The words of the string returned last (a copy of its slot's). */
-  readonly lastWords: Int32Array;
-  /** How many of them to compare (0: none returned yet). */
-  lastCount = 0;
-  /** The mask of the last of them. */
-  lastMask = 0;
-  /** The string returned last. */
-  lastStr = "";
-  /** Whether the words at a word index are those of the string returned last. */
-  match: WordMatcher = NO_MATCH;
+  /** Per set of two slots, the one that hit or was filled last. */
+  readonly recent: Int32Array;
 
   /**
    * @param n The `char` array length.
@@ -146,13 +134,12 @@ export class StrCache {
     this.nw = (n + 3) >> 2;
     this.tail = n % 4 === 0 ? -1 : THROUGH[n % 4 - 1];
     // Long arrays get fewer slots: the cache stays under ~64 KiB per field.
-    const slots = !LITTLE_ENDIAN || n > 1024 ? 0 : n <= 128 ? 256 : 64;
+    const slots = !LITTLE_ENDIAN || n > 1024 ? 0 : n <= 256 ? 256 : 64;
     this.mask = slots - 1;
+    this.recent = new Int32Array(slots >> 1);
     this.keys = new Int32Array(slots * this.nw);
     this.counts = new Int32Array(slots);
-    this.masks = new Int32Array(slots);
     this.strs = new Array<string>(slots).fill("");
-    this.lastWords = new Int32Array(this.nw);
   }
 
   /**
@@ -165,127 +152,62 @@ export class StrCache {
    */
   get(u: Uint8Array, w: Int32Array, o: number): string {
     const i = o >>> 2;
-    if ((o & 3) !== 0 || this.mask < 0 || i + this.nw > w.length) return strBytes(u, o, this.n);
-    const k = this.lastCount - 1;
-    const last = this.lastWords;
-    let m = 0;
-    while (m < k && w[i + m] === last[m]) m++;
-    if (m === k && (w[i + k] & this.lastMask) === last[k]) return this.lastStr;
-    return this.lookup(u, w, o);
-  }
-
-  /** Whether the string at word i has the bytes of a slot. */
-  #matches(slot: number, w: Int32Array, i: number): boolean {
-    const k = this.counts[slot] - 1;
-    const keys = this.keys;
-    const base = slot * this.nw;
-    let m = 0;
-    while (m < k && w[i + m] === keys[base + m]) m++;
-    return m === k && (w[i + k] & this.masks[slot]) === keys[base + k];
-  }
-
-  /**
-   * The slow path of {@link get} (the string is not the last one): find the NUL a word at
-   * a time while hashing, then try that slot, else fill it. The caller checked that `o`
-   * is 4-aligned and the array within `w`.
-   *
-   * @param u The buffer's bytes.
-   * @param w The same buffer as Int32Array.
-   * @param o The field's offset in the buffer.
-   * @returns The string.
-   */
-  lookup(u: Uint8Array, w: Int32Array, o: number): string {
-    const nw = this.nw;
-    const i = o >>> 2;
-    let h = 0;
-    let high = 0;
-    let len = this.n;
-    let mask = this.tail;
+    const last = this.nw - 1;
+    if ((o & 3) !== 0 || this.mask < 0 || i + last >= w.length) return strBytes(u, o, this.n);
+    // The word with the NUL, masked through it: the lowest flagged byte of the zero-byte
+    // test is the first zero byte (false flags only come above it). The array's last
+    // word is masked to the array first.
     let k = 0;
-    for (;;) {
-      let x = w[i + k];
-      if (k === nw - 1) x &= this.tail;
-      const z = (x - 0x01010101) & ~x & 0x80808080;
-      if (z !== 0) {
-        // The lowest flagged byte is the first zero byte (false flags only come above it).
-        const j = (31 - Math.clz32(z & -z)) >> 3;
-        len = 4 * k + j;
-        mask = k === nw - 1 ? THROUGH[j] & this.tail : THROUGH[j];
-        x &= mask;
-        high |= x;
-        h = Math.imul(h ^ x, FNV);
-        k++;
-        break;
-      }
-      high |= x;
-      h = Math.imul(h ^ x, FNV);
-      if (++k === nw) break;
+    let x = w[i];
+    if (last === 0) x &= this.tail;
+    let z = (x - 0x01010101) & ~x & 0x80808080;
+    while (z === 0 && k < last) {
+      x = w[i + ++k];
+      if (k === last) x &= this.tail;
+      z = (x - 0x01010101) & ~x & 0x80808080;
     }
-    if (len === 0) return "";
-    const slot = (h ^ (h >>> 15) ^ len) & this.mask;
+    if (z !== 0) x &= THROUGH[(31 - Math.clz32(z & -z)) >> 3];
+    if (x === 0 && k === 0) return "";
+    let h = Math.imul(x ^ k, FNV);
+    if (k > 0) h = Math.imul(h ^ w[i + k - 1], FNV);
+    if (k > 2) h = Math.imul(h ^ w[i + (k >> 1)], FNV);
+    // Two ways per set: strings whose hashes collide do not evict each other.
+    const nw = this.nw;
     const keys = this.keys;
-    const base = slot * nw;
-    if (!(this.counts[slot] === k && this.masks[slot] === mask && this.#matches(slot, w, i))) {
-      const s = (high & 0x80808080) === 0 && (len > 16 || o + 16 <= u.length)
-        ? ascii(u, o, len)
-        : textDecoder.decode(u.subarray(o, o + len));
-      for (let m = 0; m < k - 1; m++) keys[base + m] = w[i + m];
-      keys[base + k - 1] = w[i + k - 1] & mask;
-      this.counts[slot] = k;
-      this.masks[slot] = mask;
-      this.strs[slot] = s;
+    const counts = this.counts;
+    const s0 = (h ^ (h >>> 15)) & this.mask & ~1;
+    for (let slot = s0; slot <= s0 + 1; slot++) {
+      const base = slot * nw;
+      if (counts[slot] === k + 1 && keys[base + k] === x) {
+        let m = 0;
+        while (m < k && w[i + m] === keys[base + m]) m++;
+        if (m === k) {
+          this.recent[s0 >> 1] = slot;
+          return this.strs[slot];
+        }
+      }
     }
-    // The slot becomes the last one.
-    this.lastWords.set(keys.subarray(base, base + k));
-    if (k !== this.lastCount) this.match = wordMatcher(k);
-    this.lastCount = k;
-    this.lastMask = mask;
-    this.lastStr = this.strs[slot];
-    return this.lastStr;
+    // A miss takes the way not used last.
+    return this.#fill(u, w, o, k, x, this.recent[s0 >> 1] === s0 ? s0 + 1 : s0);
   }
-}
 
-/**
- * Whether the `k` words at word index `i` of `w` equal `l[0, k)`, the last of them
- * through mask `m` (`k` is fixed per matcher).
- */
-type WordMatcher = (w: Int32Array, i: number, l: Int32Array, m: number) => boolean;
-const NO_MATCH: WordMatcher = () => false;
-/** The matchers made so far, by word count. */
-const wordMatchers: WordMatcher[] = [];
-
-/**
- * The matcher of `k`-word strings, made once per `k`: straight-line compares, no loop
- * and no jump on the count. A field's decoder calls its cache's current matcher, and V8
- * inlines it while the field's strings keep one length (the common case: the same comm,
- * the same path): 128-byte events with two strings drain 1.35× faster than through one
- * function with a `switch` into an unrolled chain of every length, which was too big
- * (in bytecode) for V8 to inline into the ring's loop.
- */
-function wordMatcher(k: number): WordMatcher {
-  let m = wordMatchers[k];
-  if (m) return m;
-  const terms = [`(w[i + ${k - 1}] & m) === l[${k - 1}]`];
-  for (let j = 0; j < k - 1; j++) terms.push(`w[i + ${j}] === l[${j}]`);
-  m = new Function("w", "i", "l", "m", `return ${terms.join(" && ")};`) as WordMatcher;
-  wordMatchers[k] = m;
-  return m;
-}
-
-/**
- * The source of a function `(u, w, o) => string` decoding one `char[n]` field through its
- * {@link StrCache} `c`: the last string's matcher first, the rest through `c.get`.
- *
- * @param name The function's name.
- * @param c The expression of the cache.
- * @param n The array length.
- * @returns The function's source.
- */
-export function strMatcher(name: string, c: string, n: number): string {
-  const nw = (n + 3) >> 2;
-  return `function ${name}(u, w, o) {
-  const c = ${c}, i = o >>> 2;
-  if ((o & 3) === 0 && i + ${nw} <= w.length && c.match(w, i, c.lastWords, c.lastMask)) return c.lastStr;
-  return c.get(u, w, o);
-}`;
+  /** A miss: make the string of `k` words and masked last word `x`, and take the slot. */
+  #fill(u: Uint8Array, w: Int32Array, o: number, k: number, x: number, slot: number): string {
+    const n = this.n;
+    let len = 4 * k;
+    while (len < n && u[o + len] !== 0) len++;
+    let high = 0;
+    for (let j = 0; j < len; j++) high |= u[o + j];
+    const s = high < 128 && (len > 16 || o + 16 <= u.length)
+      ? ascii(u, o, len)
+      : textDecoder.decode(u.subarray(o, o + len));
+    const base = slot * this.nw;
+    const i = o >>> 2;
+    for (let m = 0; m < k; m++) this.keys[base + m] = w[i + m];
+    this.keys[base + k] = x;
+    this.counts[slot] = k + 1;
+    this.strs[slot] = s;
+    this.recent[slot >> 1] = slot;
+    return s;
+  }
 }

@@ -14,7 +14,8 @@
  *
  * Value mapping (decode; encode accepts the same):
  * - ints up to 32 bits: number; 64- and 128-bit ints: bigint (encode also takes a safe
- *   integer number); the range is checked, so `-1` does not fit a `u32`
+ *   integer number), or for 64-bit ones numbers with `{ u64: "number" }`
+ *   ({@link CodecOptions}); the range is checked, so `-1` does not fit a `u32`
  * - `_Bool`: boolean (encode also takes 0 / 1)
  * - enums: number (bigint for 8-byte enums); encode also takes the enumerator name
  * - pointers: bigint; `float`/`double`: number; other float sizes: raw bytes
@@ -47,6 +48,18 @@ export interface CodecSource {
   sizeOf(id: number): number;
   /** The C name, for messages. */
   nameOf(id: number): string;
+}
+
+/** How a codec represents values, where there is a choice. */
+export interface CodecOptions {
+  /**
+   * 64-bit integers (and 8-byte enums) as `"bigint"` (the default: exact) or as
+   * `"number"`: exact up to 2^53, rounded to the nearest double above, and several times
+   * cheaper to make (no bigint per value). For counters, timestamps, sizes; not for
+   * addresses, hashes or ids that use all 64 bits. Pointers stay bigint. Encoding takes
+   * either form.
+   */
+  u64?: "bigint" | "number";
 }
 
 /**
