@@ -32,6 +32,7 @@ export {
   type BtfFieldInfo,
   type BtfType,
   type Codec,
+  type CodecOptions,
   type DatasecVar,
 } from "./bpf/btf/btf.ts";
 export type {
@@ -78,12 +79,13 @@ export {
   features,
   type MountState,
 } from "./bpf/system/features.ts";
-export { RingBuffer, type RingBufferOptions } from "./bpf/events/ringbuf.ts";
+export { RingBuffer, type RingBufferOptions, type RingStats } from "./bpf/events/ringbuf.ts";
 export {
   PerfBuffer,
   type PerfBufferOptions,
   type PerfEvent,
   type PerfStats,
+  type PerfStreamMap,
 } from "./bpf/events/perfbuf.ts";
 export {
   parseTraceLine,
@@ -92,7 +94,16 @@ export {
   tracePipe,
   type TracePipeOptions,
 } from "./bpf/events/tracepipe.ts";
-export type { EventCodec, IterateOptions, RawCallback, StreamStats } from "./bpf/events/types.ts";
+export type {
+  EventCodec,
+  IterateOptions,
+  RawCallback,
+  StreamBtf,
+  StreamMap,
+  StreamOptions,
+  StreamStats,
+} from "./bpf/events/types.ts";
+export { EventStream, type StreamOwner } from "./bpf/events/stream.ts";
 export {
   isKernelAddress,
   KERNEL_SPACE_START,

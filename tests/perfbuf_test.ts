@@ -168,3 +168,20 @@ bpfTest("Perf buffers leave no fds or mappings behind", async () => {
   await new Promise((r) => setTimeout(r, 50));
   assertEquals(resources(), before);
 });
+
+bpfTest("A for await over a perf buffer made for the loop leaves no fds or mappings", async () => {
+  await using obj = await loaded();
+  const warm = obj.perfbuf("output", { pageCount: 1 });
+  blast(obj, 1, 0);
+  for await (const _ of warm) break;
+  const before = resources();
+  for (let i = 0; i < 50; i++) {
+    const pb = obj.perfbuf<DataT>("output", { type: "data_t", pageCount: 1 });
+    blast(obj, 1, i);
+    for await (const ev of pb) {
+      assertEquals(ev.data.pid, i);
+      break;
+    }
+  }
+  assertEquals(resources(), before);
+});

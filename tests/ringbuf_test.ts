@@ -130,7 +130,8 @@ bpfTest("An overfilled ring drops what the BPF side counts, and the reader goes 
   const got: FillEvent[] = [];
   assertEquals(rb.consume((ev) => got.push(ev)), sent);
   assertEquals(got.map((e) => Number(e.seq)), [...Array(sent).keys()]);
-  assertEquals(rb.stats, { events: sent, bytes: sent * 16 });
+  // The read found the ring full: the kernel does not count the drops, the reader says so.
+  assertEquals(rb.stats, { events: sent, bytes: sent * 16, full: 1 });
   // Room again: the next records arrive whole and in order.
   fill(obj, 10, 2);
   assertEquals(fillStats(obj), [sent + 10, dropped]);
@@ -343,3 +344,59 @@ bpfTest("Ring buffers leave no fds or mappings behind", async () => {
   await new Promise((r) => setTimeout(r, 50));
   assertEquals(resources(), before);
 });
+
+bpfTest(
+  "A for await over a reader made for the loop leaves no fds or mappings behind",
+  async () => {
+    await using obj = await loaded();
+    // The README's idiom, run many times: each loop makes a reader and leaves it by break.
+    const warm = async () => {
+      fill(obj, 1, 0);
+      for await (const _ of obj.ringbuf("small")) break;
+    };
+    await warm();
+    const before = resources();
+    let seen = 0;
+    for (let i = 0; i < 200; i++) {
+      fill(obj, 2, i);
+      for await (const ev of obj.ringbuf<FillEvent>("small", { type: "fill_event" })) {
+        assertEquals(Number(ev.tag), i);
+        seen++;
+        break;
+      }
+    }
+    assertEquals(seen, 200);
+    assertEquals(resources(), before);
+    // A reader kept in a variable reads on after its loop released what it held.
+    const rb = obj.ringbuf<FillEvent>("small", { type: "fill_event" });
+    fill(obj, 1, 6);
+    for await (const _ of rb) break;
+    assert(!rb.holding && !rb.closed, "the loop did not release the ring, or closed it");
+    fill(obj, 3, 7);
+    assertEquals(rb.consume(() => {}) >= 3, true);
+    assert(rb.holding, "consume() did not map the ring again");
+  },
+);
+
+bpfTest(
+  "RingBuffer decodes u64 fields as numbers when asked, and refuses a bad u64 option",
+  async () => {
+    using obj = await loaded();
+    const rb = obj.ringbuf<{ seq: number; tag: number }>("small", {
+      type: "fill_event",
+      u64: "number",
+    });
+    fill(obj, 3, 8);
+    const got: [number, number][] = [];
+    rb.consume((ev) => got.push([ev.seq, ev.tag]));
+    assertEquals(got, [[0, 8], [1, 8], [2, 8]]);
+    let err: unknown;
+    try {
+      obj.ringbuf("small", { type: "fill_event", u64: "float" as "number" });
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof BpfError, `expected a BpfError, got ${err}`);
+    assertMatch(err.message, 'u64 must be "bigint" or "number"');
+  },
+);

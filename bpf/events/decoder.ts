@@ -92,6 +92,7 @@ function structTiers(btf: ListableBtf): [string[], string[]] {
  * @param map The buffer's map (its object's BTF resolves names).
  * @param type A type name or id, a codec, or undefined to guess.
  * @param what The stream kind, for error messages.
+ * @param u64 How 64-bit ints decode: bigint (default) or number.
  * @returns A factory of decoders per buffer, and the C name of what they decode
  *   (`"bytes"` for raw copies).
  * @example
@@ -105,7 +106,15 @@ export function eventDecoder(
   map: StreamMap,
   type: string | number | EventCodec | undefined,
   what: string,
+  u64: "bigint" | "number" = "bigint",
 ): { decoderFor: DecoderFactory<unknown>; typeName: string } {
+  if (u64 !== "bigint" && u64 !== "number") {
+    throw new BpfError({
+      op: `${what} open`,
+      message: `u64 must be "bigint" or "number", not ${JSON.stringify(u64)}`,
+    });
+  }
+  const opts = { u64 };
   let codec: EventCodec | undefined;
   if (typeof type === "object") codec = type;
   else {
@@ -118,11 +127,11 @@ export function eventDecoder(
           hint: "compile the BPF program with -g, or omit type to receive Uint8Array events",
         });
       }
-      codec = btf.codec(type);
+      codec = btf.codec(type, opts);
     } else if (btf) {
       const [pointed, all] = structTiers(btf);
       const guess = guessEventType(pointed) ?? guessEventType(all);
-      if (guess) codec = btf.codec(`struct ${guess}`);
+      if (guess) codec = btf.codec(`struct ${guess}`, opts);
     }
   }
   if (!codec) return { decoderFor: bytesDecoder, typeName: "bytes" };

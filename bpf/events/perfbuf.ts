@@ -30,7 +30,6 @@ import {
 } from "../system/perf_event.ts";
 import { type Decoder, type DecoderFactory, eventDecoder } from "./decoder.ts";
 import { Mapping } from "./mapping.ts";
-import { Poller } from "./poller.ts";
 import { EventStream, reentered } from "./stream.ts";
 import type { RawCallback, StreamMap, StreamOptions, StreamStats } from "./types.ts";
 
@@ -187,6 +186,14 @@ function u32Bytes(n: number): Uint8Array {
  * multiple of 8). `typeName` says which.
  * Samples the kernel dropped are counted in `stats.lost` and reported to `onLost`.
  *
+ * When a loop over the reader ends (break, return, throw, an abort, close), the reader
+ * closes its per-CPU events and unmaps their rings until its next read opens them again,
+ * so `for await (const ev of obj.perfbuf("output")) { ...; break; }` in a loop leaves
+ * nothing behind. Samples sent between the end of a loop and the next read find no
+ * event to go to and are refused (the kernel counts them nowhere): keep one loop
+ * running, or read with `poll()`, to see every sample. Events a loop read ahead go to
+ * the next read first.
+ *
  * @example
  * ```ts
  * using pb = obj.perfbuf("output", { type: "data_t", onLost: (n) => console.warn(n) });
@@ -201,17 +208,21 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
   readonly typeName: string;
   /** Data bytes per CPU ring. */
   readonly ringSize: number;
+  /** What this reader is, for messages. */
   protected readonly label: string;
-  protected readonly poller: Poller;
   readonly #rings: CpuRing[] = [];
   readonly #flushMs: number;
   readonly #onLost?: (count: number, cpu: number) => void;
+  readonly #opts: PerfBufferOptions;
+  readonly #decoderFor: DecoderFactory<unknown>;
+  readonly #cpus: number[];
   #next = 0;
   #events = 0;
   #bytes = 0;
   #lost = 0;
   #draining = false;
-  #closing = false;
+  /** release() was called during a walk: tear down when it returns. */
+  #releasing = false;
 
   /**
    * Open one perf ring per online CPU and plug them into the map. Usually called as
@@ -243,20 +254,33 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
         hint: "use 8, 16, 64, ...",
       });
     }
-    const { decoderFor, typeName } = eventDecoder(map, opts.type, "perf buffer");
+    const { decoderFor, typeName } = eventDecoder(map, opts.type, "perf buffer", opts.u64);
     this.typeName = typeName;
+    this.#decoderFor = decoderFor;
+    this.#opts = opts;
     this.#flushMs = Math.max(1, opts.flushMs ?? 50);
     this.#onLost = opts.onLost;
+    this.ringSize = pages * pageSize();
+    this.#cpus = onlineCpuList().filter((c) => c < map.maxEntries);
+    this.ensureHeld();
+  }
+
+  /** Map the ring (or open the per-CPU events): see EventStream.acquire. */
+  protected acquire(): void {
     const page = pageSize();
-    this.ringSize = pages * page;
-    const cpus = onlineCpuList().filter((c) => c < map.maxEntries);
     try {
-      for (const cpu of cpus) this.#rings.push(this.#open(cpu, page, opts, decoderFor));
-      this.poller = new Poller(this.#rings.map((r) => r.fd), this.label);
+      for (const cpu of this.#cpus) {
+        this.#rings.push(this.#open(cpu, page, this.#opts, this.#decoderFor));
+      }
     } catch (e) {
       this.#teardown();
       throw e;
     }
+  }
+
+  /** The fds a wait waits on. */
+  protected pollFds(): number[] {
+    return this.#rings.map((r) => r.fd);
   }
 
   #open(
@@ -295,7 +319,7 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
 
   /** The CPUs read, one ring each. */
   get cpus(): number[] {
-    return this.#rings.map((r) => r.cpu);
+    return [...this.#cpus];
   }
 
   /**
@@ -310,20 +334,24 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
     return { events: this.#events, bytes: this.#bytes, lost: this.#lost };
   }
 
+  /** The longest one wait lasts: flushMs. */
   protected override maxWaitMs(): number {
     return this.#flushMs;
   }
 
+  /** How full the ring is, 0 to 1 (the fullest CPU's ring for a perf buffer). */
   protected fullness(): number {
     let most = 0;
     for (const ring of this.#rings) most = Math.max(most, ring.fullness());
     return most;
   }
 
+  /** Deliver up to `limit` decoded events that are there now. */
   protected drain(cb: (ev: PerfEvent<T>) => void, limit: number): number {
     return this.#each(cb, limit, false);
   }
 
+  /** Deliver up to `limit` records as zero-copy views. */
   protected drainRaw(cb: RawCallback, limit: number): number {
     return this.#each(cb, limit, true);
   }
@@ -336,7 +364,7 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
     try {
       const rings = this.#rings;
       const k = rings.length;
-      for (let j = 0; j < k && n < limit && !this.#closing; j++) {
+      for (let j = 0; j < k && n < limit && !this.#releasing; j++) {
         const ring = rings[(this.#next + j) % k];
         if (ring.tail >= ring.head()) continue;
         n += raw
@@ -347,7 +375,7 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
       return n;
     } finally {
       this.#draining = false;
-      if (this.#closing) this.#teardown();
+      if (this.#releasing) this.#teardown();
     }
   }
 
@@ -378,14 +406,14 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
         done += recSize;
         if (off + recSize > size) {
           n += this.#wrapped(ring, off, recSize, cb, undefined);
-          if (this.#closing) return n;
+          if (this.#releasing) return n;
         } else if (type === PERF_RECORD_SAMPLE) {
           const length = u32[(off + 8) >>> 2];
           n++;
           bytes += length;
           const data = length >= min ? decode(off + 12, length) : ring.dec.pad(off + 12, length);
           cb({ cpu, data: data as T });
-          if (this.#closing) return n;
+          if (this.#releasing) return n;
         } else if (type === PERF_RECORD_LOST) {
           this.#lostRecord(ring, u32, (off >>> 2) + 4);
         }
@@ -419,13 +447,13 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
         done += recSize;
         if (off + recSize > size) {
           n += this.#wrapped(ring, off, recSize, undefined, cb);
-          if (this.#closing) return n;
+          if (this.#releasing) return n;
         } else if (type === PERF_RECORD_SAMPLE) {
           const length = u32[(off + 8) >>> 2];
           n++;
           bytes += length;
           cb(u8, off + 12, length);
-          if (this.#closing) return n;
+          if (this.#releasing) return n;
         } else if (type === PERF_RECORD_LOST) {
           this.#lostRecord(ring, u32, (off >>> 2) + 4);
         }
@@ -478,18 +506,21 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
   /** End a batch on one ring: publish data_tail once, even when a callback threw. */
   #finish(ring: CpuRing, tail: number, n: number, bytes: number): void {
     ring.tail = tail;
-    if (!this.#closing) Atomics.store(ring.tail64, DATA_TAIL_U64, BigInt(tail));
+    Atomics.store(ring.tail64, DATA_TAIL_U64, BigInt(tail));
     this.#events += n;
     this.#bytes += bytes;
   }
 
+  /** Unmap and close what acquire() made (after the walk in progress, if any). */
   protected release(): void {
-    this.#closing = true;
-    if (!this.#draining) this.#teardown();
+    // A callback that closes the buffer is still inside the walk: tear down when it returns.
+    if (this.#draining) this.#releasing = true;
+    else this.#teardown();
   }
 
   /** Unplug, unmap and close every CPU's event (safe to call twice). */
   #teardown(): void {
+    this.#releasing = false;
     const c = libc();
     for (const ring of this.#rings.splice(0)) {
       try {

@@ -13,8 +13,21 @@
  *   stop here) and a discard bit (skip it), and a u32 page offset; records are 8-aligned;
  * - positions are u64 byte counters read as two u32 with `Atomics.load` (no BigInt on the
  *   hot path), and the consumer position is published once per batch, not per record;
- * - record headers are read with plain loads on x86-64, whose loads are ordered (acquire)
- *   already: `Atomics.load` costs ~40% of the walk there. Elsewhere they use it;
+ * - the kernel's protocol: a record's header is written (busy) before the producer
+ *   position passes it, and its data before the commit clears the busy bit (an `xchg`).
+ *   So the producer position is loaded with acquire ordering, and each header with
+ *   acquire ordering too, before its data is read. Headers are read with `Atomics.load`
+ *   except on x86-64, where every load already has acquire ordering in hardware and V8
+ *   keeps typed-array loads in program order: there a plain load does it, at a fraction
+ *   of the cost (measured in bench/ringbuf_bench.ts), and tests/ringbuf_stress_test.ts
+ *   proves it against a producer on another CPU (checksummed records, millions of them).
+ *   `BPFSH_RINGBUF_LOADS=atomic` forces `Atomics.load`;
+ * - a torn ring (the bytes left before the producer position cannot hold the header or
+ *   the record it announces) is an error, as in cilium/ebpf: the reader stops at the
+ *   last whole record instead of reading past what the kernel published;
+ * - the kernel does not count the records a full ring refused (only the program sees
+ *   `bpf_ringbuf_reserve` fail): the reader counts the reads that found the ring with
+ *   less room than a record, in `stats.full`, and tells `onFull`;
  * - no FFI call per event: when the ring is empty, one nonblocking `epoll_wait` waits
  *   (at most `flushMs`, for records submitted with `BPF_RB_NO_WAKEUP`);
  *   while events flow, the async forms read lazily, every millisecond or so (see
@@ -28,7 +41,6 @@ import { BpfError } from "../../ffi/errors.ts";
 import { pageSize, PROT_READ, PROT_WRITE } from "../../ffi/libc.ts";
 import { type Decoder, eventDecoder } from "./decoder.ts";
 import { Mapping } from "./mapping.ts";
-import { Poller } from "./poller.ts";
 import { EventStream, reentered } from "./stream.ts";
 import type { RawCallback, StreamMap, StreamOptions, StreamStats } from "./types.ts";
 
@@ -36,8 +48,23 @@ const { BUSY_BIT, DISCARD_BIT, LENGTH_MASK } = BPF_RINGBUF;
 const TWO_32 = 4294967296;
 /** How much of the ring's start is mapped again after its end (see the module notes). */
 const WRAP_BYTES = 64 * 1024;
-/** Whether plain loads are ordered like Atomics.load (x86-64's memory model: TSO). */
-const ORDERED_LOADS = Deno.build.arch === "x86_64";
+/**
+ * Whether record headers are read with plain loads (see the module notes): on x86-64,
+ * unless BPFSH_RINGBUF_LOADS says `atomic`.
+ *
+ * @returns Whether plain loads are used.
+ */
+function plainHeaderLoads(): boolean {
+  let mode: string | undefined;
+  try {
+    mode = Deno.env.get("BPFSH_RINGBUF_LOADS");
+  } catch {
+    mode = undefined; // no env permission: the default
+  }
+  if (mode === "atomic") return false;
+  if (mode === "plain") return true;
+  return Deno.build.arch === "x86_64";
+}
 /**
  * Most records one walk reads: a full ring is read in several calls of the walk, so V8
  * compiles it as a function with all its callees inlined, rather than only on-stack
@@ -79,6 +106,22 @@ export interface RingBufferOptions extends StreamOptions {
    * within this.
    */
   flushMs?: number;
+  /**
+   * Called when a read finds the ring full (less room than the largest record seen):
+   * the program's `bpf_ringbuf_reserve` may have failed since the last read, and the
+   * kernel does not count those drops. `pending` is the bytes waiting to be read.
+   * Counted in `stats.full` either way.
+   */
+  onFull?: (pending: number) => void;
+}
+
+/** Counters of a ring buffer. */
+export interface RingStats extends StreamStats {
+  /**
+   * Reads that found the ring full: less free room than the largest record seen (the
+   * program may have dropped records then; the kernel does not count them).
+   */
+  full: number;
 }
 
 /**
@@ -91,6 +134,13 @@ export interface RingBufferOptions extends StreamOptions {
  * otherwise events are `Uint8Array` copies. `typeName` says which. Several rings can be
  * read at once (from one or several objects): each reader lets the others run at least
  * every few milliseconds.
+ *
+ * When a loop over the reader ends (break, return, throw, an abort, close), the reader
+ * unmaps the ring and closes its fds until its next read, which maps it again: records
+ * wait in the ring meanwhile, and events the loop read ahead go to the next read first.
+ * So `for await (const ev of obj.ringbuf("events")) { ...; break; }` in a loop leaves
+ * nothing behind. `stats.full` counts the reads that found the ring full (the kernel
+ * does not count the records a full ring refused; `onFull` hears of each).
  *
  * @example
  * ```ts
@@ -109,15 +159,15 @@ export class RingBuffer<T = any> extends EventStream<T> {
   readonly size: number;
   /** The C type events are decoded as, or `"bytes"` for Uint8Array copies. */
   readonly typeName: string;
+  /** What this reader is, for messages. */
   protected readonly label: string;
-  protected readonly poller: Poller;
-  #consumer: Mapping;
-  #producer: Mapping;
+  #consumer: Mapping | undefined;
+  #producer: Mapping | undefined;
   /** The consumer page as one u64, written once per batch. */
-  #consumerPos: BigUint64Array;
+  #consumerPos = new BigUint64Array(0);
   /** The producer mapping: u32 [0] and [1] are the producer position, data at #base. */
-  #u32: Uint32Array;
-  #u8: Uint8Array;
+  #u32 = new Uint32Array(0);
+  #u8 = new Uint8Array(0);
   #base: number;
   #mask: number;
   /** Data bytes mapped: the ring, then its first bytes again. */
@@ -127,16 +177,22 @@ export class RingBuffer<T = any> extends EventStream<T> {
   #scratchDecoder: Decoder<T> | undefined;
   #decoderFor: (bytes: Uint8Array) => Decoder<T>;
   /** Our copy of the consumer position (exact up to 2^53 bytes). */
-  #pos: number;
+  #pos = 0;
   /** The decoder's parts, in fields: the hot loop reads them once per batch. */
-  #decode: (offset: number, length: number) => T;
-  #pad: (offset: number, length: number) => T;
-  #min: number;
+  #decode: (offset: number, length: number) => T = closedRead;
+  #pad: (offset: number, length: number) => T = closedRead;
+  #min = 0;
   #events = 0;
   #bytes = 0;
+  #full = 0;
+  /** Room a record needs: the largest seen, with its header (the least record at first). */
+  #room = 16;
   #draining = false;
-  #closing = false;
+  /** release() was called during a walk: unmap when it returns. */
+  #releasing = false;
   readonly #flushMs: number;
+  readonly #plain = plainHeaderLoads();
+  readonly #onFull?: (pending: number) => void;
 
   /**
    * Map a ring buffer map for reading. Usually called as `obj.ringbuf(name, opts)`,
@@ -160,7 +216,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
         hint: map.type === "perf_event_array" ? "read it with obj.perfbuf()" : undefined,
       });
     }
-    const { decoderFor, typeName } = eventDecoder(map, opts.type, "ring buffer");
+    const { decoderFor, typeName } = eventDecoder(map, opts.type, "ring buffer", opts.u64);
     this.typeName = typeName;
     this.#decoderFor = decoderFor as (bytes: Uint8Array) => Decoder<T>;
     const page = pageSize();
@@ -169,43 +225,52 @@ export class RingBuffer<T = any> extends EventStream<T> {
     this.#base = page;
     this.#span = this.size + Math.min(this.size, WRAP_BYTES);
     this.#flushMs = Math.max(1, opts.flushMs ?? 50);
-    const fd = map.fd;
-    const op = `ring buffer '${map.name}' mmap`;
-    this.#consumer = Mapping.map(fd, page, PROT_READ | PROT_WRITE, 0, op);
+    this.#onFull = opts.onFull;
+    this.ensureHeld();
+  }
+
+  /** Map the ring (or open the per-CPU events): see EventStream.acquire. */
+  protected acquire(): void {
+    const fd = this.map.fd;
+    const page = this.#base;
+    const op = `ring buffer '${this.map.name}' mmap`;
+    const consumer = Mapping.map(fd, page, PROT_READ | PROT_WRITE, 0, op);
+    let producer: Mapping;
     try {
-      this.#producer = Mapping.map(fd, page + this.#span, PROT_READ, page, op);
+      producer = Mapping.map(fd, page + this.#span, PROT_READ, page, op);
     } catch (e) {
-      this.#consumer.unmap();
+      consumer.unmap();
       throw e;
     }
-    try {
-      this.poller = new Poller([fd], this.label);
-    } catch (e) {
-      this.#producer.unmap();
-      this.#consumer.unmap();
-      throw e;
-    }
-    this.#consumerPos = new BigUint64Array(this.#consumer.buffer, 0, 1);
-    this.#u32 = new Uint32Array(this.#producer.buffer);
-    this.#u8 = new Uint8Array(this.#producer.buffer);
-    const decoder = decoderFor(this.#u8) as Decoder<T>;
+    this.#consumer = consumer;
+    this.#producer = producer;
+    this.#consumerPos = new BigUint64Array(consumer.buffer, 0, 1);
+    this.#u32 = new Uint32Array(producer.buffer);
+    this.#u8 = new Uint8Array(producer.buffer);
+    const decoder = this.#decoderFor(this.#u8);
     this.#decode = decoder.decode;
     this.#pad = decoder.pad;
     this.#min = decoder.min;
-    const c32 = new Uint32Array(this.#consumer.buffer, 0, 2);
+    // The kernel's consumer position: ours, unless another reader moved it meanwhile.
+    const c32 = new Uint32Array(consumer.buffer, 0, 2);
     this.#pos = Atomics.load(c32, 1) * TWO_32 + Atomics.load(c32, 0);
   }
 
+  /** The fds a wait waits on. */
+  protected pollFds(): number[] {
+    return [this.map.fd];
+  }
+
   /**
-   * Counters: events delivered and their payload bytes.
+   * Counters: events delivered, their payload bytes, and reads that found the ring full.
    *
    * @example
    * ```ts
-   * const { events, bytes } = rb.stats;
+   * const { events, bytes, full } = rb.stats;
    * ```
    */
-  get stats(): StreamStats {
-    return { events: this.#events, bytes: this.#bytes };
+  get stats(): RingStats {
+    return { events: this.#events, bytes: this.#bytes, full: this.#full };
   }
 
   /**
@@ -218,6 +283,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
    */
   get pending(): number {
     this.checkOpen();
+    this.ensureHeld();
     return this.#producerPos() - this.#pos;
   }
 
@@ -233,21 +299,53 @@ export class RingBuffer<T = any> extends EventStream<T> {
     }
   }
 
+  /** The longest one wait lasts: flushMs. */
   protected override maxWaitMs(): number {
     return this.#flushMs;
   }
 
+  /** How full the ring is, 0 to 1 (the fullest CPU's ring for a perf buffer). */
   protected fullness(): number {
-    return this.closed ? 0 : (this.#producerPos() - this.#pos) / this.size;
+    return this.holding ? (this.#producerPos() - this.#pos) / this.size : 0;
   }
 
+  /** Deliver up to `limit` decoded events that are there now. */
   protected drain(cb: (ev: T) => void, limit: number): number {
     let n = 0;
     for (;;) {
       const k = this.#drainSlice(cb, Math.min(limit - n, SLICE));
       n += k;
-      if (k < SLICE || n >= limit || this.#closing) return n;
+      if (k < SLICE || n >= limit || this.#releasing) return n;
     }
+  }
+
+  /**
+   * At the start of a walk: `ready` bytes wait. With less room left than a record needs,
+   * the ring was full: the program's reservations may have failed.
+   */
+  #checkFull(ready: number): void {
+    if (ready + this.#room < this.size) return;
+    this.#full++;
+    this.#onFull?.(ready);
+  }
+
+  /**
+   * The error for a torn ring: the record at `done` bytes from position `start` does not
+   * fit what the producer published (`ready` bytes).
+   */
+  #torn(start: number, done: number, ready: number, header: number): BpfError {
+    const at = start + done;
+    const left = ready - done;
+    return new BpfError({
+      op: "read",
+      message: left < BPF_RINGBUF.HDR_SZ
+        ? `${this.label} is torn: ${left} bytes before the producer position ` +
+          `(${start + ready}) cannot hold a record header at position ${at}`
+        : `${this.label} is torn: the record at position ${at} claims ` +
+          `${header & LENGTH_MASK} bytes, past the producer position (${start + ready})`,
+      hint: "only one reader may consume a ring buffer: is another process or reader " +
+        "reading this map?",
+    });
   }
 
   /** Deliver up to `limit` (at most {@link SLICE}) decoded events. */
@@ -262,6 +360,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
     const mask = this.#mask;
     const base = this.#base;
     const span = this.#span - 8;
+    const plain = this.#plain;
     const start = this.#pos;
     // The walk counts bytes from `start` in `done`, a small int: positions themselves
     // pass 2^31 and would make every step double arithmetic.
@@ -269,32 +368,39 @@ export class RingBuffer<T = any> extends EventStream<T> {
     let done = 0;
     let n = 0;
     let bytes = 0;
+    let longest = 0;
     try {
       let ready = this.#producerPos() - start;
+      this.#checkFull(ready);
       while (done < ready && n < limit) {
         do {
           const at = (first + done) & mask;
           const off = base + at;
-          const header = ORDERED_LOADS ? u32[off >>> 2] : Atomics.load(u32, off >>> 2);
+          if (done + 8 > ready) throw this.#torn(start, done, ready, 0);
+          const header = plain ? u32[off >>> 2] : Atomics.load(u32, off >>> 2);
           if ((header & BUSY_BIT) !== 0) return n;
           const length = header & LENGTH_MASK;
-          done += (length + 15) & ~7;
+          const step = (length + 15) & ~7;
+          if (done + step > ready) throw this.#torn(start, done, ready, header);
+          done += step;
+          if (step > longest) longest = step;
           if ((header & DISCARD_BIT) === 0) {
             n++;
             bytes += length;
             if (at + length > span) cb(this.#wrapped(at, length));
             else cb(length >= min ? decode(off + 8, length) : this.#pad(off + 8, length));
-            if (this.#closing) return n;
+            if (this.#releasing) return n;
           }
         } while (done < ready && n < limit);
         ready = this.#producerPos() - start;
       }
       return n;
     } finally {
-      this.#finish(start, start + done, n, bytes);
+      this.#finish(start, start + done, n, bytes, longest);
     }
   }
 
+  /** Deliver up to `limit` records as zero-copy views. */
   protected drainRaw(cb: RawCallback, limit: number): number {
     if (this.#draining) throw reentered(this.label);
     this.#draining = true;
@@ -303,21 +409,28 @@ export class RingBuffer<T = any> extends EventStream<T> {
     const mask = this.#mask;
     const base = this.#base;
     const span = this.#span - 8;
+    const plain = this.#plain;
     const start = this.#pos;
     const first = start % this.size;
     let done = 0;
     let n = 0;
     let bytes = 0;
+    let longest = 0;
     try {
       let ready = this.#producerPos() - start;
+      this.#checkFull(ready);
       while (done < ready && n < limit) {
         do {
           const at = (first + done) & mask;
           const off = base + at;
-          const header = ORDERED_LOADS ? u32[off >>> 2] : Atomics.load(u32, off >>> 2);
+          if (done + 8 > ready) throw this.#torn(start, done, ready, 0);
+          const header = plain ? u32[off >>> 2] : Atomics.load(u32, off >>> 2);
           if ((header & BUSY_BIT) !== 0) return n;
           const length = header & LENGTH_MASK;
-          done += (length + 15) & ~7;
+          const step = (length + 15) & ~7;
+          if (done + step > ready) throw this.#torn(start, done, ready, header);
+          done += step;
+          if (step > longest) longest = step;
           if ((header & DISCARD_BIT) === 0) {
             n++;
             bytes += length;
@@ -328,14 +441,14 @@ export class RingBuffer<T = any> extends EventStream<T> {
             } else {
               cb(u8, off + 8, length);
             }
-            if (this.#closing) return n;
+            if (this.#releasing) return n;
           }
         } while (done < ready && n < limit);
         ready = this.#producerPos() - start;
       }
       return n;
     } finally {
-      this.#finish(start, start + done, n, bytes);
+      this.#finish(start, start + done, n, bytes, longest);
     }
   }
 
@@ -371,32 +484,42 @@ export class RingBuffer<T = any> extends EventStream<T> {
     return length >= d.min ? d.decode(0, length) : d.pad(0, length);
   }
 
-  /** End a batch: publish the consumer position once, even when a callback threw. */
-  #finish(start: number, pos: number, n: number, bytes: number): void {
+  /**
+   * End a batch: publish the consumer position once, even when a callback threw (the
+   * mapping is still there: a release during the walk waits for this).
+   */
+  #finish(start: number, pos: number, n: number, bytes: number, longest: number): void {
     if (pos !== start) {
       this.#pos = pos;
-      if (!this.#closing) Atomics.store(this.#consumerPos, 0, BigInt(pos));
+      Atomics.store(this.#consumerPos, 0, BigInt(pos));
     }
     this.#events += n;
     this.#bytes += bytes;
+    if (longest > this.#room) this.#room = longest;
     this.#draining = false;
-    if (this.#closing) this.#unmap();
+    if (this.#releasing) this.#unmap();
   }
 
+  /** Unmap and close what acquire() made (after the walk in progress, if any). */
   protected release(): void {
-    this.#closing = true;
-    // A callback that closes the ring is still inside the loop: unmap when it returns.
-    if (!this.#draining) this.#unmap();
+    // A callback that closes the ring is still inside the walk: unmap when it returns.
+    if (this.#draining) this.#releasing = true;
+    else this.#unmap();
   }
 
   #unmap(): void {
-    this.#decode = this.#pad = () => {
-      throw new BpfError({ op: "read", errno: ERRNO.EBADF, message: `${this.label} is closed` });
-    };
+    this.#releasing = false;
+    this.#decode = this.#pad = closedRead;
     this.#u32 = new Uint32Array(0);
     this.#u8 = new Uint8Array(0);
     this.#consumerPos = new BigUint64Array(0);
-    this.#producer.unmap();
-    this.#consumer.unmap();
+    this.#producer?.unmap();
+    this.#consumer?.unmap();
+    this.#producer = this.#consumer = undefined;
   }
+}
+
+/** What a released reader's decoder does if something still calls it. */
+function closedRead(): never {
+  throw new BpfError({ op: "read", errno: ERRNO.EBADF, message: "ring buffer is not mapped" });
 }

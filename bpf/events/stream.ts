@@ -1,7 +1,15 @@
 /**
  * What the ring buffer and perf buffer readers share: the read forms (`consume`,
  * `consumeRaw`, `poll`, `batches`, `for await`) over one `drain` primitive each reader
- * implements, events a loop read ahead, pacing and close.
+ * implements, events a loop read ahead, pacing, and the lifetime of the reader's fds and
+ * mappings.
+ *
+ * A reader holds fds and mappings only while it is used: they are made when it is
+ * created, released when the last loop over it ends (break, return, throw, abort, close)
+ * with no `poll()` in flight, and made again by the next read of any form. So a loop over
+ * a reader made for it (`for await (const ev of obj.ringbuf("events")) { ...; break; }`)
+ * leaves nothing behind, and a reader kept in a variable reads on in its next loop. Only
+ * close() ends a reader for good.
  *
  * The hot path never crosses FFI: a reader walks its mapping with plain typed-array reads
  * and calls into libc only to wait (one nonblocking `epoll_wait`, see poller.ts) when it
@@ -12,9 +20,9 @@
 
 import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
-import { BatchIterator, EventIterator, type Fillable } from "./iterator.ts";
+import { BatchIterator, EventIterator } from "./iterator.ts";
 import { Pacer } from "./pacing.ts";
-import type { Poller } from "./poller.ts";
+import { Poller } from "./poller.ts";
 import type { IterateOptions, RawCallback, StreamOptions } from "./types.ts";
 
 /**
@@ -37,26 +45,49 @@ export function reentered(label: string): BpfError {
 }
 
 /**
- * The iteration forms shared by the ring and perf buffer readers, built on `drain`.
- * Subclasses read their mapping in `drain`, say how full it is in `fullness` and how long
- * one wait may last in `maxWaitMs`.
+ * Who closes a stream with itself (a BpfObject): it holds the stream only while the
+ * stream holds fds and mappings (see {@link EventStream.ownedBy}).
  */
-export abstract class EventStream<T>
-  implements Disposable, AsyncDisposable, AsyncIterable<T>, Fillable<T> {
+export interface StreamOwner {
+  /** Close `child` with the owner. */
+  adopt(child: { close(): void; readonly closed?: boolean }): unknown;
+  /** Stop closing `child` with the owner. */
+  forget(child: { close(): void; readonly closed?: boolean }): void;
+}
+
+/**
+ * The iteration forms shared by the ring and perf buffer readers, built on `drain`.
+ * Subclasses make and release their mappings and fds in `acquire` and `release`, read
+ * them in `drain`, say how full they are in `fullness` and how long one wait may last in
+ * `maxWaitMs`. The base class makes the epoll waiter over `pollFds()`.
+ */
+export abstract class EventStream<T> implements Disposable, AsyncDisposable, AsyncIterable<T> {
   /** Most events per batch in iteration. */
   readonly maxBatch: number;
   /** What this stream is, for messages: `ring buffer 'events'`. */
   protected abstract readonly label: string;
-  /** The waiter for this stream's fds; set by the subclass constructor. */
-  protected abstract readonly poller: Poller;
   readonly #pacer = new Pacer();
   #closed = false;
   /** Events a loop read ahead but never handed out (it was left with break). */
   #leftover: T[] = [];
   /** Loops over the stream that have started and not ended. */
   #loops = 0;
+  /** fullness(), bound once for the pacer. */
+  readonly #fullness = () => this.fullness();
+  /** poll() calls in flight. */
+  #polls = 0;
+  /** Whether the subclass holds its fds and mappings, and the waiter exists. */
+  #held = false;
+  /** The waiter over the subclass's fds, while held. */
+  #poller: Poller | undefined;
+  /** Waiters released while a wait was in flight: asyncDispose waits for them. */
+  readonly #closing = new Set<Poller>();
+  /** Who closes this stream with itself, told when it holds resources and when not. */
+  #owner: StreamOwner | undefined;
 
   /**
+   * Set up the shared state; the subclass constructor then calls ensureHeld().
+   *
    * @param opts The batch size.
    */
   constructor(opts: StreamOptions) {
@@ -77,8 +108,17 @@ export abstract class EventStream<T>
    */
   protected abstract drainRaw(cb: RawCallback, limit: number): number;
 
-  /** Release the subclass's mappings and fds (the poller is closed by close()). */
+  /** Make the subclass's mappings and fds (undoing its work when it throws). */
+  protected abstract acquire(): void;
+
+  /**
+   * Release the subclass's mappings and fds (the waiter is the base class's). Called
+   * between reads, or from a callback (then once the walk in progress returns).
+   */
   protected abstract release(): void;
+
+  /** The fds a wait waits on; called after acquire(). */
+  protected abstract pollFds(): number[];
 
   /** How full the buffer is now, 0 to 1 (the fullest CPU's ring for a perf buffer). */
   protected abstract fullness(): number;
@@ -100,6 +140,72 @@ export abstract class EventStream<T>
     }
   }
 
+  /** Whether the stream holds its fds and mappings now (between loops it does not). */
+  get holding(): boolean {
+    return this.#held;
+  }
+
+  /**
+   * Make the fds and mappings if the last loop released them; subclasses call it first
+   * in every public read.
+   */
+  protected ensureHeld(): void {
+    if (this.#held) return;
+    this.checkOpen();
+    this.acquire();
+    try {
+      this.#poller = new Poller(this.pollFds(), this.label);
+    } catch (e) {
+      this.release();
+      throw e;
+    }
+    this.#held = true;
+    this.#owner?.adopt(this);
+  }
+
+  /** Release the fds and mappings when nothing reads: no loop, no poll in flight. */
+  #releaseIfIdle(): void {
+    if (!this.#held || this.#closed || this.#loops > 0 || this.#polls > 0) return;
+    this.#held = false;
+    this.#pacer.wake();
+    try {
+      this.release();
+    } finally {
+      this.#dropPoller();
+      this.#owner?.forget(this);
+    }
+  }
+
+  /** Close the waiter; one with a wait in flight closes when it returns. */
+  #dropPoller(): void {
+    const p = this.#poller;
+    this.#poller = undefined;
+    if (!p) return;
+    p.close();
+    if (p.waiting) {
+      this.#closing.add(p);
+      p.closed().then(() => this.#closing.delete(p));
+    }
+  }
+
+  /**
+   * Close this stream with `owner` (a BpfObject; `obj.ringbuf()` and `obj.perfbuf()` do
+   * this): the owner holds the stream while it holds fds and mappings, and forgets it
+   * between loops, so readers made for one loop each do not pile up in it.
+   *
+   * @param owner The owner.
+   * @returns This stream.
+   * @example
+   * ```ts
+   * const rb = new RingBuffer(obj.map("events")).ownedBy(obj);
+   * ```
+   */
+  ownedBy(owner: StreamOwner): this {
+    this.#owner = owner;
+    if (this.#held) owner.adopt(this);
+    return this;
+  }
+
   /**
    * Deliver every event in the buffer now (up to `limit`) to `cb`, without waiting.
    *
@@ -113,6 +219,7 @@ export abstract class EventStream<T>
    */
   consume(cb: (ev: T) => void, limit = Infinity): number {
     this.checkOpen();
+    if (this.#leftover.length === 0) this.ensureHeld();
     return this.#take(cb, limit);
   }
 
@@ -132,6 +239,7 @@ export abstract class EventStream<T>
     }
     if (n < left.length) this.#leftover = left.slice(n).concat(this.#leftover);
     if (n >= limit) return n;
+    this.ensureHeld();
     return n + this.drain(cb, limit - n);
   }
 
@@ -143,7 +251,7 @@ export abstract class EventStream<T>
    */
   #takeLazily(cb: (ev: T) => void, limit: number, now: number): number {
     const pacer = this.#pacer;
-    pacer.beforeRead(now, () => this.fullness());
+    pacer.beforeRead(now, this.#fullness);
     const n = this.#take(cb, limit);
     pacer.afterRead(n, limit, now);
     return n;
@@ -173,9 +281,10 @@ export abstract class EventStream<T>
     this.#loops++;
   }
 
-  /** A loop over this stream ended. */
+  /** A loop over this stream ended: the last one releases the fds and mappings. */
   loopEnded(): void {
     this.#loops = Math.max(0, this.#loops - 1);
+    this.#releaseIfIdle();
   }
 
   /**
@@ -195,6 +304,7 @@ export abstract class EventStream<T>
    */
   consumeRaw(cb: RawCallback, limit = Infinity): number {
     this.checkOpen();
+    this.ensureHeld();
     return this.drainRaw(cb, limit);
   }
 
@@ -214,24 +324,31 @@ export abstract class EventStream<T>
    */
   async poll(timeoutMs: number, cb: (ev: T) => void): Promise<number> {
     this.checkOpen();
-    const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
-    await this.fairTurn();
-    await this.#pace(deadline);
-    for (;;) {
-      if (this.#closed) return 0;
-      const now = performance.now();
-      const n = this.#takeLazily(cb, Infinity, now);
-      if (n > 0) return n;
-      const left = deadline - now;
-      if (left <= 0) return 0;
-      await this.waitReadable(left);
+    this.ensureHeld();
+    this.#polls++;
+    try {
+      const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+      await this.fairTurn();
+      await this.#pace(deadline);
+      for (;;) {
+        if (this.#closed) return 0;
+        const now = performance.now();
+        const n = this.#takeLazily(cb, Infinity, now);
+        if (n > 0) return n;
+        const left = deadline - now;
+        if (left <= 0) return 0;
+        await this.waitReadable(left);
+      }
+    } finally {
+      this.#polls--;
     }
   }
 
   /**
    * Iterate over batches of events (arrays of up to `maxBatch`), waiting when the buffer
    * is empty: the form for hot loops. Ends when the stream is closed or `signal` aborts;
-   * breaking out leaves the stream open for a new loop.
+   * breaking out leaves the stream open for a new loop (its fds and mappings are released
+   * until then).
    *
    * @param opts A signal to stop, and the batch size.
    * @returns An async iterable of non-empty arrays.
@@ -246,7 +363,8 @@ export abstract class EventStream<T>
 
   /**
    * Iterate over events one at a time, waiting when the buffer is empty. Ends when the
-   * stream is closed or `signal` aborts; `break` leaves the stream open.
+   * stream is closed or `signal` aborts; `break` leaves the stream open (its fds and
+   * mappings are released until the next read).
    *
    * @param opts A signal to stop, and how many events to read ahead (default 128).
    * @returns An async iterator of events.
@@ -281,6 +399,7 @@ export abstract class EventStream<T>
    */
   fillNow(push: (ev: T) => void, limit: number, signal?: AbortSignal): number {
     if (this.#closed || signal?.aborted) return 0;
+    this.ensureHeld();
     const pacer = this.#pacer;
     if (pacer.emptiedAt >= 0) return -1;
     const now = performance.now();
@@ -295,6 +414,8 @@ export abstract class EventStream<T>
    * @returns How many were pushed; 0 when closed or aborted.
    */
   async fill(push: (ev: T) => void, limit: number, signal?: AbortSignal): Promise<number> {
+    if (this.#closed || signal?.aborted) return 0;
+    this.ensureHeld();
     await this.fairTurn();
     if (this.#pacer.emptiedAt >= 0) {
       const onAbort = () => this.#pacer.wake();
@@ -306,7 +427,8 @@ export abstract class EventStream<T>
       }
     }
     for (;;) {
-      if (this.#closed || signal?.aborted) return 0;
+      // A loop left (and its reader released) while this waited reads nothing more.
+      if (this.#closed || signal?.aborted || !this.#held) return 0;
       const n = this.#takeLazily(push, limit, performance.now());
       if (n > 0) return n;
       await this.waitReadable(-1, signal);
@@ -319,7 +441,7 @@ export abstract class EventStream<T>
    */
   protected async fairTurn(): Promise<void> {
     if (!this.#pacer.turnDue(performance.now())) return;
-    await this.poller.wait(0);
+    await (this.#poller ? this.#poller.wait(0) : Promise.resolve());
     this.#pacer.turned();
   }
 
@@ -331,10 +453,12 @@ export abstract class EventStream<T>
     const cap = this.#pacer.waitCap(this.maxWaitMs());
     let ms = timeoutMs < 0 ? cap : cap < 0 ? timeoutMs : Math.min(cap, timeoutMs);
     if (ms !== -1) ms = Math.max(0, Math.ceil(ms));
-    const onAbort = () => this.poller.wake();
+    const poller = this.#poller;
+    if (!poller) return;
+    const onAbort = () => poller.wake();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      await this.poller.wait(ms);
+      await poller.wait(ms);
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
@@ -353,11 +477,14 @@ export abstract class EventStream<T>
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#leftover = [];
     this.#pacer.wake();
+    if (!this.#held) return;
+    this.#held = false;
     try {
       this.release();
     } finally {
-      this.poller.close();
+      this.#dropPoller();
     }
   }
 
@@ -369,6 +496,6 @@ export abstract class EventStream<T>
   /** `await using`: closes and waits until the epoll thread has let go of its fds. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    await this.poller.closed();
+    await Promise.all([...this.#closing].map((p) => p.closed()));
   }
 }

@@ -36,8 +36,11 @@ export interface EventCodec {
 
 /** The part of an object's BTF a stream needs. */
 export interface StreamBtf {
-  /** A codec for a type given by id or name (`"data_t"` or `"struct data_t"`). */
-  codec(typeIdOrName: number | string): EventCodec;
+  /**
+   * A codec for a type given by id or name (`"data_t"` or `"struct data_t"`), with 64-bit
+   * ints as bigints or numbers.
+   */
+  codec(typeIdOrName: number | string, opts?: { u64?: "bigint" | "number" }): EventCodec;
 }
 
 /** The part of a BpfMap a stream needs; a BpfMap fits. */
@@ -63,6 +66,12 @@ export interface StreamOptions {
    * `Uint8Array` copies (see bpf/events/decoder.ts).
    */
   type?: string | number | EventCodec;
+  /**
+   * How the codec made from `type` (or guessed) decodes 64-bit ints: `"bigint"` (the
+   * default, exact) or `"number"` (exact up to 2^53, and several times cheaper per event:
+   * for timestamps, counters and sizes, not addresses). Ignored when `type` is a codec.
+   */
+  u64?: "bigint" | "number";
   /**
    * Most events one batch holds (default 128): bounds memory (events kept alive between
    * garbage collections make V8 grow its young generation) and keeps turns fair.

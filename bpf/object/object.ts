@@ -437,7 +437,7 @@ export class BpfObject {
    */
   // deno-lint-ignore no-explicit-any
   ringbuf<T = any>(name: string, opts: RingBufferOptions = {}): RingBuffer<T> {
-    return this.adopt(new RingBuffer<T>(this.map(name), opts));
+    return new RingBuffer<T>(this.map(name), opts).ownedBy(this);
   }
 
   /**
@@ -455,7 +455,7 @@ export class BpfObject {
    */
   // deno-lint-ignore no-explicit-any
   perfbuf<T = any>(name: string, opts: PerfBufferOptions = {}): PerfBuffer<T> {
-    return this.adopt(new PerfBuffer<T>(this.map(name), opts));
+    return new PerfBuffer<T>(this.map(name), opts).ownedBy(this);
   }
 
   /**
