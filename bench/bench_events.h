@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// The records the stream benchmarks produce, shared by the BPF producers and the C readers.
+// The records the stream benchmarks produce, shared by the BPF producers and the C readers:
+// the anchors' 16-byte record, and a realistic exec event.
 #ifndef BENCH_EVENTS_H
 #define BENCH_EVENTS_H
 
@@ -9,13 +10,13 @@ struct event16 {
 	__u64 ts;
 };
 
-struct event128 {
+struct exec_event {
 	__u32 pid;
-	__u32 x;
+	__u32 ppid;
+	__u32 uid;
 	__u64 ts;
-	__u32 args[4];
 	char comm[16];
-	char filename[80];
+	char filename[256];
 };
 
 #endif

@@ -7,7 +7,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#include "bench_events.h"
+#include "bench_exec.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
@@ -25,14 +25,14 @@ struct {
 
 /* Keep both record types in BTF for the readers' codecs. */
 struct event16 *unused16 __attribute__((unused));
-struct event128 *unused128 __attribute__((unused));
+struct exec_event *unused_exec __attribute__((unused));
 
 struct loop_ctx {
 	void *ctx;
 	__u64 sent;
 	__u64 dropped;
 	__u32 pid;
-	struct event128 e;
+	struct exec_event e;
 };
 
 static long emit16(__u64 i, struct loop_ctx *c)
@@ -46,11 +46,9 @@ static long emit16(__u64 i, struct loop_ctx *c)
 	return 0;
 }
 
-static long emit128(__u64 i, struct loop_ctx *c)
+static long emit_exec(__u64 i, struct loop_ctx *c)
 {
-	c->e.x = i;
-	c->e.ts = i * 3;
-	c->e.args[0] = i;
+	fill_exec(&c->e, i, c->pid);
 	if (bpf_perf_event_output(c->ctx, &pb, BPF_F_CURRENT_CPU, &c->e, sizeof(c->e)))
 		c->dropped++;
 	else
@@ -81,17 +79,11 @@ int produce16(struct bpf_raw_tracepoint_args *ctx)
 }
 
 SEC("raw_tp")
-int produce128(struct bpf_raw_tracepoint_args *ctx)
+int produce_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct loop_ctx c = { .ctx = ctx, .pid = bpf_get_current_pid_tgid() >> 32 };
 
-	c.e.pid = c.pid;
-	c.e.args[1] = 1;
-	c.e.args[2] = 2;
-	c.e.args[3] = 3;
-	__builtin_memcpy(c.e.comm, "bench-producer", 15);
-	__builtin_memcpy(c.e.filename, "/usr/local/bin/bench-producer", 30);
-	bpf_loop(ctx->args[0], emit128, &c, 0);
+	bpf_loop(ctx->args[0], emit_exec, &c, 0);
 	account(&c);
 	return 0;
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // The C baseline of bench/perfbuf_bench.ts: libbpf's perf_buffer reader with a callback
-// that reads one field per sample, over the producer in perfbuf_bench.bpf.o.
+// that reads every field of each sample, over the producer in perfbuf_bench.bpf.o.
 //
-//   perfbuf_bench OBJ SIZE MODE COUNT RUNS PAGES
-//     SIZE   16 or 128 (sample size; program produce16 / produce128)
+//   perfbuf_bench OBJ KIND MODE COUNT RUNS PAGES
+//     KIND   16 (struct event16; program produce16) or exec (struct exec_event; produce_exec)
 //     MODE   drain: fill this CPU's ring, then time perf_buffer__consume (a raw perf
 //                   buffer waking every 64 samples: see on_record);
 //            live:  a producer thread writes COUNT samples while the main thread reads
@@ -33,11 +33,21 @@ static volatile __u64 sum;
 static volatile __u64 received;
 static __u64 lost;
 
+static int exec;
+
+/* Each field read, as the other readers decode each: strings up to their NUL. */
 static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 {
-	const struct event16 *e = data;
+	if (exec) {
+		const struct exec_event *e = data;
 
-	sum += e->x;
+		sum += e->pid + e->ppid + e->uid + e->ts + strnlen(e->comm, sizeof(e->comm)) +
+		       strnlen(e->filename, sizeof(e->filename));
+	} else {
+		const struct event16 *e = data;
+
+		sum += e->pid + e->x + e->ts;
+	}
 	received++;
 }
 
@@ -112,18 +122,19 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "produce") == 0)
 		return produce_main(argc, argv);
 	if (argc != 7) {
-		fprintf(stderr, "usage: %s OBJ SIZE drain|live COUNT RUNS PAGES\n", argv[0]);
+		fprintf(stderr, "usage: %s OBJ 16|exec drain|live COUNT RUNS PAGES\n", argv[0]);
 		return 2;
 	}
 	const char *path = argv[1];
-	int size = atoi(argv[2]);
+	const char *kind = argv[2];
 	const char *mode = argv[3];
 	__u64 count = strtoull(argv[4], NULL, 10);
 	int runs = atoi(argv[5]);
 	int pages = atoi(argv[6]);
 	char prog_name[32];
 
-	snprintf(prog_name, sizeof(prog_name), "produce%d", size);
+	exec = strcmp(kind, "exec") == 0;
+	snprintf(prog_name, sizeof(prog_name), exec ? "produce_exec" : "produce16");
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
 	if (!obj || bpf_object__load(obj)) {
 		fprintf(stderr, "cannot load %s\n", path);
@@ -183,9 +194,9 @@ int main(int argc, char **argv)
 		}
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
-		printf("{\"reader\":\"c\",\"mode\":\"%s\",\"size\":%d,\"events\":%llu,"
+		printf("{\"reader\":\"c\",\"mode\":\"%s\",\"size\":\"%s\",\"events\":%llu,"
 		       "\"seconds\":%.6f,\"dropped\":%llu,\"lost\":%llu,\"maxrss_kb\":%ld}\n",
-		       mode, size, (unsigned long long)received, seconds,
+		       mode, kind, (unsigned long long)received, seconds,
 		       (unsigned long long)counter(counts_fd, 1), (unsigned long long)lost,
 		       ru.ru_maxrss);
 		fflush(stdout);

@@ -2,8 +2,10 @@
  * Perf buffer benchmark: a raw_tp producer (bench/perfbuf_bench.bpf.c, run with
  * BPF_PROG_TEST_RUN) writes fixed-size samples with bpf_loop into the perf ring of the CPU
  * it runs on; C's libbpf perf_buffer (bench/perfbuf_bench.c) and bpfsh's PerfBuffer read
- * them, each in its own process, in the same run. Prints events/s (median of the runs),
- * the ratio to C, peak RSS and losses, for 16- and 128-byte samples:
+ * them, each in its own process, in the same run. Every reader decodes every field of each
+ * sample (bench/stream_consumers.ts): the 16-byte `struct event16` (pid, x, u64 ts) and
+ * the exec event (pid, ppid, uid, u64 ts, comm[16], filename[256]). Prints events/s
+ * (median of the runs), the ratio to C, peak RSS and losses:
  *
  * - drained: a 16 MiB per-CPU ring is filled, then read until empty (8 fills per run);
  *   the C reader is a raw libbpf perf buffer waking every 64 samples like bpfsh's, as
@@ -34,11 +36,17 @@ import {
   runChild,
   runProducer,
 } from "./stream_common.ts";
+import { BYTES, CONSUMERS, type Kind, RAW } from "./stream_consumers.ts";
 
-/** Samples per fill: ~95% of a 16 MiB ring (a 16-byte sample takes 32 bytes, 128 takes 144). */
-const FILL: Record<number, number> = { 16: 500_000, 128: 110_000 };
+/** Samples per fill: ~95% of a 16 MiB ring (a 16-byte sample takes 32 bytes, exec 312). */
+const FILL: Record<Kind, number> = { "16": 500_000, exec: 50_000 };
 /** Samples per live run. */
-const LIVE: Record<number, number> = { 16: 100_000, 128: 100_000 };
+const LIVE: Record<Kind, number> = { "16": 100_000, exec: 100_000 };
+/** The BTF type and producer of each kind. */
+const KINDS: Record<Kind, { type: string; program: string }> = {
+  "16": { type: "event16", program: "produce16" },
+  exec: { type: "exec_event", program: "produce_exec" },
+};
 const DRAIN_PAGES = 4096;
 /**
  * 16 MiB rings live too: on this VM the kernel delivers perf wake-ups (irq_work) only at
@@ -51,7 +59,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     child: { type: "boolean" },
-    size: { type: "string" },
+    kind: { type: "string" },
     mode: { type: "string" },
     reader: { type: "string" },
     count: { type: "string" },
@@ -61,35 +69,38 @@ const { values } = parseArgs({
   },
 });
 
-/** Where the readers add what they read, a 32-bit integer (see bench/ringbuf_bench.ts). */
-const box = { sum: 0 };
-/** The callbacks, made once like C's (see bench/ringbuf_bench.ts). */
-const add = (e: PerfEvent<{ x: number }>) => {
-  box.sum = (box.sum + e.data.x) | 0;
-};
-const addByte = (e: PerfEvent<unknown>) => {
-  box.sum = (box.sum + (e.data as Uint8Array)[4]) | 0;
-};
-const addRaw = (b: Uint8Array, o: number) => {
-  box.sum = (box.sum + b[o + 4]) | 0;
-};
+// deno-lint-ignore no-explicit-any
+type Perf = PerfBuffer<any>;
+// deno-lint-ignore no-explicit-any
+type Sample = PerfEvent<any>;
 
-type Perf = PerfBuffer<{ x: number }>;
+/** The shared consumers, on the sample of each `{ cpu, data }` (one made per kind). */
+const ON_DATA = {
+  "16": (e: Sample) => CONSUMERS["16"](e.data),
+  exec: (e: Sample) => CONSUMERS.exec(e.data),
+};
+const ON_BYTES = {
+  "16": (e: Sample) => BYTES["16"](e.data),
+  exec: (e: Sample) => BYTES.exec(e.data),
+};
 
 /** Each drained reader, a function of its own (see bench/ringbuf_bench.ts). */
-const DRAINERS: Record<string, (pb: Perf, count: number) => number | Promise<number>> = {
-  consume: (pb) => pb.consume(add),
-  bytes: (pb) => pb.consume(addByte as (e: PerfEvent<{ x: number }>) => void),
-  raw: (pb) => pb.consumeRaw(addRaw),
-  forawait: async (pb, count) => {
-    let events = 0;
-    for await (const e of pb) {
-      box.sum = (box.sum + e.data.x) | 0;
-      if (++events >= count) break;
-    }
-    return events;
-  },
-};
+const DRAINERS: Record<string, (pb: Perf, kind: Kind, count: number) => number | Promise<number>> =
+  {
+    consume: (pb, kind) => pb.consume(ON_DATA[kind]),
+    number: (pb, kind) => pb.consume(ON_DATA[kind]),
+    bytes: (pb, kind) => pb.consume(ON_BYTES[kind]),
+    raw: (pb, kind) => pb.consumeRaw(RAW[kind]),
+    forawait: async (pb, kind, count) => {
+      const use = ON_DATA[kind];
+      let events = 0;
+      for await (const e of pb) {
+        use(e);
+        if (++events >= count) break;
+      }
+      return events;
+    },
+  };
 
 /** What a live reader knows of the producer, and when it last read (timed to it). */
 interface LiveState {
@@ -100,19 +111,21 @@ interface LiveState {
 }
 
 /** Each live reader: read until every sample sent is read. */
-const LIVE_READERS: Record<string, (pb: Perf, st: LiveState) => Promise<void>> = {
-  poll: async (pb, st) => {
+const LIVE_READERS: Record<string, (pb: Perf, kind: Kind, st: LiveState) => Promise<void>> = {
+  poll: async (pb, kind, st) => {
+    const use = ON_DATA[kind];
     while (st.read < st.sent) {
-      const n = await pb.poll(100, add);
+      const n = await pb.poll(100, use);
       if (n > 0) {
         st.read += n;
         st.last = performance.now();
       }
     }
   },
-  forawait: async (pb, st) => {
+  forawait: async (pb, kind, st) => {
+    const use = ON_DATA[kind];
     for await (const e of pb.events({ signal: st.stop.signal })) {
-      box.sum = (box.sum + e.data.x) | 0;
+      use(e);
       if ((++st.read & 63) === 0) st.last = performance.now();
       if (st.read >= st.sent) {
         st.last = performance.now();
@@ -124,7 +137,7 @@ const LIVE_READERS: Record<string, (pb: Perf, st: LiveState) => Promise<void>> =
 
 /** The reader side, in a child process: prints one JSON line per run. */
 async function child(): Promise<void> {
-  const size = Number(values.size);
+  const kind = values.kind as Kind;
   const mode = values.mode!;
   const reader = values.reader!;
   const count = Number(values.count);
@@ -132,14 +145,15 @@ async function child(): Promise<void> {
   using obj = await BpfObject.open(values.object!);
   obj.load();
   using pb: Perf = new PerfBuffer(obj.map("pb"), {
-    type: reader === "bytes" ? undefined : `event${size}`,
+    type: reader === "bytes" ? undefined : KINDS[kind].type,
+    u64: reader === "number" ? "number" : "bigint",
     pageCount: mode === "drain" ? DRAIN_PAGES : LIVE_PAGES,
   });
   const counts = obj.map("counts");
   const key = (k: number) => new Uint8Array(new Uint32Array([k]).buffer);
   const counter = (k: number) =>
     Number(new BigUint64Array(counts.getBytes(key(k))!.slice().buffer)[0]);
-  const prog = obj.program(`produce${size}`);
+  const prog = obj.program(KINDS[kind].program);
   let lostBefore = 0;
   for (let r = 0; r < runs; r++) {
     for (const k of [0, 1]) counts.set(key(k), new Uint8Array(8));
@@ -151,7 +165,7 @@ async function child(): Promise<void> {
       for (let i = 0; i < 8; i++) {
         prog.testRun({ ctx, repeat: 0 });
         const t0 = performance.now();
-        events += await drain(pb, count);
+        events += await drain(pb, kind, count);
         seconds += (performance.now() - t0) / 1000;
       }
     } else {
@@ -161,7 +175,7 @@ async function child(): Promise<void> {
         st.sent = counter(0);
         if (st.read >= st.sent) st.stop.abort();
       });
-      await LIVE_READERS[reader](pb, st);
+      await LIVE_READERS[reader](pb, kind, st);
       await produced;
       events = st.read;
       seconds = (st.last - t0) / 1000;
@@ -169,7 +183,7 @@ async function child(): Promise<void> {
     const run: Run = {
       reader,
       mode,
-      size,
+      size: kind,
       events,
       seconds,
       dropped: counter(1),
@@ -186,33 +200,35 @@ function main(): void {
   const runs = Number(values.runs);
   const { object, binary } = ensureBuilt("perfbuf_bench");
   const script = new URL(import.meta.url).pathname;
-  const columns = ["16 B drained", "16 B live", "128 B drained", "128 B live"];
+  const label = { "16": "16 B", exec: "exec" } as const;
+  const columns = ["16 B drained", "16 B live", "exec drained", "exec live"];
   const readers: [string, string, string[]][] = [
     ["C libbpf perf_buffer callback (raw when drained)", "c", ["drain", "live"]],
-    ["bpfsh consume() (BTF-decoded)", "consume", ["drain"]],
-    ["bpfsh poll() loop (BTF-decoded)", "poll", ["live"]],
-    ["bpfsh for await (BTF-decoded)", "forawait", ["drain", "live"]],
-    ["bpfsh consume() (Uint8Array copies)", "bytes", ["drain"]],
-    ["bpfsh consumeRaw() (zero-copy views)", "raw", ["drain"]],
+    ["bpfsh consume() (BTF-decoded, u64 as bigint)", "consume", ["drain"]],
+    ['bpfsh consume() (BTF-decoded, u64: "number")', "number", ["drain"]],
+    ["bpfsh poll() loop", "poll", ["live"]],
+    ["bpfsh for await", "forawait", ["drain", "live"]],
+    ["bpfsh consume() (Uint8Array copies, DataView)", "bytes", ["drain"]],
+    ["bpfsh consumeRaw() (zero-copy views, DataView)", "raw", ["drain"]],
   ];
   const rows: Row[] = [];
-  for (const [label, reader, modes] of readers) {
-    const row: Row = { reader: label, rates: {}, losses: {}, rssMb: 0, warmupLosses: 0 };
-    for (const size of [16, 128]) {
+  for (const [name, reader, modes] of readers) {
+    const row: Row = { reader: name, rates: {}, losses: {}, rssMb: 0, warmupLosses: 0 };
+    for (const kind of ["16", "exec"] as const) {
       for (const mode of modes) {
-        const count = mode === "drain" ? FILL[size] : LIVE[size];
+        const count = mode === "drain" ? FILL[kind] : LIVE[kind];
         const pages = mode === "drain" ? DRAIN_PAGES : LIVE_PAGES;
         // One more run than timed: the first is the warm-up (see summarise()).
         const pin = mode === "drain";
         const res = reader === "c"
-          ? runC(binary, [object, size, mode, count, runs + 1, pages], pin)
+          ? runC(binary, [object, kind, mode, count, runs + 1, pages], pin)
           : runChild(script, [
             "--object",
             object,
             "--binary",
             binary,
-            "--size",
-            size,
+            "--kind",
+            kind,
             "--mode",
             mode,
             "--reader",
@@ -222,7 +238,7 @@ function main(): void {
             "--runs",
             runs + 1,
           ], pin);
-        addCase(row, `${size} B ${mode === "drain" ? "drained" : "live"}`, res);
+        addCase(row, `${label[kind]} ${mode === "drain" ? "drained" : "live"}`, res);
       }
     }
     rows.push(row);

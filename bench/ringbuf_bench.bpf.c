@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 // Ring buffer benchmark producer: run with BPF_PROG_TEST_RUN, it writes N fixed-size
-// records with bpf_loop into a 16 MiB ring. ctx = { u64 count, u64 flags } where flags are
-// the bpf_ringbuf_submit flags (0: default wake-ups, BPF_RB_NO_WAKEUP: none).
+// records with bpf_loop into a 16 MiB ring: 16-byte records (produce16) or exec events
+// (produce_exec). ctx = { u64 count, u64 flags } where flags are the bpf_ringbuf_submit
+// flags (0: default wake-ups, BPF_RB_NO_WAKEUP: none, but a wake-up for the last record,
+// so a reader that waits on epoll before reading a filled ring wakes).
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
-#include "bench_events.h"
+#include "bench_exec.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -24,14 +26,21 @@ struct {
 
 /* Keep both record types in BTF for the readers' codecs. */
 struct event16 *unused16 __attribute__((unused));
-struct event128 *unused128 __attribute__((unused));
+struct exec_event *unused_exec __attribute__((unused));
 
 struct loop_ctx {
+	__u64 count;
 	__u64 flags;
 	__u64 sent;
 	__u64 dropped;
 	__u32 pid;
 };
+
+/* The submit flags of record i: the last one of a NO_WAKEUP fill still wakes. */
+static __always_inline __u64 submit_flags(__u64 i, struct loop_ctx *c)
+{
+	return i + 1 == c->count && c->flags == BPF_RB_NO_WAKEUP ? BPF_RB_FORCE_WAKEUP : c->flags;
+}
 
 static long emit16(__u64 i, struct loop_ctx *c)
 {
@@ -44,29 +53,21 @@ static long emit16(__u64 i, struct loop_ctx *c)
 	e->pid = c->pid;
 	e->x = i;
 	e->ts = i * 3;
-	bpf_ringbuf_submit(e, c->flags);
+	bpf_ringbuf_submit(e, submit_flags(i, c));
 	c->sent++;
 	return 0;
 }
 
-static long emit128(__u64 i, struct loop_ctx *c)
+static long emit_exec(__u64 i, struct loop_ctx *c)
 {
-	struct event128 *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	struct exec_event *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 
 	if (!e) {
 		c->dropped++;
 		return 0;
 	}
-	e->pid = c->pid;
-	e->x = i;
-	e->ts = i * 3;
-	e->args[0] = i;
-	e->args[1] = 1;
-	e->args[2] = 2;
-	e->args[3] = 3;
-	__builtin_memcpy(e->comm, "bench-producer", 15);
-	__builtin_memcpy(e->filename, "/usr/local/bin/bench-producer", 30);
-	bpf_ringbuf_submit(e, c->flags);
+	fill_exec(e, i, c->pid);
+	bpf_ringbuf_submit(e, submit_flags(i, c));
 	c->sent++;
 	return 0;
 }
@@ -86,7 +87,11 @@ static void account(struct loop_ctx *c)
 SEC("raw_tp")
 int produce16(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct loop_ctx c = { .flags = ctx->args[1], .pid = bpf_get_current_pid_tgid() >> 32 };
+	struct loop_ctx c = {
+		.count = ctx->args[0],
+		.flags = ctx->args[1],
+		.pid = bpf_get_current_pid_tgid() >> 32,
+	};
 
 	bpf_loop(ctx->args[0], emit16, &c, 0);
 	account(&c);
@@ -94,11 +99,15 @@ int produce16(struct bpf_raw_tracepoint_args *ctx)
 }
 
 SEC("raw_tp")
-int produce128(struct bpf_raw_tracepoint_args *ctx)
+int produce_exec(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct loop_ctx c = { .flags = ctx->args[1], .pid = bpf_get_current_pid_tgid() >> 32 };
+	struct loop_ctx c = {
+		.count = ctx->args[0],
+		.flags = ctx->args[1],
+		.pid = bpf_get_current_pid_tgid() >> 32,
+	};
 
-	bpf_loop(ctx->args[0], emit128, &c, 0);
+	bpf_loop(ctx->args[0], emit_exec, &c, 0);
 	account(&c);
 	return 0;
 }

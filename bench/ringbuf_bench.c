@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // The C baseline of bench/ringbuf_bench.ts: libbpf's ring_buffer reader with a callback
-// that reads one field per record, over the producer in ringbuf_bench.bpf.o.
+// that reads every field of each record, over the producer in ringbuf_bench.bpf.o.
 //
-//   ringbuf_bench OBJ SIZE MODE COUNT RUNS [RATE]
-//     SIZE  16 or 128 (record size; program produce16 / produce128)
+//   ringbuf_bench OBJ KIND MODE COUNT RUNS [RATE]
+//     KIND  16 (struct event16; program produce16) or exec (struct exec_event; produce_exec)
 //     MODE  drain: fill the ring without wake-ups, then time ring_buffer__consume;
 //           live:  a producer thread writes COUNT records (default wake-ups) while the
 //                  main thread reads with ring_buffer__poll; timed until the last record
@@ -31,11 +31,22 @@
 static volatile __u64 sum;
 static __u64 received;
 
-static int on_event(void *ctx, void *data, size_t size)
+/* Each field read, as the other readers decode each: strings up to their NUL. */
+static int on_event16(void *ctx, void *data, size_t size)
 {
 	const struct event16 *e = data;
 
-	sum += e->x;
+	sum += e->pid + e->x + e->ts;
+	received++;
+	return 0;
+}
+
+static int on_exec(void *ctx, void *data, size_t size)
+{
+	const struct exec_event *e = data;
+
+	sum += e->pid + e->ppid + e->uid + e->ts + strnlen(e->comm, sizeof(e->comm)) +
+	       strnlen(e->filename, sizeof(e->filename));
 	received++;
 	return 0;
 }
@@ -73,18 +84,19 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "produce") == 0)
 		return produce_main(argc, argv);
 	if (argc != 6 && argc != 7) {
-		fprintf(stderr, "usage: %s OBJ SIZE drain|live|paced COUNT RUNS [RATE]\n", argv[0]);
+		fprintf(stderr, "usage: %s OBJ 16|exec drain|live|paced COUNT RUNS [RATE]\n", argv[0]);
 		return 2;
 	}
 	const char *path = argv[1];
-	int size = atoi(argv[2]);
+	const char *kind = argv[2];
+	int exec = strcmp(kind, "exec") == 0;
 	const char *mode = argv[3];
 	__u64 count = strtoull(argv[4], NULL, 10);
 	int runs = atoi(argv[5]);
 	__u64 rate = argc == 7 && strcmp(mode, "paced") == 0 ? strtoull(argv[6], NULL, 10) : 0;
 	char prog_name[32];
 
-	snprintf(prog_name, sizeof(prog_name), "produce%d", size);
+	snprintf(prog_name, sizeof(prog_name), exec ? "produce_exec" : "produce16");
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
 	if (!obj || bpf_object__load(obj)) {
 		fprintf(stderr, "cannot load %s\n", path);
@@ -93,7 +105,7 @@ int main(int argc, char **argv)
 	int prog_fd = bpf_program__fd(bpf_object__find_program_by_name(obj, prog_name));
 	int rb_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "rb"));
 	int counts_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "counts"));
-	struct ring_buffer *rb = ring_buffer__new(rb_fd, on_event, NULL, NULL);
+	struct ring_buffer *rb = ring_buffer__new(rb_fd, exec ? on_exec : on_event16, NULL, NULL);
 	if (prog_fd < 0 || !rb) {
 		fprintf(stderr, "cannot set up the ring buffer\n");
 		return 1;
@@ -134,9 +146,9 @@ int main(int argc, char **argv)
 		}
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
-		printf("{\"reader\":\"c\",\"mode\":\"%s\",\"size\":%d,\"events\":%llu,"
+		printf("{\"reader\":\"c\",\"mode\":\"%s\",\"size\":\"%s\",\"events\":%llu,"
 		       "\"seconds\":%.6f,\"dropped\":%llu,\"maxrss_kb\":%ld}\n",
-		       mode, size, (unsigned long long)received, seconds,
+		       mode, kind, (unsigned long long)received, seconds,
 		       (unsigned long long)dropped, ru.ru_maxrss);
 		fflush(stdout);
 	}

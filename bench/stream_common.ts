@@ -15,7 +15,8 @@ const DENO = `${ROOT}/node_modules/.bin/deno`;
 export interface Run {
   reader: string;
   mode: string;
-  size: number;
+  /** The record kind: `"16"` or `"exec"`. */
+  size: number | string;
   events: number;
   seconds: number;
   dropped?: number;
@@ -23,22 +24,34 @@ export interface Run {
   maxrss_kb: number;
 }
 
+/** Why the Go rows are missing, when they are. */
+export const GO_MISSING =
+  "Go baseline not built: apt-get install golang-go golang-github-cilium-ebpf-dev";
+/** Where Debian's golang-github-cilium-ebpf-dev puts cilium/ebpf (GOPATH layout). */
+const DEBIAN_GOPATH = "/usr/share/gocode";
+
+/** A file's modification time in ms, or -1 when it does not exist. */
+function mtime(p: string): number {
+  try {
+    return Deno.statSync(p).mtime?.getTime() ?? -1;
+  } catch {
+    return -1;
+  }
+}
+
 /**
- * Build `bench/<name>.bpf.c` and `bench/<name>.c` into build/bench unless up to date.
+ * Build `bench/<name>.bpf.c` and `bench/<name>.c` into build/bench unless up to date, and
+ * `bench/<name>.go` when it exists and Go and cilium/ebpf are installed (Debian's
+ * golang-go and golang-github-cilium-ebpf-dev: GOPATH mode, nothing downloaded).
  *
  * @param name The benchmark, e.g. `"ringbuf_bench"`.
- * @returns The paths of the BPF object and the C binary.
+ * @returns The paths of the BPF object, the C binary and the Go binary (if built).
  */
-export function ensureBuilt(name: string): { object: string; binary: string } {
+export function ensureBuilt(
+  name: string,
+): { object: string; binary: string; goBinary?: string } {
   const object = `${ROOT}/build/bench/${name}.bpf.o`;
   const binary = `${ROOT}/build/bench/${name}`;
-  const mtime = (p: string) => {
-    try {
-      return Deno.statSync(p).mtime?.getTime() ?? -1;
-    } catch {
-      return -1;
-    }
-  };
   const stale = mtime(object) < mtime(`${ROOT}/bench/${name}.bpf.c`) ||
     mtime(binary) < mtime(`${ROOT}/bench/${name}.c`);
   if (stale) {
@@ -50,7 +63,33 @@ export function ensureBuilt(name: string): { object: string; binary: string } {
       throw new Error(`building ${name} failed:\n${new TextDecoder().decode(out.stdout)}`);
     }
   }
-  return { object, binary };
+  return { object, binary, goBinary: buildGo(name) };
+}
+
+/** Build `bench/<name>.go` into build/bench/<name>_go; undefined when Go is missing. */
+function buildGo(name: string): string | undefined {
+  const src = `${ROOT}/bench/${name}.go`;
+  const out = `${ROOT}/build/bench/${name}_go`;
+  if (mtime(src) < 0 || mtime(`${DEBIAN_GOPATH}/src/github.com/cilium/ebpf`) < 0) return undefined;
+  if (mtime(out) >= mtime(src)) return out;
+  let res: Deno.CommandOutput;
+  try {
+    res = new Deno.Command("go", {
+      args: ["build", "-o", out, src],
+      cwd: `${ROOT}/bench`,
+      env: {
+        GO111MODULE: "off",
+        GOPATH: `${ROOT}/build/bench/go:${DEBIAN_GOPATH}`,
+        GOCACHE: `${ROOT}/build/bench/go/cache`,
+      },
+    }).outputSync();
+  } catch {
+    return undefined; // no go on PATH
+  }
+  if (!res.success) {
+    throw new Error(`go build ${src} failed:\n${new TextDecoder().decode(res.stderr)}`);
+  }
+  return out;
 }
 
 function parseRuns(stdout: Uint8Array): Run[] {
