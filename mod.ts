@@ -104,6 +104,7 @@ export type {
   StreamStats,
 } from "./bpf/events/types.ts";
 export { EventStream, type StreamOwner } from "./bpf/events/stream.ts";
+export { DropReport, type DropStats } from "./bpf/events/drops.ts";
 export {
   isKernelAddress,
   KERNEL_SPACE_START,

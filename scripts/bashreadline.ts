@@ -14,7 +14,7 @@
 import { runTool } from "./lib/run.ts";
 import { type ToolSpec, UsageError } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
-import { openBeside } from "./lib/events.ts";
+import { endDrops, openBeside, watchDrops } from "./lib/events.ts";
 import { RecordPrinter } from "./lib/output.ts";
 
 /** The command line (and the help text made from it). */
@@ -65,7 +65,8 @@ await runTool(SPEC, async (args, stop) => {
   applyFilters(obj, filters);
   obj.load();
   obj.program("printret").attach(`${binary}:readline`, { retprobe: true });
-  const rb = obj.ringbuf<LineEvent>("events", { type: "event" });
+  const drops = watchDrops("events");
+  const rb = obj.ringbuf<LineEvent>("events", { type: "event", onFull: drops.onFull });
 
   const out = new RecordPrinter([
     { key: "time", width: 8 },
@@ -85,4 +86,5 @@ await runTool(SPEC, async (args, stop) => {
       command: ev.line,
     });
   }
+  endDrops(drops, rb.stats);
 });

@@ -12,7 +12,7 @@
 
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
-import { openBeside } from "./lib/events.ts";
+import { endDrops, openBeside, watchDrops } from "./lib/events.ts";
 import { RecordPrinter } from "./lib/output.ts";
 
 /** The command line (and the help text made from it). */
@@ -38,7 +38,8 @@ await runTool(SPEC, async (args, stop) => {
   using obj = await openBeside(import.meta.url, "demo.bpf.c");
   obj.load();
   obj.attachAll();
-  const events = obj.ringbuf<ExecEvent>("events", { type: "exec_event" });
+  const drops = watchDrops("events");
+  const events = obj.ringbuf<ExecEvent>("events", { type: "exec_event", onFull: drops.onFull });
 
   const out = new RecordPrinter([
     { key: "pid", width: 7, align: "right" },
@@ -50,6 +51,7 @@ await runTool(SPEC, async (args, stop) => {
   stop.begin("Tracing execs... Ctrl-C to stop.\n");
   out.header();
   for await (const ev of events.events({ signal: stop.signal })) out.row({ event: "exec", ...ev });
+  endDrops(drops, events.stats);
 
   const byUid = [...obj.map<number, bigint>("execs_by_uid").entries()]
     .sort((a, b) => Number(b[1] - a[1]));

@@ -13,7 +13,7 @@
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
-import { openBeside } from "./lib/events.ts";
+import { endDrops, openBeside, watchDrops } from "./lib/events.ts";
 import { RecordPrinter } from "./lib/output.ts";
 
 /** The command line (and the help text made from it). */
@@ -86,7 +86,8 @@ await runTool(SPEC, async (args, stop) => {
   obj.globals.failed_only = args.flag("failed");
   obj.load();
   obj.attachAll();
-  const rb = obj.ringbuf<ExecEvent>("events", { type: "event" });
+  const drops = watchDrops("events");
+  const rb = obj.ringbuf<ExecEvent>("events", { type: "event", onFull: drops.onFull });
 
   const out = new RecordPrinter([
     ...(showTime ? [{ key: "time", title: "TIME(s)", width: 8 }] : []),
@@ -118,4 +119,5 @@ await runTool(SPEC, async (args, stop) => {
     }
     out.row(rec);
   }
+  endDrops(drops, rb.stats);
 });

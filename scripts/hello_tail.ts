@@ -14,7 +14,7 @@
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
-import { openBeside } from "./lib/events.ts";
+import { endDrops, openBeside, watchDrops } from "./lib/events.ts";
 import { RecordPrinter } from "./lib/output.ts";
 import { syscallNumber } from "./lib/syscalls.ts";
 
@@ -67,7 +67,8 @@ await runTool(SPEC, async (args, stop) => {
     wired.push([syscall, nr, prog]);
   }
   obj.program("dispatch").attach();
-  const rb = obj.ringbuf<HelloEvent>("events", { type: "event" });
+  const drops = watchDrops("events");
+  const rb = obj.ringbuf<HelloEvent>("events", { type: "event", onFull: drops.onFull });
 
   stop.begin(
     `Tracing syscalls through ${wired.length} tail-called handlers${
@@ -85,6 +86,7 @@ await runTool(SPEC, async (args, stop) => {
     if (args.flag("quiet")) continue;
     live.row({ event: "exec", pid: ev.pid, comm: ev.comm, handler: "hello_execve", path: ev.path });
   }
+  endDrops(drops, rb.stats);
 
   const handled = obj.map<number, bigint>("handled");
   const summary = new RecordPrinter([

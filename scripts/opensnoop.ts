@@ -14,7 +14,7 @@ import { ensureTracefs } from "../mod.ts";
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
-import { openBeside } from "./lib/events.ts";
+import { endDrops, openBeside, watchDrops } from "./lib/events.ts";
 import { type Column, RecordPrinter } from "./lib/output.ts";
 
 /** The command line (and the help text made from it). */
@@ -71,7 +71,8 @@ await runTool(SPEC, async (args, stop) => {
   }
   obj.load();
   obj.attachAll();
-  const rb = obj.ringbuf<OpenEvent>("events", { type: "event" });
+  const drops = watchDrops("events");
+  const rb = obj.ringbuf<OpenEvent>("events", { type: "event", onFull: drops.onFull });
 
   const columns: Column[] = [];
   if (showTime) columns.push({ key: "time", title: "TIME(s)", width: 8 });
@@ -102,4 +103,5 @@ await runTool(SPEC, async (args, stop) => {
       path: ev.fname,
     });
   }
+  endDrops(drops, rb.stats);
 });

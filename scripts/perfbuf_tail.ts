@@ -16,7 +16,7 @@
 
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
-import { openAttached, streamMapName, tailArgs, take } from "./lib/events.ts";
+import { endDrops, openAttached, streamMapName, tailArgs, take, watchDrops } from "./lib/events.ts";
 import { formatEvent } from "./lib/output.ts";
 
 /** The command line (and the help text made from it). */
@@ -37,10 +37,11 @@ await runTool(SPEC, async (args, stop) => {
   const json = args.flag("json");
   using obj = await openAttached(import.meta.url, args.positionals[0], "perfbuf_tail.bpf.c");
   const name = streamMapName(obj, "perf_event_array", args.str("map"));
+  const drops = watchDrops(name);
   const pb = obj.perfbuf(name, {
     type: args.str("type"),
     pageCount: args.int("pages", 1),
-    onLost: (count, cpu) => console.error(`lost ${count} samples on cpu ${cpu}`),
+    onLost: drops.onLost,
   });
 
   stop.begin(`Tailing perf buffer '${name}' as ${pb.typeName}... Ctrl-C to stop.`);
@@ -49,4 +50,5 @@ await runTool(SPEC, async (args, stop) => {
   }
   const { events, bytes, lost } = pb.stats;
   console.error(`${events} events, ${bytes} bytes, ${lost} lost`);
+  endDrops(drops, pb.stats);
 });

@@ -15,7 +15,7 @@
 
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
-import { openAttached, streamMapName, tailArgs, take } from "./lib/events.ts";
+import { endDrops, openAttached, streamMapName, tailArgs, take, watchDrops } from "./lib/events.ts";
 import { formatEvent } from "./lib/output.ts";
 
 /** The command line (and the help text made from it). */
@@ -33,11 +33,13 @@ await runTool(SPEC, async (args, stop) => {
   const count = args.int("count", 1);
   using obj = await openAttached(import.meta.url, args.positionals[0], "ringbuf_tail.bpf.c");
   const name = streamMapName(obj, "ringbuf", args.str("map"));
-  const rb = obj.ringbuf(name, { type: args.str("type") });
+  const drops = watchDrops(name);
+  const rb = obj.ringbuf(name, { type: args.str("type"), onFull: drops.onFull });
 
   stop.begin(`Tailing ring buffer '${name}' as ${rb.typeName}... Ctrl-C to stop.`);
   for await (const ev of take(rb.events({ signal: stop.signal }), count)) {
     console.log(formatEvent(ev, args.flag("json")));
   }
   console.error(`${rb.stats.events} events, ${rb.stats.bytes} bytes`);
+  endDrops(drops, rb.stats);
 });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { BpfObject } from "../../mod.ts";
+import { BpfObject, DropReport, type DropStats } from "../../mod.ts";
 import type { OptionSpec, ToolSpec } from "./cli.ts";
 
 /**
@@ -143,4 +143,36 @@ export async function* take<T>(events: AsyncIterable<T>, count = Infinity): Asyn
     yield ev;
     if (++n >= count) return;
   }
+}
+
+/**
+ * Notices on stderr when a script's stream loses events (see {@link DropReport}): pass
+ * its `onFull` to `obj.ringbuf()` or `onLost` to `obj.perfbuf()`, and {@link endDrops}
+ * when the loop ends.
+ *
+ * @param name The stream's map.
+ * @returns The report.
+ * @example
+ * ```ts
+ * const drops = watchDrops("events");
+ * const rb = obj.ringbuf("events", { onFull: drops.onFull });
+ * ```
+ */
+export function watchDrops(name: string): DropReport {
+  return new DropReport((text) => console.error(text), name);
+}
+
+/**
+ * The closing line on stderr about events a stream lost, if it lost any.
+ *
+ * @param drops The report from {@link watchDrops}.
+ * @param stats The stream's counters.
+ * @example
+ * ```ts
+ * endDrops(drops, rb.stats);
+ * ```
+ */
+export function endDrops(drops: DropReport, stats: DropStats): void {
+  const line = drops.summary(stats);
+  if (line) console.error(line);
 }

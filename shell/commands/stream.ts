@@ -66,6 +66,7 @@ class Stop {
 interface EventSource {
   poll(ms: number, cb: (ev: unknown) => void): Promise<number> | number;
   close?(): void;
+  readonly stats?: { events: number; lost?: number; full?: number };
 }
 
 /**
@@ -94,13 +95,15 @@ export function register(program: Command, ctx: Ctx): void {
       const type = opts.as;
       const stop = new Stop(ctx.signal, opts);
       const obj = lo.obj as unknown as Record<string, (name: string, o: object) => EventSource>;
+      const { DropReport, EventStacks, formatFrame } = await loadCore();
+      const drops = new DropReport((t) => out.info(t), map.name);
       let source: EventSource;
       let perf = false;
       if (map.type === "ringbuf") {
-        source = obj.ringbuf(map.name, type ? { type } : {});
+        source = obj.ringbuf(map.name, { type, onFull: drops.onFull });
       } else if (map.type === "perf_event_array") {
         perf = true;
-        source = obj.perfbuf(map.name, type ? { type } : {});
+        source = obj.perfbuf(map.name, { type, onLost: drops.onLost });
       } else {
         throw new ShellError(`${map.name} is a ${map.type} map, not a ring or perf buffer`, {
           hint: "tail takes a ringbuf or perf_event_array map; see `maps`",
@@ -111,7 +114,6 @@ export function register(program: Command, ctx: Ctx): void {
       }
       out.beginStream();
       // Events holding bpf_get_stack() arrays print their frames symbolized.
-      const { EventStacks, formatFrame } = await loadCore();
       using stacks = new EventStacks();
       const print = (ev: unknown) => {
         // After Ctrl-C the rest of the batch is dropped: the prompt comes back at once.
@@ -134,6 +136,8 @@ export function register(program: Command, ctx: Ctx): void {
         while (!stop.done) await source.poll(stop.wait(100), print);
       } finally {
         source.close?.();
+        const summary = drops.summary(source.stats);
+        if (summary) out.info(summary);
       }
     });
 
