@@ -145,7 +145,7 @@ async function child(): Promise<void> {
   using obj = await BpfObject.open(values.object!);
   obj.load();
   using pb: Perf = new PerfBuffer(obj.map("pb"), {
-    type: reader === "bytes" ? undefined : KINDS[kind].type,
+    type: reader === "bytes" ? "bytes" : KINDS[kind].type,
     u64: reader === "number" ? "number" : "bigint",
     pageCount: mode === "drain" ? DRAIN_PAGES : LIVE_PAGES,
   });

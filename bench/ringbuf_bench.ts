@@ -24,7 +24,9 @@
  * with the `u64: "number"` option), `consumeRaw` (zero-copy views read with a DataView),
  * `batches()`, `for await`, a `poll()` loop, and `consume` of Uint8Array copies.
  *
- * Run: `deno run -A bench/ringbuf_bench.ts [--runs 3]` (root; about a minute).
+ * Run: `deno run -A bench/ringbuf_bench.ts [--runs 3] [--rounds 1] [--kinds 16,exec]
+ * [--modes drain,live,paced]` (root; a few minutes). Each case runs its readers one after
+ * the other; `--rounds N` repeats the sweep and takes the median over all rounds.
  *
  * @module
  */
@@ -32,7 +34,7 @@
 import { parseArgs } from "node:util";
 import { BpfObject, type RingBuffer } from "../mod.ts";
 import {
-  addCase,
+  addRounds,
   ensureBuilt,
   GO_MISSING,
   peakRssKb,
@@ -85,6 +87,9 @@ const { values } = parseArgs({
     object: { type: "string" },
     binary: { type: "string" },
     rate: { type: "string", default: "0" },
+    rounds: { type: "string", default: "1" },
+    kinds: { type: "string" },
+    modes: { type: "string" },
   },
 });
 
@@ -179,7 +184,10 @@ async function child(): Promise<void> {
   obj.load();
   const rb: Ring = obj.ringbuf(
     "rb",
-    reader === "bytes" ? {} : { type: spec.type, u64: reader === "number" ? "number" : "bigint" },
+    {
+      type: reader === "bytes" ? "bytes" : spec.type,
+      u64: reader === "number" ? "number" : "bigint",
+    },
   );
   const counts = obj.map("counts");
   const counter = (k: number) =>
@@ -256,45 +264,59 @@ function main(): void {
     ["bpfsh consume() (Uint8Array copies, DataView)", "bytes", ["drain"]],
     ["bpfsh consumeRaw() (zero-copy views, DataView)", "raw", ["drain"]],
   ];
-  const rows: Row[] = [];
-  for (const [name, reader, modes] of readers) {
-    if (reader === "go" && !goBinary) {
-      console.error(`${name}: skipped (${GO_MISSING})`);
-      continue;
-    }
-    const row: Row = { reader: name, rates: {}, losses: {}, rssMb: 0, warmupLosses: 0 };
-    for (const kind of ["16", "exec"] as const) {
+  // Case by case, every reader of a case one after the other (and the whole sweep
+  // `rounds` times): on a shared machine the load drifts, and a ratio is only as good as
+  // the time between its two figures.
+  const kinds = (values.kinds ?? "16,exec").split(",") as Kind[];
+  const modes = (values.modes ?? "drain,live,paced").split(",") as ("drain" | "live" | "paced")[];
+  const results = new Map<string, Run[][]>();
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const kind of kinds) {
       const spec = KINDS[kind];
-      for (const mode of modes as ("drain" | "live" | "paced")[]) {
+      for (const mode of modes) {
         const count = mode === "drain" ? spec.fill : mode === "live" ? spec.live : spec.paced.count;
         const rate = mode === "paced" ? spec.paced.rate : 0;
-        // One more run than timed: the first is the warm-up (see summarise()).
-        const pin = mode === "drain";
-        const args = [object, kind, mode, count, runs + 1, rate];
-        const res = reader === "c"
-          ? runC(binary, args, pin)
-          : reader === "go"
-          ? runC(goBinary!, args, pin)
-          : runChild(script, [
-            "--object",
-            object,
-            "--binary",
-            binary,
-            "--kind",
-            kind,
-            "--mode",
-            mode,
-            "--reader",
-            reader,
-            "--count",
-            count,
-            "--runs",
-            runs + 1,
-            "--rate",
-            rate,
-          ], pin);
-        addCase(row, `${label[kind]} ${modeName[mode]}`, res);
+        for (const [name, reader, readerModes] of readers) {
+          if (!readerModes.includes(mode) || (reader === "go" && !goBinary)) continue;
+          // One more run than timed: the first is the warm-up (see summarise()).
+          const pin = mode === "drain";
+          const args = [object, kind, mode, count, runs + 1, rate];
+          const res = reader === "c"
+            ? runC(binary, args, pin)
+            : reader === "go"
+            ? runC(goBinary!, args, pin)
+            : runChild(script, [
+              "--object",
+              object,
+              "--binary",
+              binary,
+              "--kind",
+              kind,
+              "--mode",
+              mode,
+              "--reader",
+              reader,
+              "--count",
+              count,
+              "--runs",
+              runs + 1,
+              "--rate",
+              rate,
+            ], pin);
+          const key = `${name}\0${label[kind]} ${modeName[mode]}`;
+          results.set(key, [...(results.get(key) ?? []), res]);
+        }
       }
+    }
+  }
+  if (!goBinary) console.error(`Go rows skipped: ${GO_MISSING}`);
+  const rows: Row[] = [];
+  for (const [name, reader] of readers) {
+    if (reader === "go" && !goBinary) continue;
+    const row: Row = { reader: name, rates: {}, losses: {}, rssMb: 0, warmupLosses: 0 };
+    for (const column of columns) {
+      const rounds = results.get(`${name}\0${column}`);
+      if (rounds) addRounds(row, column, rounds);
     }
     rows.push(row);
   }

@@ -251,11 +251,25 @@ export function summarise(
  * @param runs Its runs, the warm-up first.
  */
 export function addCase(row: Row, column: string, runs: Run[]): void {
-  const s = summarise(runs);
+  addRounds(row, column, [runs]);
+}
+
+/**
+ * Add one case's runs from several processes (rounds) to a row: each process's first run
+ * is its warm-up; the rate is the median over every timed run of every round.
+ *
+ * @param row The reader's row.
+ * @param column The case's column.
+ * @param rounds The runs of each process, the warm-up first in each.
+ */
+export function addRounds(row: Row, column: string, rounds: Run[][]): void {
+  const merged = [rounds[0][0], ...rounds.flatMap((r) => r.slice(1))];
+  const s = summarise(merged);
+  const warmup = rounds.slice(1).reduce((a, r) => a + summarise([r[0]]).warmupLosses, 0);
   row.rates[column] = s.rate;
   row.losses[column] = s.losses;
-  row.rssMb = Math.max(row.rssMb, s.rssMb);
-  row.warmupLosses += s.warmupLosses;
+  row.rssMb = Math.max(row.rssMb, ...rounds.map((r) => summarise(r).rssMb));
+  row.warmupLosses += s.warmupLosses + warmup;
   console.error(`${row.reader}, ${column}: ${(s.rate / 1e6).toFixed(2)} M/s, ${s.losses} lost`);
 }
 

@@ -90,7 +90,8 @@ function structTiers(btf: ListableBtf): [string[], string[]] {
  * struct of the object, else copies of the raw bytes.
  *
  * @param map The buffer's map (its object's BTF resolves names).
- * @param type A type name or id, a codec, or undefined to guess.
+ * @param type A type name or id, a codec, `"bytes"` for Uint8Array copies, or undefined
+ *   to guess.
  * @param what The stream kind, for error messages.
  * @param u64 How 64-bit ints decode: bigint (default) or number.
  * @returns A factory of decoders per buffer, and the C name of what they decode
@@ -115,6 +116,7 @@ export function eventDecoder(
     });
   }
   const opts = { u64 };
+  if (type === "bytes") return { decoderFor: bytesDecoder, typeName: "bytes" };
   let codec: EventCodec | undefined;
   if (typeof type === "object") codec = type;
   else {

@@ -60,10 +60,10 @@ export interface StreamMap {
 /** Options every stream takes. */
 export interface StreamOptions {
   /**
-   * The BTF type of an event (`"data_t"`, `"struct data_t"` or a type id), or a codec.
-   * When absent: the only struct named `event`, `*_event` or `data_t` that a global
-   * variable points to, else the only one so named in the object's BTF, else
-   * `Uint8Array` copies (see bpf/events/decoder.ts).
+   * The BTF type of an event (`"data_t"`, `"struct data_t"` or a type id), a codec, or
+   * `"bytes"` for `Uint8Array` copies. When absent: the only struct named `event`,
+   * `*_event` or `data_t` that a global variable points to, else the only one so named
+   * in the object's BTF, else `Uint8Array` copies (see bpf/events/decoder.ts).
    */
   type?: string | number | EventCodec;
   /**
