@@ -7,14 +7,16 @@
  * @module
  */
 
-import type { Argument, Command, Option } from "commander";
 import type { Dispatcher } from "./dispatch.ts";
+import type { ArgSpec, OptionSpec } from "./args.ts";
 import { firstWord, splitCommands } from "./line.ts";
 import { loadCore, loadedCore } from "./core.ts";
-import { globalNames } from "./commands/objects.ts";
+import { globalNames } from "./commands/globals.ts";
 import { tracefsPath } from "../bpf/system/mounts.ts";
 import { objectStructNames } from "./commands/stream.ts";
 import { SCRIPT_RE, SESSION_RE } from "./commands/run.ts";
+import { findCommand } from "./commands/help.ts";
+import type { CommandSpec } from "./commands/types.ts";
 
 /** Completions and the text they replace (what readline expects). */
 export type Completion = [string[], string];
@@ -35,12 +37,13 @@ const TARGET_PREFIXES = [
 const FORMAT_FLAGS = ["--json", "--yaml", "--table"];
 
 /**
- * Completes what is typed at the prompt.
+ * Completes what is typed at the prompt, from the command table's declarations: each
+ * argument and option names what completes it (`complete`, else its name).
  *
  * @example
  * ```ts
  * const c = new Completer(dispatcher);
- * await c.complete("map dump co"); // [["counts"], "co"]
+ * await c.complete("map dump co"); // [["counts "], "co"]
  * ```
  */
 export class Completer {
@@ -69,7 +72,7 @@ export class Completer {
       const js = word ? jsCompletions(word) : [];
       return [unique([...cmds.map((c) => c + " "), ...js]).sort(), word];
     }
-    if (!first || !names.includes(first)) return jsComplete(piece);
+    if (!first || !this.dispatcher.isCommand(first)) return jsComplete(piece);
     const words = piece.trimStart().split(/\s+/);
     const current = words.pop() ?? "";
     return [await this.#args(words, current), current];
@@ -77,98 +80,112 @@ export class Completer {
 
   /** Candidates for the word being typed after `words` (a command and its earlier words). */
   async #args(words: string[], current: string): Promise<string[]> {
-    const program = this.dispatcher.program;
-    let cmd = find(program.commands, words[0])!;
-    let i = 1;
-    if (cmd.commands.length) {
-      if (words.length === 1) {
-        return subNames(cmd).filter((n) => n.startsWith(current)).map((n) => n + " ");
-      }
-      const sub = find(cmd.commands, words[1]);
-      if (!sub) return [];
-      cmd = sub;
-      i = 2;
+    const found = findCommand(this.dispatcher.commands, words);
+    if (!found) return [];
+    let spec = found.spec;
+    const rest = words.slice(found.used);
+    const subs = spec.subcommands ?? [];
+    if (subs.length && rest.length === 0) {
+      const names = filter(subs.map((s) => s.name), current).map((n) => n + " ");
+      if (!spec.run) return names;
+      // `btf TYPE` and `btf has …`: sub-commands and the command's own arguments.
+      return [...names, ...await this.#positional(spec, [], current)];
+    }
+    if (subs.length && !spec.run && spec.defaultSubcommand) {
+      spec = subs.find((s) => s.name === spec.defaultSubcommand) ?? spec;
     }
     // Walk the words: options (and their values) apart from the positional arguments.
+    const options = spec.options ?? {};
     const positional: string[] = [];
-    let pending: Option | undefined;
-    for (const w of words.slice(i)) {
+    let pending: OptionSpec | undefined;
+    for (const w of rest) {
       if (pending) {
         pending = undefined;
         continue;
       }
       if (w.startsWith("-") && !/^-\d/.test(w)) {
-        const opt = cmd.options.find((o) => o.long === w || o.short === w);
-        if (opt && (opt.required || opt.optional) && !w.includes("=")) pending = opt;
+        const o = optionOf(options, w);
+        if (o?.type === "string" && !w.includes("=")) pending = o;
         continue;
       }
       positional.push(w);
     }
-    if (pending) return filter(this.#optionValues(pending, cmd), current);
+    if (pending) return filter(this.#kind(pending.complete ?? "", [], found.path), current);
     if (current.startsWith("-") && !/^-\d/.test(current)) {
-      const flags = cmd.options.flatMap((o) => o.long ? [o.long] : []);
-      return filter([...flags, ...FORMAT_FLAGS, "--help"], current).map((f) => f + " ");
+      return filter(
+        [...Object.keys(options).map((o) => `--${o}`), ...FORMAT_FLAGS, "--help"],
+        current,
+      )
+        .map((f) => f + " ");
     }
-    const args = cmd.registeredArguments;
-    if (!args.length) return [];
-    const idx = positional.length;
-    const arg: Argument | undefined = idx < args.length
-      ? args[idx]
-      : args[args.length - 1].variadic
-      ? args[args.length - 1]
-      : undefined;
-    if (!arg) return [];
-    return await this.#values(cmd, arg.name(), positional, current);
+    return await this.#positional(spec, positional, current);
   }
 
-  /** Candidates for an option's value. */
-  #optionValues(opt: Option, cmd: Command): string[] {
+  /** Candidates for the next positional argument of a command. */
+  async #positional(spec: CommandSpec, before: string[], current: string): Promise<string[]> {
+    const args = spec.args ?? [];
+    if (!args.length) return [];
+    const last = args[args.length - 1];
+    const arg: ArgSpec | undefined = before.length < args.length
+      ? args[before.length]
+      : last.variadic
+      ? last
+      : undefined;
+    if (!arg) return [];
+    return await this.#values(arg.complete ?? arg.name, before, current, spec);
+  }
+
+  /** Values of an option, by its completion kind (no trailing space: the word may go on). */
+  #kind(kind: string, _before: string[], _path: string[]): string[] {
     const s = this.dispatcher.session;
-    switch (opt.long) {
-      case "--as":
+    switch (kind) {
+      case "struct":
         return [...s.objects.values()].flatMap((lo) => objectStructNames(lo.obj));
-      case "--object":
+      case "object":
         return [...s.objects.keys()];
-      case "--set":
+      case "global-assign":
         return s.current ? globalNames(s.current.obj).map((n) => n + "=") : [];
-      case "--sort":
+      case "sort":
         return ["key", "value"];
+      case "map":
+        return mapNames(this.dispatcher);
       default:
-        void cmd;
         return [];
     }
   }
 
-  /** Candidates for a positional argument, by its name in the command's definition. */
-  async #values(cmd: Command, name: string, before: string[], current: string): Promise<string[]> {
+  /** Candidates for a positional argument, by its completion kind. */
+  async #values(
+    kind: string,
+    before: string[],
+    current: string,
+    spec: CommandSpec,
+  ): Promise<string[]> {
     const s = this.dispatcher.session;
-    const path = cmd.parent && cmd.parent.name() !== "bpfsh"
-      ? `${cmd.parent.name()} ${cmd.name()}`
-      : cmd.name();
-    switch (name) {
+    const words = (list: string[]) => filter(list, current).map((n) => n + " ");
+    switch (kind) {
       case "map":
-        return filter(mapNames(this.dispatcher), current).map((n) => n + " ");
+        return words(mapNames(this.dispatcher));
       case "prog":
-        return filter(progNames(this.dispatcher), current).map((n) => n + " ");
+        return words(progNames(this.dispatcher));
+      case "progarray":
+        return words(progArrays(this.dispatcher));
       case "object":
-        return filter([...s.objects.keys()], current).map((n) => n + " ");
+        return words([...s.objects.keys()]);
       case "var":
-        return filter(
-          s.objects.size ? globalNames(s.object().obj) : [],
-          current,
-        )
-          .map((n) => n + " ");
+        return words(s.objects.size ? globalNames(s.object().obj) : []);
       case "link":
-        return filter(
-          ["all", ...s.liveLinks().flatMap((l) => [String(l.link.id), l.link.program])],
-          current,
-        )
-          .map((n) => n + " ");
+        return words([
+          "all",
+          ...s.liveLinks().flatMap((l) => [String(l.link.id), l.link.program]),
+        ]);
       case "file":
-        return completePath(current, path === "source" ? undefined : /\.(o|c|ya?ml)$/);
+        return completePath(current, /\.(o|c)$/);
+      case "any-file":
+        return completePath(current);
       case "what":
         return [
-          ...filter(progNames(this.dispatcher), current).map((n) => n + " "),
+          ...words(progNames(this.dispatcher)),
           ...completePath(current, /\.(ts|js|mjs|mts|ya?ml)$/).filter((p) =>
             p.endsWith("/") || SCRIPT_RE.test(p.trim()) || SESSION_RE.test(p.trim())
           ),
@@ -176,56 +193,44 @@ export class Completer {
       case "target":
         return this.#targets(current);
       case "format":
-        return filter(["table", "json", "yaml"], current).map((n) => n + " ");
+        return words(["table", "json", "yaml"]);
       case "kind":
-        return filter(["map", "prog", "link"], current).map((n) => n + " ");
+        return words(["map", "prog", "link"]);
       case "name": {
-        const kind = before[0];
-        const list = kind === "map"
-          ? mapNames(this.dispatcher)
-          : kind === "prog" || kind === "program"
-          ? progNames(this.dispatcher)
-          : s.liveLinks().map((l) => String(l.link.id));
-        return filter(list, current).map((n) => n + " ");
+        const k = before[0];
+        return words(
+          k === "map"
+            ? mapNames(this.dispatcher)
+            : k === "prog" || k === "program"
+            ? progNames(this.dispatcher)
+            : s.liveLinks().map((l) => String(l.link.id)),
+        );
       }
       case "path":
+      case "bpffs":
         return completePath(current || "/sys/fs/bpf/");
       case "command": {
-        let c: Command | undefined = this.dispatcher.program;
-        for (const w of before) c = c ? find(c.commands, w) : undefined;
-        return c ? filter(subNames(c), current).map((n) => n + " ") : [];
+        if (before.length === 0) return words(this.dispatcher.commandNames());
+        const found = findCommand(this.dispatcher.commands, before);
+        return found ? words((found.spec.subcommands ?? []).map((c) => c.name)) : [];
       }
       case "args":
-        if (cmd.name() === "btf") return await this.#btfArgs(before, current);
-        if (cmd.name() === "progarray") {
-          const verbs = ["set", "list", "del"];
-          const rest = verbs.includes(before[0]) ? before.slice(1) : before;
-          if (before.length === 0) {
-            return filter([...verbs, ...progArrays(this.dispatcher)], current).map((n) => n + " ");
-          }
-          if (rest.length === 0) {
-            return filter(progArrays(this.dispatcher), current).map((n) => n + " ");
-          }
-          if (rest.length === 2) {
-            return filter(progNames(this.dispatcher), current).map((n) => n + " ");
-          }
+        // `progarray MAP INDEX PROG`: a prog_array, an index, then a program.
+        if (spec.name === "progarray") {
+          if (before.length === 0) return words(progArrays(this.dispatcher));
+          if (before.length === 2) return words(progNames(this.dispatcher));
         }
         return [];
+      case "btf-type":
+        return await this.#btfTypes(current);
       default:
         return [];
     }
   }
 
-  /** `btf` words: a sub-verb, then kernel type names. */
-  async #btfArgs(before: string[], current: string): Promise<string[]> {
-    if (before.length === 0 && "has".startsWith(current) && current) return ["has "];
-    if (before[0] === "names") return [];
-    if (before[0] === "has" && before.length >= 2) return [];
-    if (!current || current.length < 2) {
-      return before.length === 0
-        ? filter(["has", "names", "struct", "union", "enum"], current).map((n) => n + " ")
-        : [];
-    }
+  /** Kernel BTF type names (from two typed characters on: there are tens of thousands). */
+  async #btfTypes(current: string): Promise<string[]> {
+    if (current.length < 2) return [];
     try {
       const core = loadedCore() ?? await loadCore();
       return core.Btf.kernel().names(current).slice(0, 500);
@@ -234,7 +239,11 @@ export class Completer {
     }
   }
 
-  /** Attach targets: kind prefixes, then tracepoint names from tracefs. */
+  /**
+   * Attach targets: kind prefixes, then tracepoints — as `tracepoint/CAT/NAME`, `tp/…`,
+   * `raw_tp/NAME`, and also bare `CAT/NAME` (attach takes that as a tracepoint), so
+   * `sysc<Tab>` offers `syscalls/`.
+   */
   #targets(current: string): string[] {
     const m = /^(tracepoint|tp)\/(.*)$/.exec(current);
     if (m) {
@@ -247,7 +256,15 @@ export class Completer {
       const names = unique(this.#tracepoints().map((e) => e.split("/")[1]));
       return names.map((n) => `${rt[1]}/${n}`).filter((t) => t.startsWith(current)).slice(0, 2000);
     }
-    return filter(TARGET_PREFIXES, current);
+    const kinds = filter(TARGET_PREFIXES, current);
+    if (!current) return kinds;
+    const events = this.#tracepoints();
+    if (current.includes("/")) {
+      return events.filter((e) => e.startsWith(current)).map((e) => e + " ").slice(0, 2000);
+    }
+    const categories = unique(events.map((e) => e.slice(0, e.indexOf("/") + 1)))
+      .filter((c) => c.startsWith(current));
+    return [...kinds, ...categories];
   }
 
   /** `category/name` for every tracepoint, from tracefs. */
@@ -264,12 +281,9 @@ export class Completer {
   }
 }
 
-function find(cmds: readonly Command[], name: string | undefined): Command | undefined {
-  return cmds.find((c) => c.name() === name || c.aliases().includes(name ?? ""));
-}
-
-function subNames(cmd: Command): string[] {
-  return cmd.commands.map((c) => c.name());
+function optionOf(options: Record<string, OptionSpec>, word: string): OptionSpec | undefined {
+  const name = word.replace(/^--?/, "").replace(/=.*$/, "");
+  return options[name] ?? Object.values(options).find((o) => o.short === name);
 }
 
 function filter(list: string[], prefix: string): string[] {

@@ -1,35 +1,24 @@
 /**
  * The one dispatcher behind the REPL, `-c`, stdin, `source FILE` and session.yaml: a line is
- * split into `;`-separated commands, each parsed by commander, and anything that is not a
- * command is evaluated as JavaScript.
+ * split into `;`-separated pieces; a piece that starts with a command word runs that command
+ * from the command table (shell/commands/table.ts), and the pieces between commands are
+ * JavaScript.
  *
  * @module
  */
 
-import { Command, CommanderError } from "commander";
+import { ArgError, parseWords } from "./args.ts";
 import { describeError, isBpfError, ShellError } from "./errors.ts";
 import { firstWord, splitCommands, tokenize } from "./line.ts";
 import { type Format, loadYaml, Output } from "./output.ts";
 import { Session } from "./session.ts";
-import { registerAll } from "./commands/mod.ts";
 import { bindScope } from "./scope.ts";
 import { loadedCore } from "./core.ts";
+import { COMMANDS } from "./commands/table.ts";
+import { commandHelp, findCommand, topWords, usage } from "./commands/help.ts";
+import type { CommandSpec, Ctx, Runner } from "./commands/types.ts";
 
-/** What every command handler can use. */
-export interface Ctx {
-  /** The loaded objects and links. */
-  session: Session;
-  /** The printer. */
-  out: Output;
-  /** Aborted when the user presses Ctrl-C while this command runs. */
-  signal: AbortSignal;
-  /** True in the interactive shell (a terminal is attached). */
-  interactive: boolean;
-  /** Print stacks and whole logs. */
-  debug: boolean;
-  /** The dispatcher (for `source` and sessions). */
-  dispatcher: Dispatcher;
-}
+export type { Ctx } from "./commands/types.ts";
 
 /** Options of a {@link Dispatcher}. */
 export interface DispatcherInit {
@@ -41,6 +30,8 @@ export interface DispatcherInit {
   interactive?: boolean;
   /** Print stacks. */
   debug?: boolean;
+  /** The command table (default: every command). */
+  commands?: readonly CommandSpec[];
 }
 
 const FORMAT_FLAGS: Record<string, Format> = {
@@ -48,6 +39,9 @@ const FORMAT_FLAGS: Record<string, Format> = {
   "--yaml": "yaml",
   "--table": "table",
 };
+
+/** A command word that names no command. */
+class UnknownCommand extends ShellError {}
 
 /**
  * Runs lines and argument vectors through the command table.
@@ -59,20 +53,23 @@ const FORMAT_FLAGS: Record<string, Format> = {
  * d.session.closeAll();
  * ```
  */
-export class Dispatcher {
+export class Dispatcher implements Runner {
   /** The session. */
   readonly session: Session;
   /** The printer. */
   readonly out: Output;
-  /** The command tree (built once; commander restores its state between parses). */
-  readonly program: Command;
+  /** The command table. */
+  readonly commands: readonly CommandSpec[];
   /** Interactive shell. */
   readonly interactive: boolean;
   /** Print stacks. */
   debug: boolean;
-  /** Set by `exit`: the status the process should leave with. */
+  /** Set by `exit` (or a closed output): the status the process should leave with. */
   exitCode?: number;
-  #ctx: Ctx;
+  /** The exit status the last failure calls for: 2 for usage errors, 1 otherwise. */
+  exitStatusHint = 1;
+  readonly #words: Map<string, string[]>;
+  readonly #ctx: Ctx;
   #running?: AbortController;
 
   constructor(init: DispatcherInit = {}) {
@@ -80,6 +77,8 @@ export class Dispatcher {
     this.out = init.out ?? new Output();
     this.interactive = init.interactive ?? false;
     this.debug = init.debug ?? false;
+    this.commands = init.commands ?? COMMANDS;
+    this.#words = topWords(this.commands);
     const signal = () => this.#running?.signal ?? new AbortController().signal;
     const debug = () => this.debug;
     this.#ctx = {
@@ -93,8 +92,8 @@ export class Dispatcher {
         return debug();
       },
       dispatcher: this,
+      commands: this.commands,
     };
-    this.program = buildProgram(this.#ctx);
     // JavaScript (and its completion) sees loaded objects at once.
     this.session.onChange = () =>
       bindScope(this.session, loadedCore() as unknown as Record<string, unknown> | undefined);
@@ -117,7 +116,7 @@ export class Dispatcher {
   }
 
   /**
-   * Run one line: commands separated by `;`, or JavaScript.
+   * Run one line: `;`-separated commands, with JavaScript between them.
    *
    * @param text The line.
    * @returns True when everything succeeded.
@@ -125,15 +124,30 @@ export class Dispatcher {
   async line(text: string): Promise<boolean> {
     const trimmed = text.trim();
     if (!trimmed || trimmed.startsWith("#") || trimmed.startsWith("//")) return true;
-    if (!this.#isCommand(firstWord(trimmed))) return await this.js(trimmed);
+    if (!this.isCommand(firstWord(trimmed)) && !trimmed.includes(";")) {
+      return await this.js(trimmed);
+    }
+    // JavaScript runs from its first piece to the last one before the next command.
+    let jsStart = -1;
+    let jsEnd = -1;
+    const flush = async () => {
+      if (jsStart < 0) return true;
+      const code = trimmed.slice(jsStart, jsEnd);
+      jsStart = -1;
+      return await this.js(code);
+    };
     for (const piece of splitCommands(trimmed)) {
-      if (!this.#isCommand(firstWord(piece.text))) {
-        return await this.js(trimmed.slice(piece.offset));
+      if (!this.isCommand(firstWord(piece.text))) {
+        if (jsStart < 0) jsStart = piece.offset;
+        jsEnd = piece.offset + piece.text.length;
+        continue;
       }
+      if (!(await flush())) return false;
+      if (this.exitCode !== undefined) return true;
       const ok = await this.argv(tokenize(piece.text));
       if (!ok || this.exitCode !== undefined) return ok;
     }
-    return true;
+    return await flush();
   }
 
   /**
@@ -151,31 +165,74 @@ export class Dispatcher {
   }
 
   /**
-   * Run one command given as words (`--json`/`--yaml`/`--table` anywhere pick the format).
+   * Run one command given as words (`--json`/`--yaml`/`--table` anywhere pick the format),
+   * printing what goes wrong.
    *
    * @param words The command and its arguments.
    * @returns True on success.
    */
   async argv(words: string[]): Promise<boolean> {
-    const format = words.map((w) => FORMAT_FLAGS[w]).filter(Boolean).pop();
-    const args = words.filter((w) => !(w in FORMAT_FLAGS));
+    // `format --json` is the format command's own argument.
+    const isFormat = this.#words.get(words[0])?.[0] === "format";
+    const format = isFormat ? undefined : words.map((w) => FORMAT_FLAGS[w]).filter(Boolean).pop();
+    const args = isFormat ? words : words.filter((w) => !(w in FORMAT_FLAGS));
     const saved = this.out.format;
-    if (format && args[0] !== "format") this.out.format = format;
-    if (this.out.format === "yaml") await loadYaml();
-    const outer = this.#running;
-    const controller = new AbortController();
-    // A nested command (source, sessions) stops when its parent is stopped.
-    outer?.signal.addEventListener("abort", () => controller.abort(), { once: true });
-    this.#running = controller;
+    if (format) this.out.format = format;
     try {
-      await this.program.parseAsync(args, { from: "user" });
+      if (this.out.format === "yaml") await loadYaml();
+      await this.exec(args);
       return true;
     } catch (e) {
       this.#report(args, e);
       return false;
     } finally {
+      if (format) this.out.format = saved;
+    }
+  }
+
+  /**
+   * Run one command given as words, throwing what it throws.
+   *
+   * @param words The command and its arguments.
+   * @returns When the command is done.
+   */
+  async exec(words: string[]): Promise<void> {
+    const found = findCommand(this.commands, words);
+    if (!found) {
+      throw new UnknownCommand(`unknown command '${words[0] ?? ""}'`, {
+        hint: "`help` lists the commands",
+      });
+    }
+    let { spec, path } = found;
+    const rest = words.slice(found.used);
+    if (!spec.raw && (rest.includes("-h") || rest.includes("--help"))) {
+      this.out.raw(commandHelp(path, spec));
+      return;
+    }
+    if (!spec.run) {
+      const fallback = spec.subcommands?.find((s) => s.name === spec.defaultSubcommand);
+      if (fallback && (rest.length === 0 || rest[0].startsWith("-"))) {
+        spec = fallback;
+        path = [...path, fallback.name];
+      } else if (rest.length === 0) {
+        this.out.raw(commandHelp(path, spec));
+        return;
+      } else {
+        throw new ArgError(`unknown command '${path.join(" ")} ${rest[0]}'`);
+      }
+    }
+    const parsed = spec.raw
+      ? { opts: {}, args: {}, positionals: rest }
+      : parseWords(rest, spec, { extraPositionals: spec.extraPositionals });
+    const outer = this.#running;
+    const controller = new AbortController();
+    // A nested command (source, sessions, pin) stops when its parent is stopped.
+    outer?.signal.addEventListener("abort", () => controller.abort(), { once: true });
+    this.#running = controller;
+    try {
+      await spec.run!(this.#ctx, parsed);
+    } finally {
       this.#running = outer;
-      if (format && args[0] !== "format") this.out.format = saved;
     }
   }
 
@@ -203,81 +260,49 @@ export class Dispatcher {
     }
   }
 
-  /** The names a line can start with: commands and their aliases. */
+  /** The words a command can start with: commands, their aliases and the flat verbs. */
   commandNames(): string[] {
-    return this.program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+    return [...this.#words.keys()];
   }
 
-  #isCommand(word: string | undefined): boolean {
-    return word !== undefined && this.commandNames().includes(word);
-  }
-
-  /** The command (and sub-command) the words name, for error lines and usage. */
-  #commandOf(words: string[]): { path: string; cmd?: Command } {
-    const top = this.program.commands.find((c) =>
-      c.name() === words[0] || c.aliases().includes(words[0])
-    );
-    if (!top) return { path: words[0] ?? "" };
-    const sub = top.commands.find((c) => c.name() === words[1] || c.aliases().includes(words[1]));
-    return sub ? { path: `${top.name()} ${sub.name()}`, cmd: sub } : { path: top.name(), cmd: top };
-  }
-
-  #usage(path: string, cmd?: Command): string | undefined {
-    if (!cmd) return undefined;
-    return `${path} ${cmd.usage()}`.trim();
+  /**
+   * Whether a word starts a command.
+   *
+   * @param word The first word of a piece.
+   * @returns True for a command word.
+   */
+  isCommand(word: string | undefined): boolean {
+    return word !== undefined && this.#words.has(word);
   }
 
   #report(words: string[], e: unknown): void {
-    const { path, cmd } = this.#commandOf(words);
-    if (e instanceof CommanderError) {
-      if (["commander.helpDisplayed", "commander.version"].includes(e.code)) return;
-      if (e.code === "commander.help") return;
-      this.out.error({
-        command: path,
-        message: e.message.replace(/^error: /, ""),
-        usage: this.#usage(path, cmd),
-      });
+    const found = findCommand(this.commands, words);
+    // Errors name the command as it was typed (`attach`, not `prog attach`).
+    const typed = found ? words.slice(0, found.used) : [];
+    const path = e instanceof UnknownCommand ? "" : typed.join(" ");
+    const usageOf = () => found ? usage(typed, found.spec) : undefined;
+    if (e instanceof ArgError) {
+      this.out.error({ command: path, message: e.message, usage: usageOf() });
       this.exitStatusHint = 2;
       return;
     }
     this.session.lastError = e;
     const line = describeError(path, e);
-    if (e instanceof ShellError && e.usage) line.usage = this.#usage(path, cmd);
+    if (e instanceof ShellError && e.usage) line.usage = usageOf();
     if (this.debug) line.log = undefined; // the whole log follows
     this.out.error(line);
-    this.exitStatusHint = e instanceof ShellError && e.usage ? 2 : 1;
+    this.exitStatusHint = e instanceof ShellError && (e.usage || e instanceof UnknownCommand)
+      ? 2
+      : 1;
     if (this.debug) {
       if (isBpfError(e) && e.log) this.out.err(e.log.trimEnd());
       if (e instanceof Error && e.stack) this.out.err(e.stack);
     }
   }
 
-  /** The exit status the last failure calls for: 2 for usage errors, 1 otherwise. */
-  exitStatusHint = 1;
-
   /**
    * Print something that happened outside any command (an uncaught error): the REPL sets
    * this to print above the prompt and redraw it.
    */
   notify: (print: () => void) => void = (print) => print();
-}
-
-/**
- * The command tree: every command group registers itself; errors and help come back to us
- * instead of exiting the process.
- *
- * @param ctx What the commands use.
- * @returns The root command.
- */
-function buildProgram(ctx: Ctx): Command {
-  const program = new Command("bpfsh")
-    .exitOverride()
-    .helpCommand(false)
-    .configureOutput({
-      writeOut: (s) => ctx.out.raw(s),
-      writeErr: (s) => ctx.out.raw(s),
-      outputError: () => {},
-    });
-  registerAll(program, ctx);
-  return program;
 }

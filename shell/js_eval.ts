@@ -10,7 +10,7 @@
  */
 
 import inspector from "node:inspector";
-import type { Ctx } from "./dispatch.ts";
+import type { Ctx } from "./commands/types.ts";
 import { loadCore } from "./core.ts";
 import { jsonSafe } from "./output.ts";
 import { bindScope } from "./scope.ts";

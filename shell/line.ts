@@ -29,7 +29,8 @@ export function firstWord(text: string): string | undefined {
 }
 
 /**
- * Split a line on `;` outside quotes.
+ * Split a line on `;` outside quotes, template strings and brackets (so the `;`s of a
+ * JavaScript `for (;;)` or `{ a; b }` stay in one piece).
  *
  * @param text The line.
  * @returns The pieces, trimmed, empty ones dropped; each keeps its offset in the line.
@@ -42,6 +43,7 @@ export function firstWord(text: string): string | undefined {
 export function splitCommands(text: string): { text: string; offset: number }[] {
   const out: { text: string; offset: number }[] = [];
   let quote = "";
+  let depth = 0;
   let start = 0;
   const push = (end: number) => {
     const piece = text.slice(start, end);
@@ -53,9 +55,13 @@ export function splitCommands(text: string): { text: string; offset: number }[] 
     if (quote) {
       if (c === "\\") i++;
       else if (c === quote) quote = "";
-    } else if (c === '"' || c === "'") {
+    } else if (c === '"' || c === "'" || c === "`") {
       quote = c;
-    } else if (c === ";") {
+    } else if (c === "(" || c === "[" || c === "{") {
+      depth++;
+    } else if ((c === ")" || c === "]" || c === "}") && depth > 0) {
+      depth--;
+    } else if (c === ";" && depth === 0) {
       push(i);
       start = i + 1;
     }

@@ -130,8 +130,8 @@ function cell(v: unknown, top: boolean): string {
   if (typeof v === "string") return top ? v : JSON.stringify(v);
   if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return String(v);
   if (v instanceof Uint8Array) return toHex(v);
-  if (ArrayBuffer.isView(v)) return `[${Array.from(v as unknown as ArrayLike<number>).join(", ")}]`;
-  if (Array.isArray(v)) return `[${v.map((x) => cell(x, false)).join(", ")}]`;
+  if (ArrayBuffer.isView(v)) return arrayCell(Array.from(v as unknown as ArrayLike<number>));
+  if (Array.isArray(v)) return arrayCell(v);
   if (v instanceof Map) {
     return `{${[...v].map(([k, x]) => `${cell(k, false)}: ${cell(x, false)}`).join(", ")}}`;
   }
@@ -140,6 +140,42 @@ function cell(v: unknown, top: boolean): string {
     return `{${Object.entries(v).map(([k, x]) => `${k}: ${cell(x, false)}`).join(", ")}}`;
   }
   return String(v);
+}
+
+/** How many elements of a long array a cell shows. */
+const ARRAY_SHOWN = 16;
+/** How many characters of a byte array read as text a cell shows. */
+const TEXT_SHOWN = 64;
+
+/**
+ * An array as a cell: a byte array (8 or more integers from 0 to 255, as a BTF `u8[]`
+ * decodes) as text when it reads as text, else as hex, trailing zeros dropped; a run of one
+ * value as `[0 × 40]`; a long array cut after its first elements.
+ */
+function arrayCell(v: unknown[]): string {
+  const byte = (x: unknown) => typeof x === "number" && Number.isInteger(x) && x >= 0 && x <= 255;
+  if (v.length >= 8 && v.every(byte)) return bytesCell(v as number[]);
+  if (v.length > 4 && (typeof v[0] === "number" || typeof v[0] === "bigint")) {
+    if (v.every((x) => x === v[0])) return `[${String(v[0])} × ${v.length}]`;
+  }
+  const shown = v.slice(0, ARRAY_SHOWN).map((x) => cell(x, false)).join(", ");
+  return `[${shown}${v.length > ARRAY_SHOWN ? `, … ${v.length - ARRAY_SHOWN} more` : ""}]`;
+}
+
+function bytesCell(bytes: number[]): string {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  if (end === 0) return `[0 × ${bytes.length}]`;
+  const body = bytes.slice(0, end);
+  const more = (n: number, unit: string) => n > 0 ? `… (${n} more ${unit})` : "";
+  if (body.every((b) => b === 0 || b === 9 || b === 10 || (b >= 32 && b < 127))) {
+    const text = String.fromCharCode(...body.slice(0, TEXT_SHOWN))
+      .replaceAll("\\", "\\\\").replaceAll("\0", "\\0").replaceAll("\n", "\\n")
+      .replaceAll("\t", "\\t").replaceAll('"', '\\"');
+    return `"${text}"${more(end - TEXT_SHOWN, "bytes")}`;
+  }
+  return toHex(Uint8Array.from(body.slice(0, TEXT_SHOWN / 2))) +
+    more(end - TEXT_SHOWN / 2, "bytes");
 }
 
 /**

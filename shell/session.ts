@@ -185,6 +185,39 @@ export class Session {
   }
 
   /**
+   * The live links a word names: a link id, `all`, or a program (`name` or `object.name`,
+   * resolved like every program name: an ambiguous one is refused).
+   *
+   * @param spec The word as typed.
+   * @param opts `one`: exactly one link must match.
+   * @returns The links (never empty).
+   */
+  resolveLinks(spec: string, opts: { one?: boolean } = {}): LinkEntry[] {
+    const live = this.liveLinks();
+    const listing = () =>
+      live.length
+        ? `links: ${live.map((l) => `${l.link.id} (${l.object}.${l.link.program})`).join(", ")}`
+        : "nothing is attached";
+    let hits: LinkEntry[];
+    if (spec === "all") hits = live;
+    else if (/^\d+$/.test(spec)) hits = live.filter((l) => l.link.id === Number(spec));
+    else {
+      const { lo, prog } = this.prog(spec);
+      hits = live.filter((l) => l.object === lo.name && l.link.program === prog.name);
+      if (!hits.length) {
+        throw new ShellError(`program '${lo.name}.${prog.name}' has no link`, { hint: listing() });
+      }
+    }
+    if (!hits.length) throw new ShellError(`no link '${spec}'`, { hint: listing() });
+    if (opts.one && hits.length > 1) {
+      throw new ShellError(`'${spec}' names ${hits.length} links`, {
+        hint: `say which: ${hits.map((l) => l.link.id).join(", ")}`,
+      });
+    }
+    return hits;
+  }
+
+  /**
    * Detach an object's links and close it.
    *
    * @param name The session name.

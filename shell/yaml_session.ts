@@ -24,10 +24,10 @@
  * @module
  */
 
-import type { Ctx } from "./dispatch.ts";
+import type { Ctx } from "./commands/types.ts";
 import { ShellError } from "./errors.ts";
 import { loadYaml } from "./output.ts";
-import { abortableSleep } from "./commands/stream.ts";
+import { abortableSleep } from "./sleep.ts";
 
 /** One object of a session. */
 interface ObjectSpec {

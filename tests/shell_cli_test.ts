@@ -204,3 +204,45 @@ Deno.test({
     assertMatch(r.stdout, "- key: 5\n  value: 9\n");
   },
 });
+
+Deno.test({
+  name: "one resolver: a program name found in two objects is refused by detach as by run",
+  // Root: loading BPF programs.
+  ignore: NOT_ROOT,
+  async fn() {
+    const two = `load ${DEMO} --name a; load ${DEMO} --name b`;
+    let r = await bpfsh(["--json", "-c", `${two}; detach on_exec; links`]);
+    assertEquals(r.code, 1);
+    const err = r.json.find((x) => x.error)!;
+    assertEquals(err.command, "detach");
+    assertEquals(err.error, "program name 'on_exec' is ambiguous");
+    assertEquals(err.hint, "say which: a.on_exec, b.on_exec");
+    assertEquals(r.json.length, 3, "nothing runs after the error");
+    r = await bpfsh(["--json", "-c", `${two}; run on_exec`]);
+    assertEquals(r.json.at(-1)!.error, "program name 'on_exec' is ambiguous");
+    r = await bpfsh(["--json", "-c", `${two}; detach a.on_exec; links; link detach 99`]);
+    const links = r.json.filter((x) => x.target);
+    assertEquals(links.map((l) => l.object), ["b"]);
+    assertEquals(r.json.at(-1)!.error, "no link '99'");
+  },
+});
+
+Deno.test({
+  name: "map watch prints after the interval, and --rate shows growth per second",
+  // Root: loading BPF programs.
+  ignore: NOT_ROOT,
+  async fn() {
+    const t = performance.now();
+    let r = await bpfsh(["--json", "-c", `load ${DEMO}; map watch counts 1 --times 1`]);
+    assertEquals(r.code, 0, r.stderr);
+    assert(performance.now() - t >= 1000, "the redraw came one interval after the start");
+    assert(r.json.some((x) => x.key === 0 && Number(x.value) > 0), r.stdout);
+    // The helper runs /bin/true every 30 ms: some tens of execs a second.
+    r = await bpfsh(["--json", "-c", `load ${DEMO}; map watch counts 1 --times 2 --rate`]);
+    assertEquals(r.code, 0, r.stderr);
+    const rates = r.json.filter((x) => x.key === 0).map((x) => Number(x.value));
+    assertEquals(rates.length, 2, r.stdout);
+    for (const rate of rates) assert(rate > 3 && rate < 2000, `rate ${rate}/s`);
+  },
+});
+

@@ -215,3 +215,4 @@ Deno.test("Dispatcher runs ';'-separated commands and stops at exit", async () =
   assertEquals(text.out, "json\n");
   assertEquals(d.exitCode, 3);
 });
+

@@ -1,24 +1,15 @@
 /**
- * Command-line parsing for the tracing scripts, over `node:util`'s `parseArgs`: each script
- * names its own options, picks the common ones (`--pid`, `--comm`, `--uid`), and always
- * gets `--duration`, `--json` and `--help`, with a generated help text in bcc's style.
+ * Command lines of the tracing scripts, parsed by the shell's own argument parser
+ * (shell/args.ts): each script names its own options, picks the common ones (`--pid`,
+ * `--comm`, `--uid`), and always gets `--duration`, `--json` and `--help`, with a generated
+ * help text in bcc's style.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { ArgError, optionRows, type OptionSpec, parseWords, twoColumns } from "../../shell/args.ts";
 
-/** One option of a script. */
-export interface OptionSpec {
-  /** `"boolean"` for a flag, `"string"` for an option with a value. */
-  type: "boolean" | "string";
-  /** A one-letter alias, e.g. `"p"` for `-p`. */
-  short?: string;
-  /** How the help shows the value, e.g. `"PID"`. */
-  arg?: string;
-  /** One line of help. */
-  help: string;
-}
+export type { OptionSpec } from "../../shell/args.ts";
 
 /** The filters a script may offer; each becomes a `const volatile` global of its BPF side. */
 export type CommonFilter = "pid" | "comm" | "uid";
@@ -66,20 +57,18 @@ const ALWAYS: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h", help: "show this help" },
 };
 
-/** A command line that cannot be used: the script prints it with a pointer to --help. */
-export class UsageError extends Error {
-  /**
-   * @param message What is wrong, e.g. `invalid --pid 'x': expected a positive integer`.
-   * @example
-   * ```ts
-   * throw new UsageError("--top must be at least 1");
-   * ```
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+/**
+ * A command line that cannot be used: the script prints it with a pointer to --help (the
+ * parser's own error class).
+ *
+ * @example
+ * ```ts
+ * throw new UsageError("--top must be at least 1");
+ * ```
+ */
+export const UsageError = ArgError;
+/** A command line that cannot be used. */
+export type UsageError = ArgError;
 
 /** The parsed command line, with typed accessors that validate. */
 export class Args {
@@ -188,23 +177,19 @@ export class Args {
  * ```
  */
 export function helpText(spec: ToolSpec): string {
-  const all = allOptions(spec);
-  const rows = Object.entries(all).map(([name, o]) => {
-    const left = `${o.short ? `-${o.short}, ` : "    "}--${name}${o.arg ? ` ${o.arg}` : ""}`;
-    return [left, o.help];
-  });
+  const rows = optionRows(allOptions(spec));
   const arg = spec.argument;
-  const width = Math.max(...rows.map(([l]) => l.length), arg?.name.length ?? 0) + 2;
+  if (arg) rows.unshift([arg.name, arg.help]);
+  const table = twoColumns(rows).split("\n");
   let text = `usage: ${spec.name} [options]${arg ? ` [${arg.name}]` : ""}\n\n${spec.summary}\n\n`;
-  if (arg) text += `arguments:\n  ${arg.name.padEnd(width)}${arg.help}\n\n`;
-  text += "options:\n";
-  for (const [l, h] of rows) text += `  ${l.padEnd(width)}${h}\n`;
+  if (arg) text += `arguments:\n${table.shift()}\n\n`;
+  text += `options:\n${table.join("\n")}`;
   if (spec.examples?.length) {
-    const ew = Math.max(...spec.examples.map(([a]) => a.length + spec.name.length + 1)) + 2;
-    text += "\nexamples:\n";
-    for (const [a, c] of spec.examples) {
-      text += `  ${`${spec.name}${a ? ` ${a}` : ""}`.padEnd(ew)}# ${c}\n`;
-    }
+    const ex = spec.examples.map(([a, c]): [string, string] => [
+      `${spec.name}${a ? ` ${a}` : ""}`,
+      `# ${c}`,
+    ]);
+    text += `\nexamples:\n${twoColumns(ex)}`;
   }
   return text;
 }
@@ -237,29 +222,18 @@ export function parseToolArgs(
   spec: ToolSpec,
   argv: readonly string[] = Deno.args,
 ): Args | undefined {
-  const all = allOptions(spec);
-  const options: Record<string, { type: "boolean" | "string"; short?: string }> = {};
-  for (const [name, o] of Object.entries(all)) {
-    options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  } catch (e) {
-    // node:util's messages are long and end in advice for programmers: keep the first part.
-    const msg = (e as Error).message.replace(/\. To specify.*$/s, "").replace(/\.$/, "");
-    throw new UsageError(msg);
-  }
-  const args = new Args(parsed.values as Record<string, string | boolean | undefined>, [
-    ...parsed.positionals,
-  ]);
-  if (args.flag("help")) {
+  const options = allOptions(spec);
+  if (argv.includes("-h") || argv.includes("--help")) {
     console.log(helpText(spec).trimEnd());
     return undefined;
   }
-  const allowed = spec.argument ? 1 : 0;
-  if (args.positionals.length > allowed) {
-    throw new UsageError(`unexpected argument '${args.positionals[allowed]}'`);
+  const parsed = parseWords(argv, {
+    options,
+    args: spec.argument ? [{ name: spec.argument.name, help: spec.argument.help }] : [],
+  });
+  const values: Record<string, string | boolean | undefined> = {};
+  for (const [k, v] of Object.entries(parsed.opts)) {
+    if (v !== undefined && !Array.isArray(v) && v !== false) values[k] = v;
   }
-  return args;
+  return new Args(values, parsed.positionals);
 }

@@ -9,6 +9,7 @@
 
 import { BpfError } from "../../mod.ts";
 import { type Args, parseToolArgs, type ToolSpec, UsageError } from "./cli.ts";
+import { abortableSleep } from "../../shell/sleep.ts";
 
 /**
  * When to stop: on Ctrl-C or SIGTERM, or `duration` seconds after {@link Stopper.begin}
@@ -96,17 +97,7 @@ export class Stopper implements Disposable {
    * ```
    */
   sleep(ms: number): Promise<boolean> {
-    const signal = this.#ctl.signal;
-    if (signal.aborted) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve(signal.aborted);
-      };
-      const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
-      signal.addEventListener("abort", done, { once: true });
-    });
+    return abortableSleep(ms, this.#ctl.signal);
   }
 
   /** Remove the signal listeners and the timer. */

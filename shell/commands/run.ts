@@ -5,11 +5,10 @@
  * @module
  */
 
-import type { Command } from "commander";
-import type { Ctx } from "../dispatch.ts";
+import { parseWords } from "../args.ts";
 import { ShellError } from "../errors.ts";
-import { toHex } from "../output.ts";
-import { parseCount, parseHex } from "../values.ts";
+import { progRunCommand } from "./prog.ts";
+import type { CommandSpec } from "./types.ts";
 
 /** Files `run` treats as scripts rather than program names. */
 export const SCRIPT_RE = /\.(ts|js|mjs|mts)$/;
@@ -69,31 +68,19 @@ export async function runScript(path: string, args: string[], signal: AbortSigna
   }
 }
 
-/**
- * Register `run`.
- *
- * @param program The root command.
- * @param ctx What the commands use.
- * @example
- * ```ts
- * register(program, ctx);
- * ```
- */
-export function register(program: Command, ctx: Ctx): void {
-  const { session, out } = ctx;
-  program.command("run").helpGroup("Programs:")
-    .summary("test-run a program, or run script.ts / session.yaml")
-    .description("test-run a program (BPF_PROG_TEST_RUN), or run a script.ts / session.yaml")
-    .argument("<what>", "a program name, a .ts/.js script or a .yaml session")
-    .argument("[args...]", "a script's arguments (after --, when they look like options)")
-    .allowUnknownOption()
-    .option("--data <hex>", "packet bytes, e.g. 00112233 (socket filter, xdp, tc…)")
-    .option("--size <n>", "a zero-filled packet of N bytes")
-    .option("--ctx <hex>", "context bytes (raw_tp arguments…)")
-    .option("--repeat <n>", "run N times; the duration is the average", "1")
-    .addHelpText(
-      "after",
-      `
+/** `run`: a program (as `prog run`), a tracing script or a session file. */
+export const runCommand: CommandSpec = {
+  name: "run",
+  group: "Programs",
+  summary: "test-run a program, or run script.ts / session.yaml",
+  description: "test-run a program (BPF_PROG_TEST_RUN, as `prog run`), or run a script.ts " +
+    "(in its own process) or a session.yaml (through this shell's commands)",
+  args: [
+    { name: "what", help: "a program name, a .ts/.js script or a .yaml session", required: true },
+    { name: "args", help: "a script's arguments, or `prog run`'s options", variadic: true },
+  ],
+  raw: true,
+  helpText: `
 Examples:
   run sock_len --size 64                 test-run a socket filter on a 64-byte packet
   run scripts/execsnoop.ts               a tracing script, in its own process (Ctrl-C stops it)
@@ -103,48 +90,27 @@ A session file:
   output: json                           # table | json | yaml
   object: { path: x.bpf.o, globals: { filter_uid: 1000 }, attach: all,
             maps: { counts: { 1000: 0 } }, progarray: [{ map: jmp, index: 59, program: p }] }
-  run: ["map dump counts", { sleep: 1 }]  # any commands
+  run: ["map dump counts", "sleep 1"]    # any commands (and JavaScript lines)
   tail: { map: events, count: 10, timeout: 5 }
   watch: { map: counts, interval: 1, times: 3 }
   dump: [counts]
   hist: [latency]
 `,
-    )
-    .action(
-      async (
-        what: string,
-        args: string[],
-        opts: { data?: string; size?: string; ctx?: string; repeat: string },
-      ) => {
-        if (SESSION_RE.test(what)) {
-          const { runSessionFile } = await import("../yaml_session.ts");
-          await runSessionFile(what, ctx);
-          return;
-        }
-        if (SCRIPT_RE.test(what)) return await runScript(what, args, ctx.signal);
-        if (args.length) {
-          throw new ShellError(`unexpected ${args.map((a) => `'${a}'`).join(" ")}`, {
-            usage: true,
-          });
-        }
-        const { prog } = session.prog(what);
-        const data = opts.data !== undefined
-          ? parseHex(opts.data)
-          : opts.size !== undefined
-          ? new Uint8Array(parseCount(opts.size, "--size"))
-          : undefined;
-        const res = prog.testRun({
-          data,
-          ctx: opts.ctx !== undefined ? parseHex(opts.ctx) : undefined,
-          repeat: parseCount(opts.repeat, "--repeat"),
-        });
-        const rec: Record<string, unknown> = {
-          program: prog.name,
-          retval: res.retval,
-          duration_ns: res.duration,
-        };
-        if (res.data?.length) rec.data = out.format === "table" ? toHex(res.data) : res.data;
-        out.record(rec);
-      },
-    );
-}
+  async run(ctx, { positionals }) {
+    const [what, ...rest] = positionals;
+    if (what === undefined || what.startsWith("-")) {
+      // Options first (`run --size 64 sock_len`): a program run.
+      return await progRunCommand.run!(ctx, parseWords(positionals, progRunCommand));
+    }
+    if (SESSION_RE.test(what)) {
+      if (rest.length) {
+        throw new ShellError(`a session takes no arguments: ${rest.join(" ")}`, { usage: true });
+      }
+      const { runSessionFile } = await import("../yaml_session.ts");
+      await runSessionFile(what, ctx);
+      return;
+    }
+    if (SCRIPT_RE.test(what)) return await runScript(what, rest, ctx.signal);
+    return await progRunCommand.run!(ctx, parseWords(positionals, progRunCommand));
+  },
+};

@@ -1,46 +1,28 @@
 /**
  * Streams: `tail MAP` (a ring or perf buffer, decoded by a BTF type) and `trace [REGEX]`
- * (trace_pipe). Both run until Ctrl-C, `--count N` events or `--timeout SECONDS`.
+ * (trace_pipe). Both run until Ctrl-C, `--count N` events, `--timeout SECONDS`, or the
+ * output closing (`| head`).
  *
  * @module
  */
 
-import type { Command } from "commander";
-import type { Ctx } from "../dispatch.ts";
 import { loadCore } from "../core.ts";
 import { ShellError } from "../errors.ts";
 import type { Row } from "../output.ts";
 import { parseCount } from "../values.ts";
-
-/**
- * Sleep, waking early when the signal aborts.
- *
- * @param ms How long.
- * @param signal Ends the sleep early.
- * @returns When done.
- * @example
- * ```ts
- * await abortableSleep(1000, ctx.signal);
- * ```
- */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
+import type { CommandSpec } from "./types.ts";
+import type { OptionSpec } from "../args.ts";
 
 /** The limits shared by the stream commands. */
 interface Limits {
   count?: string;
   timeout?: string;
 }
+
+const LIMITS: Record<string, OptionSpec> = {
+  count: { type: "string", arg: "N", help: "stop after N events" },
+  timeout: { type: "string", arg: "SECONDS", help: "stop after SECONDS" },
+};
 
 /** When a stream should stop: after N events, at a deadline, or on Ctrl-C. */
 class Stop {
@@ -69,122 +51,123 @@ interface EventSource {
   readonly stats?: { events: number; lost?: number; full?: number };
 }
 
-/**
- * Register the stream commands.
- *
- * @param program The root command.
- * @param ctx What the commands use.
- * @example
- * ```ts
- * register(program, ctx);
- * ```
- */
-export function register(program: Command, ctx: Ctx): void {
-  const { session, out } = ctx;
-  const group = "Streams:";
+/** `tail`. */
+export const tailCommand: CommandSpec = {
+  name: "tail",
+  group: "Streams",
+  summary: "print the events of a ring buffer or perf buffer until Ctrl-C",
+  args: [{ name: "map", help: "a ringbuf or perf_event_array map", required: true }],
+  options: {
+    as: {
+      type: "string",
+      arg: "TYPE",
+      help: "decode events as this BTF struct of the object (default: guessed)",
+      complete: "struct",
+    },
+    ...LIMITS,
+  },
+  async run(ctx, { args, opts }) {
+    const { session, out } = ctx;
+    const { lo, map } = session.map(args.map as string);
+    // Without --as the core picks the object's event struct (event, *_event, data_t).
+    const type = opts.as as string | undefined;
+    const stop = new Stop(ctx.signal, opts as Limits);
+    const obj = lo.obj as unknown as Record<string, (name: string, o: object) => EventSource>;
+    const { DropReport, EventStacks, formatFrame } = await loadCore();
+    const drops = new DropReport((t) => out.info(t), map.name);
+    let source: EventSource;
+    let perf = false;
+    if (map.type === "ringbuf") {
+      source = obj.ringbuf(map.name, { type, onFull: drops.onFull });
+    } else if (map.type === "perf_event_array") {
+      perf = true;
+      source = obj.perfbuf(map.name, { type, onLost: drops.onLost });
+    } else {
+      throw new ShellError(`${map.name} is a ${map.type} map, not a ring or perf buffer`, {
+        hint: "tail takes a ringbuf or perf_event_array map; see `map list`",
+      });
+    }
+    if (ctx.interactive && out.format === "table") {
+      out.info(`tailing ${map.name}${type ? ` as ${type}` : ""} (Ctrl-C to stop)`);
+    }
+    out.beginStream();
+    // Events holding bpf_get_stack() arrays print their frames symbolized.
+    using stacks = new EventStacks();
+    const print = (ev: unknown) => {
+      // After Ctrl-C the rest of the batch is dropped: the prompt comes back at once.
+      if (stop.seen >= stop.max || ctx.signal.aborted) return;
+      stop.seen++;
+      const row = perf ? flattenPerf(ev) : ev;
+      const split = stacks.split(row);
+      if (!split) return out.event(row);
+      const named = split.stacks.map((s) => [s.name, s.frames.map((f) => formatFrame(f))]);
+      if (out.format !== "table") {
+        return out.event({ ...split.rest, ...Object.fromEntries(named) });
+      }
+      out.event(split.rest);
+      for (const [name, frames] of named) {
+        out.line(`    ${name}:`);
+        for (const f of frames) out.line(`        ${f}`);
+      }
+    };
+    try {
+      while (!stop.done) await source.poll(stop.wait(100), print);
+    } finally {
+      source.close?.();
+      const summary = drops.summary(source.stats);
+      if (summary) out.info(summary);
+    }
+  },
+};
 
-  program.command("tail").helpGroup(group)
-    .description("print the events of a ring buffer or perf buffer until Ctrl-C")
-    .argument("<map>", "a ringbuf or perf_event_array map")
-    .option("--as <type>", "decode events as this BTF struct of the object (default: guessed)")
-    .option("--count <n>", "stop after N events")
-    .option("--timeout <seconds>", "stop after SECONDS")
-    .action(async (spec: string, opts: Limits & { as?: string }) => {
-      const { lo, map } = session.map(spec);
-      // Without --as the core picks the object's event struct (event, *_event, data_t).
-      const type = opts.as;
-      const stop = new Stop(ctx.signal, opts);
-      const obj = lo.obj as unknown as Record<string, (name: string, o: object) => EventSource>;
-      const { DropReport, EventStacks, formatFrame } = await loadCore();
-      const drops = new DropReport((t) => out.info(t), map.name);
-      let source: EventSource;
-      let perf = false;
-      if (map.type === "ringbuf") {
-        source = obj.ringbuf(map.name, { type, onFull: drops.onFull });
-      } else if (map.type === "perf_event_array") {
-        perf = true;
-        source = obj.perfbuf(map.name, { type, onLost: drops.onLost });
-      } else {
-        throw new ShellError(`${map.name} is a ${map.type} map, not a ring or perf buffer`, {
-          hint: "tail takes a ringbuf or perf_event_array map; see `maps`",
+/** `trace`. */
+export const traceCommand: CommandSpec = {
+  name: "trace",
+  group: "Streams",
+  summary: "print trace_pipe lines (bpf_printk) matching REGEX",
+  description: "print trace_pipe lines (bpf_printk output), filtered by a regex, until Ctrl-C",
+  args: [{ name: "regex", help: "only lines whose text matches" }],
+  options: LIMITS,
+  async run(ctx, { args, opts }) {
+    const { out } = ctx;
+    const pattern = args.regex as string | undefined;
+    let re: RegExp | undefined;
+    try {
+      re = pattern ? new RegExp(pattern) : undefined;
+    } catch (e) {
+      throw new ShellError(`bad regex '${pattern}': ${(e as Error).message}`, { usage: true });
+    }
+    const { tracePipe } = await loadCore();
+    const stop = new Stop(ctx.signal, opts as Limits);
+    // One signal for Ctrl-C and --timeout: the pipe stops waiting at once on either.
+    const done = new AbortController();
+    const abort = () => done.abort();
+    ctx.signal.addEventListener("abort", abort, { once: true });
+    const timer = stop.deadline < Infinity
+      ? setTimeout(abort, stop.deadline - Date.now())
+      : undefined;
+    if (ctx.interactive && out.format === "table") {
+      out.info("reading trace_pipe (Ctrl-C to stop)");
+    }
+    out.beginStream();
+    try {
+      for await (const l of tracePipe({ filter: re, signal: done.signal })) {
+        if (done.signal.aborted) break;
+        out.event({
+          time: l.timestamp,
+          task: l.task,
+          pid: l.pid,
+          cpu: l.cpu,
+          message: l.message,
         });
+        if (++stop.seen >= stop.max) break;
       }
-      if (ctx.interactive && out.format === "table") {
-        out.info(`tailing ${map.name}${type ? ` as ${type}` : ""} (Ctrl-C to stop)`);
-      }
-      out.beginStream();
-      // Events holding bpf_get_stack() arrays print their frames symbolized.
-      using stacks = new EventStacks();
-      const print = (ev: unknown) => {
-        // After Ctrl-C the rest of the batch is dropped: the prompt comes back at once.
-        if (stop.seen >= stop.max || ctx.signal.aborted) return;
-        stop.seen++;
-        const row = perf ? flattenPerf(ev) : ev;
-        const split = stacks.split(row);
-        if (!split) return out.event(row);
-        const named = split.stacks.map((s) => [s.name, s.frames.map((f) => formatFrame(f))]);
-        if (out.format !== "table") {
-          return out.event({ ...split.rest, ...Object.fromEntries(named) });
-        }
-        out.event(split.rest);
-        for (const [name, frames] of named) {
-          out.line(`    ${name}:`);
-          for (const f of frames) out.line(`        ${f}`);
-        }
-      };
-      try {
-        while (!stop.done) await source.poll(stop.wait(100), print);
-      } finally {
-        source.close?.();
-        const summary = drops.summary(source.stats);
-        if (summary) out.info(summary);
-      }
-    });
-
-  program.command("trace").helpGroup(group)
-    .summary("print trace_pipe lines (bpf_printk) matching REGEX")
-    .description("print trace_pipe lines (bpf_printk output), filtered by a regex, until Ctrl-C")
-    .argument("[regex]", "only lines whose text matches")
-    .option("--count <n>", "stop after N lines")
-    .option("--timeout <seconds>", "stop after SECONDS")
-    .action(async (pattern: string | undefined, opts: Limits) => {
-      let re: RegExp | undefined;
-      try {
-        re = pattern ? new RegExp(pattern) : undefined;
-      } catch (e) {
-        throw new ShellError(`bad regex '${pattern}': ${(e as Error).message}`, { usage: true });
-      }
-      const { tracePipe } = await loadCore();
-      const stop = new Stop(ctx.signal, opts);
-      // One signal for Ctrl-C and --timeout: the pipe stops waiting at once on either.
-      const done = new AbortController();
-      const abort = () => done.abort();
-      ctx.signal.addEventListener("abort", abort, { once: true });
-      const timer = stop.deadline < Infinity
-        ? setTimeout(abort, stop.deadline - Date.now())
-        : undefined;
-      if (ctx.interactive && out.format === "table") {
-        out.info("reading trace_pipe (Ctrl-C to stop)");
-      }
-      out.beginStream();
-      try {
-        for await (const l of tracePipe({ filter: re, signal: done.signal })) {
-          if (done.signal.aborted) break;
-          out.event({
-            time: l.timestamp,
-            task: l.task,
-            pid: l.pid,
-            cpu: l.cpu,
-            message: l.message,
-          });
-          if (++stop.seen >= stop.max) break;
-        }
-      } finally {
-        clearTimeout(timer);
-        ctx.signal.removeEventListener("abort", abort);
-      }
-    });
-}
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", abort);
+    }
+  },
+};
 
 /** A perf event `{cpu, data}` as one row: the CPU, then the decoded fields. */
 function flattenPerf(ev: unknown): unknown {
