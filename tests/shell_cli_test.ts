@@ -246,3 +246,14 @@ Deno.test({
   },
 });
 
+Deno.test("thousands of JavaScript lines in a row, with promises pending, do not crash the shell", async () => {
+  // Through node:inspector's REPL mode this aborted Deno ("Invoke in
+  // DisallowJavascriptExecutionScope") within a few hundred lines in most runs.
+  const lines = ["const pending = new Promise(() => {}); pending.then(() => {}); 0"];
+  for (let i = 1; i <= 2000; i++) lines.push(String(i));
+  const r = await bpfsh([], lines.join("\n") + "\n");
+  assertEquals(r.code, 0, r.stderr.slice(0, 2000));
+  const out = r.stdout.trim().split("\n");
+  assertEquals(out.length, 2001);
+  assertEquals(out.at(-1), "2000");
+});

@@ -11,6 +11,7 @@ import { ShellError } from "../shell/errors.ts";
 import { Dispatcher } from "../shell/dispatch.ts";
 import { Completer } from "../shell/complete.ts";
 import { parseCli } from "../shell/main.ts";
+import { prepareCode } from "../shell/repl_code.ts";
 
 /** An Output that collects what it prints. */
 function capture(format: "table" | "json" | "yaml" = "table") {
@@ -216,3 +217,45 @@ Deno.test("Dispatcher runs ';'-separated commands and stops at exit", async () =
   assertEquals(d.exitCode, 3);
 });
 
+Deno.test("JavaScript lines keep their declarations, await at the top level and print the last value", async () => {
+  const { out, text } = capture();
+  const d = new Dispatcher({ out });
+  const lines = [
+    "const x = 40",
+    "x + 2",
+    "let {a, b: [c]} = {a: 1, b: [2]}; a + c",
+    "class K { v() { return 7 } }; new K().v()",
+    "function f() { return 'f' }",
+    "f()",
+    "{a: 1}",
+    "const r = await Promise.resolve(5); r * 2",
+    "r",
+    "async function g() { return 9 }; await g()",
+    "g.name",
+    "for (const i of [1, 2]) {}; 'loop'",
+  ];
+  for (const l of lines) assert(await d.line(l), l);
+  assertEquals(text.out.trim().split("\n"), [
+    "42",
+    "3",
+    "7",
+    '"f"',
+    "{ a: 1 }",
+    "10",
+    "5",
+    "9",
+    '"g"',
+    '"loop"',
+  ]);
+  assertEquals(await d.line("await Promise.reject(new TypeError('nope'))"), false);
+  assertMatch(text.err, "error: js: TypeError: nope");
+  assertEquals(await d.line("syntax error here"), false);
+  assertMatch(text.err, "SyntaxError");
+  assertEquals(prepareCode("const x = 1").code, "var x = 1");
+  assertEquals(prepareCode("{a: 1}").code, "({a: 1})");
+  assert(prepareCode("const r = await f(); r").async);
+  assert(
+    !prepareCode("async () => { await x }").async,
+    "an await inside a function is not top-level",
+  );
+});
