@@ -1,6 +1,7 @@
 // The live demo: every exec as an event on a ring buffer, and exec counts per uid.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "lib/filter.bpf.h"
 
 struct exec_event {
 	u32 pid;
@@ -28,6 +29,8 @@ struct {
 SEC("tracepoint/sched/sched_process_exec")
 int on_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
+	if (!task_allowed())
+		return 0;
 	u32 uid = (u32)bpf_get_current_uid_gid();
 	u64 one = 1, *n = bpf_map_lookup_elem(&execs_by_uid, &uid);
 	if (n)

@@ -12,6 +12,7 @@
 
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
+import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
 import { endDrops, openBeside, watchDrops } from "./lib/events.ts";
 import { RecordPrinter } from "./lib/output.ts";
 
@@ -19,6 +20,7 @@ import { RecordPrinter } from "./lib/output.ts";
 const SPEC: ToolSpec = {
   name: "demo",
   summary: "Traces every exec and counts execs per uid.",
+  filters: ["pid", "uid", "comm"],
   examples: [
     ["", "until Ctrl-C"],
     ["--duration 10", "for 10 seconds"],
@@ -35,7 +37,9 @@ interface ExecEvent {
 }
 
 await runTool(SPEC, async (args, stop) => {
+  const filters = filtersOf(args);
   using obj = await openBeside(import.meta.url, "demo.bpf.c");
+  applyFilters(obj, filters);
   obj.load();
   obj.attachAll();
   const drops = watchDrops("events");
@@ -48,7 +52,7 @@ await runTool(SPEC, async (args, stop) => {
     { key: "comm", width: 16, gap: 2 },
     { key: "filename", title: "FILE" },
   ], { json: args.flag("json") });
-  stop.begin("Tracing execs... Ctrl-C to stop.\n");
+  stop.begin(`Tracing execs${describeFilters(filters)}... Ctrl-C to stop.\n`);
   out.header();
   for await (const ev of events.events({ signal: stop.signal })) out.row({ event: "exec", ...ev });
   endDrops(drops, events.stats);

@@ -16,13 +16,28 @@
 
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
-import { endDrops, openAttached, streamMapName, tailArgs, take, watchDrops } from "./lib/events.ts";
+import { describeFilters, eventMatcher, filtersOf } from "./lib/filters.ts";
+import {
+  endDrops,
+  filterEvents,
+  openAttached,
+  streamMapName,
+  tailArgs,
+  take,
+  watchDrops,
+} from "./lib/events.ts";
 import { formatEvent } from "./lib/output.ts";
 
 /** The command line (and the help text made from it). */
 const SPEC: ToolSpec = {
   name: "perfbuf_tail",
   summary: "Tail a BPF perf buffer, each event as [CPU] key=value pairs, with lost samples.",
+  filters: ["pid", "uid", "comm"],
+  filterHelp: {
+    pid: "only events whose pid (or tgid) field is PID",
+    uid: "only events whose uid field is UID",
+    comm: "only events whose comm (or command) field is COMM",
+  },
   ...tailArgs("perf_event_array", "Hello World on each execve", {
     pages: { type: "string", arg: "N", help: "data pages per CPU, a power of two (default 64)" },
   }),
@@ -35,6 +50,8 @@ const SPEC: ToolSpec = {
 await runTool(SPEC, async (args, stop) => {
   const count = args.int("count", 1);
   const json = args.flag("json");
+  const filters = filtersOf(args);
+  const pass = eventMatcher(filters);
   using obj = await openAttached(import.meta.url, args.positionals[0], "perfbuf_tail.bpf.c");
   const name = streamMapName(obj, "perf_event_array", args.str("map"));
   const drops = watchDrops(name);
@@ -44,11 +61,14 @@ await runTool(SPEC, async (args, stop) => {
     onLost: drops.onLost,
   });
 
-  stop.begin(`Tailing perf buffer '${name}' as ${pb.typeName}... Ctrl-C to stop.`);
-  for await (const { cpu, data } of take(pb.events({ signal: stop.signal }), count)) {
+  stop.begin(
+    `Tailing perf buffer '${name}' as ${pb.typeName}${describeFilters(filters)}... Ctrl-C to stop.`,
+  );
+  const events = filterEvents(pb.events({ signal: stop.signal }), (ev) => pass(ev.data));
+  for await (const { cpu, data } of take(events, count)) {
     console.log(json ? formatEvent({ cpu, data }, true) : `[${cpu}] ${formatEvent(data)}`);
   }
-  const { events, bytes, lost } = pb.stats;
-  console.error(`${events} events, ${bytes} bytes, ${lost} lost`);
+  const { bytes, lost } = pb.stats;
+  console.error(`${pb.stats.events} events, ${bytes} bytes, ${lost} lost`);
   endDrops(drops, pb.stats);
 });

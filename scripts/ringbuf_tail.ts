@@ -15,13 +15,28 @@
 
 import { runTool } from "./lib/run.ts";
 import type { ToolSpec } from "./lib/cli.ts";
-import { endDrops, openAttached, streamMapName, tailArgs, take, watchDrops } from "./lib/events.ts";
+import { describeFilters, eventMatcher, filtersOf } from "./lib/filters.ts";
+import {
+  endDrops,
+  filterEvents,
+  openAttached,
+  streamMapName,
+  tailArgs,
+  take,
+  watchDrops,
+} from "./lib/events.ts";
 import { formatEvent } from "./lib/output.ts";
 
 /** The command line (and the help text made from it). */
 const SPEC: ToolSpec = {
   name: "ringbuf_tail",
   summary: "Tail a BPF ring buffer, each event as key=value pairs (or bytes in hex).",
+  filters: ["pid", "uid", "comm"],
+  filterHelp: {
+    pid: "only events whose pid (or tgid) field is PID",
+    uid: "only events whose uid field is UID",
+    comm: "only events whose comm (or command) field is COMM",
+  },
   ...tailArgs("ringbuf", "process execs and exits"),
   examples: [
     ["--duration 5", "5 seconds of execs and exits"],
@@ -31,13 +46,17 @@ const SPEC: ToolSpec = {
 
 await runTool(SPEC, async (args, stop) => {
   const count = args.int("count", 1);
+  const filters = filtersOf(args);
+  const pass = eventMatcher(filters);
   using obj = await openAttached(import.meta.url, args.positionals[0], "ringbuf_tail.bpf.c");
   const name = streamMapName(obj, "ringbuf", args.str("map"));
   const drops = watchDrops(name);
   const rb = obj.ringbuf(name, { type: args.str("type"), onFull: drops.onFull });
 
-  stop.begin(`Tailing ring buffer '${name}' as ${rb.typeName}... Ctrl-C to stop.`);
-  for await (const ev of take(rb.events({ signal: stop.signal }), count)) {
+  stop.begin(
+    `Tailing ring buffer '${name}' as ${rb.typeName}${describeFilters(filters)}... Ctrl-C to stop.`,
+  );
+  for await (const ev of take(filterEvents(rb.events({ signal: stop.signal }), pass), count)) {
     console.log(formatEvent(ev, args.flag("json")));
   }
   console.error(`${rb.stats.events} events, ${rb.stats.bytes} bytes`);

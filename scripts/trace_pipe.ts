@@ -13,7 +13,8 @@
 import { tracePipe } from "../mod.ts";
 import { runTool } from "./lib/run.ts";
 import { type ToolSpec, UsageError } from "./lib/cli.ts";
-import { COUNT_OPTION, openAttached, take } from "./lib/events.ts";
+import { COUNT_OPTION, filterEvents, openAttached, take } from "./lib/events.ts";
+import { filtersOf } from "./lib/filters.ts";
 import { formatEvent } from "./lib/output.ts";
 
 /** The command line (and the help text made from it). */
@@ -21,6 +22,12 @@ const SPEC: ToolSpec = {
   name: "trace_pipe",
   summary: "Print trace_pipe lines (those matching REGEX).",
   argument: { name: "REGEX", help: "print only the lines this matches (default: all)" },
+  // A trace_pipe line names the task and its pid, not its user: no --uid.
+  filters: ["pid", "comm"],
+  filterHelp: {
+    pid: "only lines written by this pid (a thread id, as trace_pipe shows it)",
+    comm: "only lines written by a task of this name",
+  },
   options: {
     demo: {
       type: "boolean",
@@ -37,13 +44,17 @@ const SPEC: ToolSpec = {
 await runTool(SPEC, async (args, stop) => {
   const count = args.int("count", 1);
   const filter = regexOf(args.positionals[0]);
+  const { pid, comm } = filtersOf(args);
+  const pass = (l: { pid: number; task: string }) =>
+    (pid === undefined || l.pid === pid) && (comm === undefined || l.task === comm);
   // The demo's programs stay attached while the pipe is read.
   using _demo = args.flag("demo")
     ? await openAttached(import.meta.url, undefined, "trace_pipe.bpf.c")
     : null;
 
   stop.begin("Reading trace_pipe... Ctrl-C to stop.");
-  for await (const line of take(tracePipe({ filter, signal: stop.signal }), count)) {
+  const lines = filterEvents(tracePipe({ filter, signal: stop.signal }), pass);
+  for await (const line of take(lines, count)) {
     if (args.flag("json")) {
       console.log(formatEvent(line, true));
     } else {

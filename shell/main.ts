@@ -138,27 +138,50 @@ async function main(argv: string[]): Promise<number | undefined> {
     return await runScript(cli.rest[1], cli.rest.slice(2)) ? undefined : 1;
   }
 
-  const [{ Dispatcher }, { Output }] = await Promise.all([
+  const [
+    { Dispatcher },
+    { Output, writeAll },
+    { loadedCore },
+    { onStdoutClosed, isBrokenPipe, CLOSED_OUTPUT_STATUS },
+  ] = await Promise.all([
     importShell<typeof import("./dispatch.ts")>("./dispatch.ts"),
     importShell<typeof import("./output.ts")>("./output.ts"),
+    importShell<typeof import("./core.ts")>("./core.ts"),
+    importShell<typeof import("./stdout_closed.ts")>("./stdout_closed.ts"),
   ]);
   const stdinTty = Deno.stdin.isTerminal();
   const interactive = stdinTty && !cli.commands.length && !cli.rest.length;
-  const out = new Output({ format: cli.format, color: cli.color === false ? false : undefined });
+  // A closed output (`| head`): leave at once, with everything closed, as SIGPIPE would.
+  const write = (t: string) => {
+    try {
+      writeAll(Deno.stdout, t);
+    } catch (e) {
+      if (isBrokenPipe(e)) shutdown(CLOSED_OUTPUT_STATUS);
+      throw e;
+    }
+  };
+  const out = new Output({
+    format: cli.format,
+    color: cli.color === false ? false : undefined,
+    write,
+  });
   if (cli.format === "yaml") {
     await (await importShell<typeof import("./output.ts")>("./output.ts")).loadYaml();
   }
   const d = new Dispatcher({ out, interactive, debug: cli.debug });
 
-  // Leaving closes everything we loaded: exit, SIGTERM, SIGHUP, an uncaught error.
+  // Leaving closes everything we loaded: exit, SIGTERM, SIGHUP, an uncaught error, a closed
+  // output; objects JavaScript lines opened outside the session too.
   let leaving = false;
   const shutdown = (status: number): never => {
     if (!leaving) {
       leaving = true;
       d.session.closeAll();
+      loadedCore()?.closeAll();
     }
     Deno.exit(status);
   };
+  onStdoutClosed(() => shutdown(CLOSED_OUTPUT_STATUS));
   for (const [sig, status] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
     Deno.addSignalListener(sig, () => shutdown(status));
   }

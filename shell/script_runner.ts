@@ -14,6 +14,7 @@
  */
 
 import { closeAll } from "../bpf/object/lifetime.ts";
+import { CLOSED_OUTPUT_STATUS, onStdoutClosed } from "./stdout_closed.ts";
 
 const HANDLED = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 type Handled = keyof typeof HANDLED;
@@ -87,6 +88,11 @@ export async function runScript(path: string, args: string[]): Promise<boolean> 
     return false;
   }
   watchSignals();
+  // Nobody reads the output any more (`| head`): close everything and leave, as SIGPIPE would.
+  onStdoutClosed(() => {
+    closeAll();
+    Deno.exit(CLOSED_OUTPUT_STATUS);
+  });
   await import(new URL(`file://${abs}`).href);
   return true;
 }

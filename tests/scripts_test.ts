@@ -7,7 +7,7 @@ import { formatEvent, RecordPrinter } from "../scripts/lib/output.ts";
 import { take } from "../scripts/lib/events.ts";
 import { parseUnistd, syscallName, syscallNumber } from "../scripts/lib/syscalls.ts";
 import { buckets } from "../scripts/lib/hist.ts";
-import { filtersOf } from "../scripts/lib/filters.ts";
+import { eventMatcher, filtersOf } from "../scripts/lib/filters.ts";
 
 const SCRIPTS = [
   "execsnoop",
@@ -127,6 +127,15 @@ Deno.test("buckets() lists log2 slots from the first to the last non-empty one",
   assertEquals(buckets([0, 0, 0]), []);
 });
 
+Deno.test("eventMatcher() filters decoded events by pid/tgid, uid and comm/command fields", () => {
+  const pass = eventMatcher({ pid: 42, comm: "bash" });
+  assert(pass({ pid: 42, comm: "bash", uid: 0 }));
+  assert(!pass({ pid: 42, comm: "sh", uid: 0 }));
+  assert(eventMatcher({ pid: 7, uid: 0 })({ tgid: 7, uid: 0, command: "x" }));
+  assert(eventMatcher({})({}), "no filter: everything passes");
+  assertThrows(() => eventMatcher({ uid: 0 })({ pid: 1 }), UsageError, "no uid field");
+});
+
 // ---- Command lines (no BPF: --help and errors stop before anything loads) ---------------
 
 Deno.test("every script prints its help, and a bad option exits 2 with a pointer to --help", async () => {
@@ -141,6 +150,11 @@ Deno.test("every script prints its help, and a bad option exits 2 with a pointer
       assertEquals(r.code, 0, `${r.name} --help: ${r.stderr}`);
       assertMatch(r.stdout, `usage: ${r.name} [options]`);
       assertMatch(r.stdout, "--duration SECONDS");
+      // Every script filters by pid, uid and command name, where its events carry them.
+      for (const f of ["pid", "uid", "comm"]) {
+        const without = { bashreadline: "comm", trace_pipe: "uid" }[r.name as string];
+        if (f !== without) assertMatch(r.stdout, `--${f} `);
+      }
       assertMatch(r.stdout, "--json");
     } else {
       assertEquals(r.code, 2, `${r.name} ${r.args}`);

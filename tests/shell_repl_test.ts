@@ -156,3 +156,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a runaway JavaScript line is stopped within its budget with the session intact, and SIGTERM during one cleans up",
+  // Root: loading BPF programs; tmux: the pseudo-terminal.
+  ignore: NOT_ROOT || !HAVE_TMUX,
+  async fn() {
+    const sh = new TmuxShell({ BPFSH_HISTORY: "", BPFSH_JS_TIMEOUT: "1" });
+    try {
+      await sh.ready();
+      sh.type(`load ${DEMO}`);
+      await sh.waitFor("loaded shell_demo");
+      const pid = sh.pid();
+      const ids = progIdsOf(pid).sort();
+      assertEquals(ids.length, 2);
+      let mark = sh.mark();
+      sh.type("let spins = 0; while (true) { spins++ }");
+      await new Promise((r) => setTimeout(r, 200));
+      sh.keys("C-c"); // it cannot cut the line short, and must not break anything either
+      await sh.waitFor(
+        /stopped after 1 s of running without a pause[\s\S]*bpfsh> \n$/,
+        10_000,
+        mark,
+      );
+      assertEquals(progIdsOf(pid).sort(), ids, "the session's programs are still loaded");
+      mark = sh.mark();
+      sh.type("map count pid_hist; spins > 0");
+      await sh.waitFor(/\n64\ntrue\nbpfsh> \n$/, 10_000, mark);
+      // SIGTERM while a line spins: the shell leaves, with everything closed.
+      sh.type("while (true) {}");
+      await new Promise((r) => setTimeout(r, 200));
+      Deno.kill(pid, "SIGTERM");
+      await sh.exited(10_000);
+      await assertUnloaded(ids);
+    } finally {
+      sh.kill();
+    }
+  },
+});

@@ -176,3 +176,21 @@ export function endDrops(drops: DropReport, stats: DropStats): void {
   const line = drops.summary(stats);
   if (line) console.error(line);
 }
+
+/**
+ * The events of a stream that pass a test; leaving early closes the stream's iterator.
+ *
+ * @param events The stream.
+ * @param pass The test.
+ * @returns The events that pass.
+ * @example
+ * ```ts
+ * for await (const ev of filterEvents(rb.events(), eventMatcher({ pid: 42 }))) console.log(ev);
+ * ```
+ */
+export async function* filterEvents<T>(
+  events: AsyncIterable<T>,
+  pass: (ev: T) => boolean,
+): AsyncGenerator<T> {
+  for await (const ev of events) if (pass(ev)) yield ev;
+}

@@ -77,3 +77,45 @@ export function describeFilters(f: Filters): string {
   if (f.comm !== undefined) parts.push(`comm ${f.comm}`);
   return parts.length ? ` (${parts.join(", ")})` : "";
 }
+
+/** The fields of an event each filter reads, in the order they are looked for. */
+const EVENT_FIELDS: Record<keyof Filters, string[]> = {
+  pid: ["pid", "tgid"],
+  uid: ["uid"],
+  comm: ["comm", "command", "task"],
+};
+
+/**
+ * The filters applied to decoded events, for scripts that read objects they did not write (the
+ * filter then runs here, not in the kernel): `pid` (or `tgid`), `uid`, `comm` (or `command`,
+ * `task`) fields of each event.
+ *
+ * @param f The filters.
+ * @returns Whether an event passes.
+ * @throws {UsageError} At the first event, when a filter asks for a field it does not have.
+ * @example
+ * ```ts
+ * const pass = eventMatcher({ comm: "bash" });
+ * pass({ pid: 1, comm: "bash" }); // true
+ * ```
+ */
+export function eventMatcher(f: Filters): (ev: unknown) => boolean {
+  const wanted = (Object.keys(EVENT_FIELDS) as (keyof Filters)[]).filter((k) => f[k] !== undefined);
+  if (!wanted.length) return () => true;
+  let fields: [keyof Filters, string][] | undefined;
+  return (ev) => {
+    const o = (ev ?? {}) as Record<string, unknown>;
+    fields ??= wanted.map((k) => {
+      const field = EVENT_FIELDS[k].find((n) => n in o);
+      if (!field) {
+        throw new UsageError(
+          `--${k}: the events have no ${EVENT_FIELDS[k].join(" or ")} field (they have: ${
+            Object.keys(o).join(", ") || "no fields"
+          })`,
+        );
+      }
+      return [k, field];
+    });
+    return fields.every(([k, field]) => String(o[field]) === String(f[k]));
+  };
+}

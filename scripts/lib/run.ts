@@ -7,9 +7,10 @@
  * @module
  */
 
-import { BpfError } from "../../mod.ts";
+import { BpfError, closeAll } from "../../mod.ts";
 import { type Args, parseToolArgs, type ToolSpec, UsageError } from "./cli.ts";
 import { abortableSleep } from "../../shell/sleep.ts";
+import { CLOSED_OUTPUT_STATUS, onStdoutClosed } from "../../shell/stdout_closed.ts";
 
 /**
  * When to stop: on Ctrl-C or SIGTERM, or `duration` seconds after {@link Stopper.begin}
@@ -131,6 +132,12 @@ export async function runTool(
   spec: ToolSpec,
   body: (args: Args, stop: Stopper) => Promise<void>,
 ): Promise<void> {
+  // Nobody reads the output any more (`| head`; console.log drops EPIPE without a word):
+  // close everything and leave, as SIGPIPE would.
+  const unwatch = onStdoutClosed(() => {
+    closeAll();
+    Deno.exit(CLOSED_OUTPUT_STATUS);
+  });
   try {
     const args = parseToolArgs(spec);
     if (!args) return;
@@ -139,6 +146,8 @@ export async function runTool(
   } catch (e) {
     Deno.exitCode = e instanceof UsageError ? 2 : 1;
     console.error(errorText(spec.name, e));
+  } finally {
+    unwatch();
   }
 }
 

@@ -173,7 +173,8 @@ export function overview(commands: readonly CommandSpec[], out: Output, columns:
   }
   text += "\nAny other line is JavaScript over the session: obj, objects, maps, progs, links,\n" +
     "each map and program by name, and the mod.ts API (await works).\n" +
-    "Add --json or --yaml to any command. Ctrl-C stops a command or a JavaScript line;\n" +
-    "Ctrl-D or exit leaves. help CMD explains one command.\n";
+    "Add --json or --yaml to any command. Ctrl-C stops a command or an await; a line that\n" +
+    "runs 5 s without a pause is stopped (BPFSH_JS_TIMEOUT). Ctrl-D or exit leaves.\n" +
+    "help CMD explains one command.\n";
   return text;
 }
