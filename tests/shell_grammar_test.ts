@@ -13,6 +13,7 @@ import { splitCommands } from "../shell/line.ts";
 import { change } from "../shell/commands/map.ts";
 import { isInternalStatic } from "../shell/commands/globals.ts";
 import { abortableSleep } from "../shell/sleep.ts";
+import { Completer } from "../shell/complete.ts";
 import { parseToolArgs, UsageError } from "../scripts/lib/cli.ts";
 
 function capture(format: "table" | "json" | "yaml" = "table") {
@@ -204,4 +205,23 @@ Deno.test("cells shorten long arrays and show byte arrays as text or hex", () =>
   const text = formatCell([...new TextEncoder().encode("x".repeat(100))]);
   assertEquals(text, `"${"x".repeat(64)}"… (36 more bytes)`);
   assert(isInternalStatic("____sched_switch.zero") && !isInternalStatic("filter_pid"));
+});
+
+Deno.test({
+  name:
+    "Tab completes tracepoints as attach targets from their first letters, not only after tracepoint/",
+  // Root: tracefs's list of events.
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const { out } = capture();
+    const c = new Completer(new Dispatcher({ out }));
+    const [cats] = await c.complete("attach p sysc");
+    assert(cats.includes("syscalls/"), `got ${cats}`);
+    const [names] = await c.complete("attach p syscalls/sys_enter_clo");
+    assert(names.includes("syscalls/sys_enter_close "), `got ${names}`);
+    const [kinds] = await c.complete("attach p tr");
+    assert(kinds.includes("tracepoint/"), `got ${kinds}`);
+    const [full] = await c.complete("attach p tracepoint/sched/sched_process_ex");
+    assert(full.includes("tracepoint/sched/sched_process_exec"), `got ${full}`);
+  },
 });
