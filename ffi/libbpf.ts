@@ -72,6 +72,8 @@ const symbols = {
   bpf_program__type: { parameters: ["pointer"], result: "i32" },
   /** int bpf_program__set_type(struct bpf_program *prog, enum bpf_prog_type type); */
   bpf_program__set_type: { parameters: ["pointer", "i32"], result: "i32" },
+  /** int bpf_program__set_expected_attach_type(struct bpf_program *prog, enum bpf_attach_type type); */
+  bpf_program__set_expected_attach_type: { parameters: ["pointer", "i32"], result: "i32" },
   /** enum bpf_attach_type bpf_program__expected_attach_type(const struct bpf_program *prog); */
   bpf_program__expected_attach_type: { parameters: ["pointer"], result: "i32" },
   /** size_t bpf_program__insn_cnt(const struct bpf_program *prog); */

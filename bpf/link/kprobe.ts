@@ -1,6 +1,7 @@
 /**
  * Kernel probes: `kprobe/FUNCTION[+OFFSET]`, `kretprobe/FUNCTION`, and
- * `kprobe.multi/GLOB` (one link over many functions, Linux 5.18+ with CONFIG_FPROBE).
+ * `kprobe.multi/GLOB` (one link over many functions, Linux 5.18+ with CONFIG_FPROBE; on
+ * kernels without it, one kprobe per matching function).
  *
  * On kernels without the kprobe PMU, libbpf goes through tracefs `kprobe_events`: each
  * link's event is removed when it closes (and at exit or on a signal, through the owning
@@ -13,7 +14,11 @@ import { BPF_KPROBE_MULTI_OPTS, BPF_KPROBE_OPTS, ERRNO } from "../../ffi/abi.ts"
 import { BpfError } from "../../ffi/errors.ts";
 import { libbpf } from "../../ffi/libbpf.ts";
 import { cstr } from "../../ffi/libc.ts";
-import { kprobeAlternative, kprobesAvailable } from "../system/kernel_limits.ts";
+import {
+  kprobeAlternative,
+  kprobeMultiAvailable,
+  kprobesAvailable,
+} from "../system/kernel_limits.ts";
 import { readTextIfAny } from "../system/files.ts";
 import { tracefsPath } from "../system/mounts.ts";
 import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
@@ -89,6 +94,10 @@ export function attachKprobeMulti(ctx: AttachContext, t: KprobeMultiTarget): Lin
       hint: `list them with: probes 'kprobe:${t.pattern}'`,
     });
   }
+  // Loaded as a plain kprobe (see prepareKprobeMulti): one kprobe per function.
+  if (libbpf().bpf_program__expected_attach_type(ctx.ptr) !== BPF_TRACE_KPROBE_MULTI) {
+    return attachEach(ctx, funcs, t);
+  }
   const names = funcs.map(cstr);
   const table = new BigUint64Array(names.length);
   names.forEach((n, i) => table[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(n))));
@@ -109,6 +118,68 @@ export function attachKprobeMulti(ctx: AttachContext, t: KprobeMultiTarget): Lin
   );
   void names, table; // libbpf read the strings and their table during the call
   return release;
+}
+
+/** `BPF_TRACE_KPROBE_MULTI`, the expected attach type of kprobe.multi programs. */
+const BPF_TRACE_KPROBE_MULTI = 42;
+/** The most functions a glob may expand to when each is its own kprobe (one fd each). */
+export const KPROBE_EACH_LIMIT = 512;
+
+/**
+ * Make an object's kprobe.multi programs loadable as plain kprobes when the kernel has no
+ * kprobe.multi links, so that attach can expand their glob into one kprobe per function (as
+ * bpftrace does). Called before the object loads; does nothing on kernels with fprobe.
+ *
+ * @param objectPtr The `struct bpf_object *`, not loaded yet.
+ * @returns How many programs were changed.
+ * @example
+ * ```ts
+ * prepareKprobeMulti(objPtr); // then bpf_object__load
+ * ```
+ */
+export function prepareKprobeMulti(objectPtr: Deno.PointerObject): number {
+  const sym = libbpf();
+  let changed = 0;
+  for (
+    let p = sym.bpf_object__next_program(objectPtr, null);
+    p;
+    p = sym.bpf_object__next_program(objectPtr, p)
+  ) {
+    const section = Deno.UnsafePointerView.getCString(sym.bpf_program__section_name(p)!);
+    if (!/^k(ret)?probe\.multi([/:]|$)/.test(section)) continue;
+    if (!kprobesAvailable() || kprobeMultiAvailable()) return changed;
+    sym.bpf_program__set_expected_attach_type(p, 0);
+    changed++;
+  }
+  return changed;
+}
+
+/** One kprobe per function, as one release; functions that cannot be probed are skipped. */
+function attachEach(ctx: AttachContext, funcs: string[], t: KprobeMultiTarget): LinkRelease {
+  if (funcs.length > KPROBE_EACH_LIMIT) {
+    throw new BpfError({
+      op: ctx.op,
+      message: `'${t.pattern}' matches ${funcs.length} functions; without kprobe.multi links ` +
+        `(CONFIG_FPROBE) each is its own kprobe, at most ${KPROBE_EACH_LIMIT}`,
+      hint: "narrow the glob, or use fentry programs",
+    });
+  }
+  const parts: LinkRelease[] = [];
+  let last: unknown;
+  for (const func of funcs) {
+    try {
+      parts.push(attachKprobe(ctx, { func, offset: 0, retprobe: t.retprobe }));
+    } catch (e) {
+      // Listed as traceable, yet refused (blacklisted, gone with a module): skip it.
+      if (!(e instanceof BpfError) || !["EINVAL", "ENOENT", "EBUSY"].includes(e.code)) {
+        for (const p of parts) p.destroy();
+        throw e;
+      }
+      last = e;
+    }
+  }
+  if (!parts.length) throw last;
+  return { fd: parts[0].fd, destroy: () => parts.forEach((p) => p.destroy()) };
 }
 
 /**

@@ -15,6 +15,7 @@ import { coreBtfFor } from "../build/core_btf.ts";
 import { explainLoadFailure } from "./load_errors.ts";
 import { type Closeable, track } from "./lifetime.ts";
 import type { Link } from "../link/link.ts";
+import { prepareKprobeMulti } from "../link/kprobe.ts";
 import { BpfMap, type MapInfo } from "../map/map.ts";
 import { Program } from "./program.ts";
 import { ProgArray } from "../map/progarray.ts";
@@ -471,6 +472,7 @@ export class BpfObject {
     const op = `load '${this.name}'`;
     this.#assertOpen(op);
     if (this.#loaded) throw new BpfError({ op, message: "the object is already loaded" });
+    prepareKprobeMulti(this.#native.ptr!);
     const { result, log } = withLog(() => libbpf().bpf_object__load(this.#native.ptr!));
     if (result < 0) throw explainLoadFailure(-result, log, op, this.#programs);
     this.#loaded = true;

@@ -23,6 +23,30 @@ export function kprobesAvailable(): boolean {
     pathExists("/sys/kernel/debug/tracing/kprobe_events");
 }
 
+let fprobe: boolean | undefined;
+
+/**
+ * Whether this kernel has kprobe.multi links (Linux 5.18+ built with CONFIG_FPROBE): its
+ * fprobe functions are in /proc/kallsyms exactly when it is built in.
+ *
+ * @returns True when kprobe.multi links can be made.
+ * @example
+ * ```ts
+ * kprobeMultiAvailable(); // false on Debian 12's 6.1
+ * ```
+ */
+export function kprobeMultiAvailable(): boolean {
+  if (!kprobesAvailable()) return false;
+  if (fprobe === undefined) {
+    try {
+      fprobe = Deno.readTextFileSync("/proc/kallsyms").includes(" register_fprobe\n");
+    } catch {
+      fprobe = false;
+    }
+  }
+  return fprobe;
+}
+
 /**
  * A suggestion for a kprobe target: the syscall tracepoint for syscall functions.
  *
