@@ -218,7 +218,7 @@ boot() {
     sleep 0.2
   done
   grep -q '^bpfsh-vm: up' "$out" || { wait "$pid"; return 2; }
-  tail -n +1 -f --pid="$pid" "$out" | tr -d '\r'
+  tail -n +1 -f --pid="$pid" "$out" | sed -u -e 's/\r$//' -e '/^bpfsh-vm: doctor-json /d'
   wait "$pid"
 }
 
@@ -265,10 +265,15 @@ elif [ -z "$summary" ]; then
   failed=1
   status=1
 fi
-# The doctor ran as a check of its own: it must succeed in the guest too.
-if grep -q '^bpfsh-vm: doctor status 0$' "$out.txt"; then
+# The doctor is a check of its own: it must run in the guest, and what it reports must agree
+# with the guest kernel's build configuration (kinds built in work, the others are missing).
+config=$(ls "$kdir"/x/boot/config-* 2>/dev/null | head -n 1)
+sed -nE 's/^bpfsh-vm: doctor-json (.*)$/\1/p' "$out.txt" >"$vm/doctor.json"
+if grep -q '^bpfsh-vm: doctor status 0$' "$out.txt" && [ -n "$config" ] &&
+  node_modules/.bin/deno run --allow-read tools/vm/doctor_check.ts "$vm/doctor.json" "$config"; then
   passed=$((${passed:-0} + 1))
 else
+  log "the guest's doctor failed or disagrees with $pkg's config"
   failed=$((${failed:-0} + 1))
   status=1
 fi
