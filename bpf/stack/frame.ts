@@ -47,14 +47,14 @@ export type FrameStyle = "bpftrace" | "perf" | "raw";
  * ```
  */
 export function formatFrame(f: Frame, style: FrameStyle = "bpftrace"): string {
-  const hex = f.address.toString(16);
-  if (style === "raw") return `0x${hex}`;
+  if (style === "raw") return `0x${f.address.toString(16)}`;
   const name = f.symbol === undefined ? undefined : f.offset ? `${f.symbol}+${f.offset}` : f.symbol;
   if (style === "perf") {
     const what = name ?? `[unknown: ${f.unknown ?? "no symbol"}]`;
-    return `${hex} ${what} (${f.module ?? (f.kernel ? "[kernel.kallsyms]" : "[unknown]")})`;
+    const module = f.module ?? (f.kernel ? "[kernel.kallsyms]" : "[unknown]");
+    return `${f.address.toString(16)} ${what} (${module})`;
   }
-  return name ?? `0x${hex} [unknown: ${f.unknown ?? "no symbol"}]`;
+  return name ?? `0x${f.address.toString(16)} [unknown: ${f.unknown ?? "no symbol"}]`;
 }
 
 /**
