@@ -49,9 +49,9 @@ const CRT_FUNCTIONS = new Set([
  *
  * @example
  * ```ts
- * using bin = BinarySymbols.open("/usr/lib/x86_64-linux-gnu/libc.so.6");
- * bin.lookupOffset(0x2724a); // { symbol: "__libc_start_call_main", offset: 122 }
- * bin.framePointers(); // false: Debian builds libc without them
+ * using bin = BinarySymbols.open("build/tests/stack_chain");
+ * bin.lookupOffset(0x1160); // { symbol: "gamma", offset: 23 }
+ * bin.framePointers(); // true: built with -fno-omit-frame-pointer
  * ```
  */
 export class BinarySymbols implements Disposable {
@@ -84,7 +84,8 @@ export class BinarySymbols implements Disposable {
    * @throws {BpfError} When the file cannot be opened or is not ELF64.
    * @example
    * ```ts
-   * using bin = BinarySymbols.open("/usr/bin/bash", { debugDirs: ["/usr/lib/debug"] });
+   * using bin = BinarySymbols.open("/proc/self/exe", { debugDirs: ["/usr/lib/debug"] });
+   * bin.buildId; // "e2782821a8acc2d756b03c634ba77d6b84e193ac"
    * ```
    */
   static open(path: string, opts: BinaryOptions = {}): BinarySymbols {
@@ -99,7 +100,9 @@ export class BinarySymbols implements Disposable {
    * @returns The binary.
    * @example
    * ```ts
-   * BinarySymbols.fromImage(ElfImage.fromBytes(vdso, "[vdso]"), { name: "[vdso]" });
+   * // What the Symbolizer does with the vDSO it copies out of memory.
+   * using sym = new Symbolizer();
+   * sym.vdso()?.name; // "[vdso]"
    * ```
    */
   static fromImage(elf: ElfImage, opts: BinaryOptions = {}): BinarySymbols {
@@ -122,7 +125,9 @@ export class BinarySymbols implements Disposable {
    * @returns The symbol and offset, or why there is none.
    * @example
    * ```ts
-   * bin.lookupOffset(addr - mapping.start + mapping.offset);
+   * using bin = BinarySymbols.open("build/tests/stack_chain");
+   * bin.lookupOffset(0x1160); // { symbol: "gamma", offset: 23 }
+   * bin.lookupOffset(0x10); // { unknown: "no symbol covers 0x10 in build/tests/stack_chain (.symtab)" }
    * ```
    */
   lookupOffset(fileOffset: number): BinaryHit {
@@ -151,6 +156,7 @@ export class BinarySymbols implements Disposable {
    * @returns True or false, or undefined when it cannot be told (no symbols, other arch).
    * @example
    * ```ts
+   * using bin = BinarySymbols.open("build/tests/stack_chain");
    * if (bin.framePointers() === false) console.log(`${bin.name}: no frame pointers`);
    * ```
    */

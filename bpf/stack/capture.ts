@@ -26,7 +26,8 @@ export const BPF_F_USER_STACK = 1 << 8;
  * @returns The addresses, innermost first.
  * @example
  * ```ts
- * stackAddresses(event.ustack, event.ustack_bytes); // BigUint64Array [0x5589db2c117en, ...]
+ * stackAddresses([0x5589db2c117en, 0x5589db2c11e4n, 0n, 0n]); // BigUint64Array(2)
+ * stackAddresses([0x5589db2c117en, 0x5589db2c11e4n], 8); // 8 bytes: BigUint64Array(1)
  * ```
  */
 export function stackAddresses(
@@ -62,7 +63,9 @@ export function stackAddresses(
  * @returns The addresses, or undefined when the id is negative or not (or no longer) there.
  * @example
  * ```ts
- * readStack(obj.map("stacks"), key.user_stack);
+ * using obj = await BpfObject.open("build/tests/stack_events.bpf.o");
+ * obj.load();
+ * readStack(obj.map("stack_ids"), 0); // undefined: no stack taken yet
  * ```
  */
 export function readStack(map: BpfMap, id: number): BigUint64Array | undefined {
@@ -105,7 +108,9 @@ export function stackIdProblem(id: number, user = false): string | undefined {
  * @returns `[id, addresses]` pairs, by id.
  * @example
  * ```ts
- * for (const [id, addrs] of stackMapEntries(obj.map("stacks"))) console.log(id, addrs.length);
+ * using obj = await BpfObject.open("build/tests/stack_events.bpf.o");
+ * obj.load();
+ * for (const [id, addrs] of stackMapEntries(obj.map("stack_ids"))) console.log(id, addrs.length);
  * ```
  */
 export function stackMapEntries(map: BpfMap): [number, BigUint64Array][] {

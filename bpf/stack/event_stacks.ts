@@ -30,7 +30,8 @@ const LENGTH_SUFFIXES = ["_bytes", "_len", "_size", "_sz"];
  * @example
  * ```ts
  * using stacks = new EventStacks();
- * const split = stacks.split(ev); // { rest: { pid, comm }, stacks: [{ name: "ustack", frames }] }
+ * const ev = { pid: Deno.pid, comm: "deno", kstack: [0xffffffff81e5c1fan, 0n] };
+ * stacks.split(ev); // { rest: { pid, comm }, stacks: [{ name: "kstack", frames: [...] }] }
  * ```
  */
 export class EventStacks implements Disposable {
@@ -55,7 +56,8 @@ export class EventStacks implements Disposable {
    *   undefined when the event holds no stack.
    * @example
    * ```ts
-   * stacks.split({ pid: 1, ustack: [0x401000n, 0n] })?.stacks[0].frames[0].symbol;
+   * using stacks = new EventStacks();
+   * stacks.split({ pid: Deno.pid, ustack: [0x10n, 0n], ustack_bytes: 8 })?.stacks[0].frames;
    * ```
    */
   split(ev: unknown): { rest: Record<string, unknown>; stacks: EventStack[] } | undefined {

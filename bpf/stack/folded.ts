@@ -32,7 +32,11 @@ export interface StackSample {
  * @returns E.g. `"chain;main;alpha;beta;gamma;do_syscall_64 42"`.
  * @example
  * ```ts
- * foldedLine({ pid: 1, comm: "x", user: frames, kernel: [], value: 3 }); // "x;main;f 3"
+ * const user = [
+ *   { address: 0x1010n, kernel: false, symbol: "f", offset: 16 },
+ *   { address: 0x1110n, kernel: false, symbol: "main", offset: 9 },
+ * ];
+ * foldedLine({ pid: 1, comm: "x", user, kernel: [], value: 3 }); // "x;main;f 3"
  * ```
  */
 export function foldedLine(s: StackSample): string {
@@ -49,7 +53,9 @@ export function foldedLine(s: StackSample): string {
  * @returns The lines.
  * @example
  * ```ts
- * Deno.writeTextFileSync("out.folded", toFolded(samples).join("\n") + "\n");
+ * const user = [{ address: 0x1010n, kernel: false, symbol: "main", offset: 16 }];
+ * const samples = [1, 2].map((value) => ({ pid: 1, comm: "x", user, kernel: [], value }));
+ * toFolded(samples); // ["x;main 3"]
  * ```
  */
 export function toFolded(samples: Iterable<StackSample>): string[] {

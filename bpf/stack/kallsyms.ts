@@ -119,7 +119,7 @@ export class KernelSymbols {
    * @returns The shared table.
    * @example
    * ```ts
-   * KernelSymbols.shared().lookup(addr);
+   * KernelSymbols.shared().size; // 122059: read once, shared by every caller
    * ```
    */
   static shared(): KernelSymbols {
@@ -162,7 +162,7 @@ export class KernelSymbols {
    * @returns The frame.
    * @example
    * ```ts
-   * formatFrame(KernelSymbols.shared().frame(addr)); // "do_syscall_64+506"
+   * formatFrame(KernelSymbols.shared().frame(0xffffffff81e5c1fan)); // "do_syscall_64+506"
    * ```
    */
   frame(address: bigint, caller = false): Frame {

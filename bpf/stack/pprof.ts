@@ -43,7 +43,11 @@ export interface PprofSample {
  * @returns The gzipped protobuf bytes.
  * @example
  * ```ts
- * Deno.writeFileSync("cpu.pb.gz", await encodePprof(samples, { periodNanos: 1e9 / 99 }));
+ * const user = [{ address: 0x1010n, kernel: false, symbol: "main", offset: 16 }];
+ * const bytes = await encodePprof([{ pid: 1, comm: "x", user, kernel: [], value: 5 }], {
+ *   periodNanos: 1e9 / 99,
+ * });
+ * Deno.writeFileSync(await Deno.makeTempFile({ suffix: ".pb.gz" }), bytes);
  * ```
  */
 export async function encodePprof(
@@ -138,8 +142,10 @@ export async function encodePprof(
  * @returns The sample types (`type/unit`) and the samples.
  * @example
  * ```ts
- * const { types, samples } = await decodePprof(Deno.readFileSync("cpu.pb.gz"));
- * samples[0].frames; // ["do_syscall_64", ..., "gamma", "beta", "alpha", "main"]
+ * const user = [{ address: 0x1010n, kernel: false, symbol: "main", offset: 16 }];
+ * const bytes = await encodePprof([{ pid: 1, comm: "x", user, kernel: [], value: 5 }]);
+ * const { types, samples } = await decodePprof(bytes);
+ * [types, samples[0].frames]; // [["samples/count"], ["main"]]
  * ```
  */
 export async function decodePprof(

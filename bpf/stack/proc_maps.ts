@@ -67,7 +67,8 @@ export function parseProcMaps(text: string): Mapping[] {
  * @returns The mapping, or undefined.
  * @example
  * ```ts
- * findMapping(parseProcMaps(text), 0x55d0c123)?.path;
+ * const maps = parseProcMaps("55d0c000-55d0d000 r-xp 00001000 fe:00 1234   /usr/bin/x\n");
+ * findMapping(maps, 0x55d0c123)?.path; // "/usr/bin/x"
  * ```
  */
 export function findMapping(maps: readonly Mapping[], address: number): Mapping | undefined {

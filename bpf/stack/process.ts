@@ -46,9 +46,10 @@ const REREAD_MS = 50;
  *
  * @example
  * ```ts
- * const p = new ProcessSymbols(pid, symbolizer);
- * p.refresh();               // read /proc/PID/maps now, while it lives
- * p.frame(0x5589db2c117en);  // { symbol: "gamma", offset: 53, module: "/tmp/chain" }
+ * using sym = new Symbolizer();
+ * const p = new ProcessSymbols(Deno.pid, sym);
+ * p.refresh(); // read /proc/PID/maps now, while it lives
+ * p.frame(0x10n).unknown; // "not in any mapping of process 1234"
  * ```
  */
 export class ProcessSymbols {
@@ -91,7 +92,8 @@ export class ProcessSymbols {
    *
    * @example
    * ```ts
-   * p.markStale();
+   * using sym = new Symbolizer();
+   * sym.process(Deno.pid).markStale(); // read again at the next lookup
    * ```
    */
   markStale(): void {
@@ -104,7 +106,8 @@ export class ProcessSymbols {
    * @returns Whether the process was there to read.
    * @example
    * ```ts
-   * if (!p.refresh()) console.log("gone");
+   * using sym = new Symbolizer();
+   * if (!sym.process(Deno.pid).refresh()) console.log("gone");
    * ```
    */
   refresh(): boolean {
@@ -158,7 +161,9 @@ export class ProcessSymbols {
    * @returns The frame, with the reason when there is no symbol.
    * @example
    * ```ts
-   * formatFrame(p.frame(addr, true)); // "beta+9"
+   * using sym = new Symbolizer();
+   * formatFrame(sym.process(Deno.pid).frame(0x10n, true));
+   * // "0x10 [unknown: not in any mapping of process 1234]"
    * ```
    */
   frame(address: bigint, caller = false): Frame {

@@ -14,8 +14,10 @@
  * import { formatFrame, Symbolizer } from "./mod.ts";
  *
  * using sym = new Symbolizer();
- * sym.remember(pid); // while it runs
- * for (const f of sym.frames(pid, stack)) console.log(formatFrame(f));
+ * const pid = Deno.pid; // any process, remembered while it runs
+ * sym.remember(pid);
+ * const code = parseProcMaps(Deno.readTextFileSync(`/proc/${pid}/maps`)).find((m) => m.perms[2] === "x")!;
+ * for (const f of sym.frames(pid, [BigInt(code.start + 64)])) console.log(formatFrame(f));
  * ```
  *
  * @module
@@ -63,7 +65,7 @@ const STACK_BOTTOMS = new Set([
  * @example
  * ```ts
  * using sym = new Symbolizer();
- * sym.kernelFrames(kstack).map((f) => formatFrame(f)); // ["do_syscall_64+56", ...]
+ * sym.kernelFrames([0xffffffff81e5c1fan]).map((f) => formatFrame(f)); // ["do_syscall_64+506"]
  * ```
  */
 export class Symbolizer implements Disposable, BinaryProvider {
@@ -100,7 +102,8 @@ export class Symbolizer implements Disposable, BinaryProvider {
    * @returns Whether the process was there.
    * @example
    * ```ts
-   * sym.remember(child.pid);
+   * using sym = new Symbolizer();
+   * sym.remember(Deno.pid); // true
    * ```
    */
   remember(pid: number): boolean {
@@ -116,7 +119,9 @@ export class Symbolizer implements Disposable, BinaryProvider {
    * @returns Whether a map of the process is known.
    * @example
    * ```ts
-   * sym.rememberOnce(ev.pid);
+   * using sym = new Symbolizer();
+   * sym.rememberOnce(Deno.pid); // reads the map
+   * sym.rememberOnce(Deno.pid); // already known: reads nothing
    * ```
    */
   rememberOnce(pid: number): boolean {
@@ -133,7 +138,8 @@ export class Symbolizer implements Disposable, BinaryProvider {
    * @returns Whether the process was there.
    * @example
    * ```ts
-   * sym.changed(pid); // after a sched_process_exec event
+   * using sym = new Symbolizer();
+   * sym.changed(Deno.pid); // as after a sched_process_exec notification
    * ```
    */
   changed(pid: number): boolean {
@@ -149,7 +155,8 @@ export class Symbolizer implements Disposable, BinaryProvider {
    * @returns Its symbols.
    * @example
    * ```ts
-   * sym.process(pid).known; // a snapshot of its map was taken
+   * using sym = new Symbolizer();
+   * sym.process(Deno.pid).known; // false until a snapshot of its map is taken
    * ```
    */
   process(pid: number): ProcessSymbols {
@@ -173,7 +180,9 @@ export class Symbolizer implements Disposable, BinaryProvider {
    * @returns One frame per address.
    * @example
    * ```ts
-   * sym.frames(pid, ustack).map((f) => f.symbol); // ["gamma", "beta", "alpha", "main", ...]
+   * using sym = new Symbolizer();
+   * sym.frames(Deno.pid, [0xffffffff81e5c1fan, 0x10n, 0n]).map((f) => formatFrame(f));
+   * // ["do_syscall_64+506", "0x10 [unknown: not in any mapping of process 1234]"]
    * ```
    */
   frames(pid: number, addresses: StackAddresses): Frame[] {
@@ -197,7 +206,8 @@ export class Symbolizer implements Disposable, BinaryProvider {
    * @returns One frame per address.
    * @example
    * ```ts
-   * sym.kernelFrames(kstack).map((f) => formatFrame(f));
+   * using sym = new Symbolizer();
+   * sym.kernelFrames([0xffffffff81e5c1fan]).map((f) => f.symbol); // ["do_syscall_64"]
    * ```
    */
   kernelFrames(addresses: StackAddresses): Frame[] {
@@ -212,7 +222,8 @@ export class Symbolizer implements Disposable, BinaryProvider {
    * @returns One frame per address.
    * @example
    * ```ts
-   * sym.userFrames(pid, ustack);
+   * using sym = new Symbolizer();
+   * sym.userFrames(Deno.pid, [0x10n])[0].unknown; // "not in any mapping of process 1234"
    * ```
    */
   userFrames(pid: number, addresses: StackAddresses): Frame[] {
@@ -227,7 +238,8 @@ export class Symbolizer implements Disposable, BinaryProvider {
    * @returns The note, or undefined when the stack looks whole.
    * @example
    * ```ts
-   * const note = sym.truncation(frames); // "stack may be cut short: ... without frame pointers"
+   * using sym = new Symbolizer();
+   * sym.truncation(sym.userFrames(Deno.pid, [0x10n])); // undefined: nothing to blame
    * ```
    */
   truncation(frames: readonly Frame[]): string | undefined {
@@ -249,6 +261,7 @@ export class Symbolizer implements Disposable, BinaryProvider {
    * @returns Their names.
    * @example
    * ```ts
+   * using sym = new Symbolizer();
    * for (const b of sym.withoutFramePointers()) console.error(`note: ${b} has no frame pointers`);
    * ```
    */
