@@ -322,12 +322,6 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
   return s;
 }
 
-/** Whether a kallsyms type letter is a code symbol (t T w W). */
-function isCode(type: number): boolean {
-  const lower = type | 0x20;
-  return lower === 0x74 || lower === 0x77;
-}
-
 /**
  * Parse kallsyms lines `ADDRESS TYPE NAME[\t[MODULE]]`: code symbols only, sorted.
  * Addresses are split into a high and a low 32-bit half while scanning, so no bigint is

@@ -63,7 +63,7 @@ export class ProcessSymbols {
   #why?: string;
   #perf?: PerfMap;
   /** Binaries that named at least one frame (for frame-pointer notes). */
-  readonly used = new Set<BinarySymbols>();
+  readonly used: Set<BinarySymbols> = new Set();
 
   /**
    * A process not read yet: the first lookup (or {@link refresh}) reads its map.
