@@ -60,3 +60,23 @@ bpfTest("setAttachTarget() refuses after load and takes only a function name", a
     assert(e instanceof BpfError && /not a function name/.test(e.message), String(e));
   }
 });
+
+bpfTest("an lsm program attaches to its hook and counts where the BPF LSM is active", async () => {
+  const works = await doctorSays("lsm");
+  using obj = await BpfObject.open(fixture("lsm"));
+  obj.globals.target_tgid = Deno.pid;
+  try {
+    obj.load();
+  } catch (e) {
+    assert(!works, `the doctor attached an lsm program, but this load failed: ${e}`);
+    assert(e instanceof BpfError, String(e));
+    assertMatch(e.message, "refused by this kernel");
+    return;
+  }
+  const link = obj.program("on_path_unlink").attach();
+  assertEquals(link.target, "lsm/path_unlink");
+  unlinkSome(3);
+  const n = obj.map<number, bigint>("hits").get(0) ?? 0n;
+  assert(n >= 3n, `lsm/path_unlink counted ${n} of 3 unlinks`);
+  assert(works, "an lsm program attached and counted, so the doctor must report lsm working");
+});
