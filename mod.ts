@@ -112,7 +112,13 @@ export {
   KernelSymbols,
   ksym,
 } from "./bpf/stack/kallsyms.ts";
-export { formatFrame, type Frame, frameName, type FrameStyle } from "./bpf/stack/frame.ts";
+export {
+  formatFrame,
+  formatStack,
+  type Frame,
+  frameName,
+  type FrameStyle,
+} from "./bpf/stack/frame.ts";
 export { type StackAddresses, Symbolizer, type SymbolizerOptions } from "./bpf/stack/symbolizer.ts";
 export {
   BPF_F_USER_STACK,
@@ -136,3 +142,4 @@ export {
   parseProcMaps,
 } from "./bpf/stack/proc_maps.ts";
 export { type EventStack, EventStacks } from "./bpf/stack/event_stacks.ts";
+export { STACK_PID_SEEN, StackPidWatch } from "./bpf/stack/stack_pids.ts";

@@ -71,3 +71,32 @@ export function formatFrame(f: Frame, style: FrameStyle = "bpftrace"): string {
 export function frameName(f: Frame): string {
   return f.symbol ?? `0x${f.address.toString(16)}`;
 }
+
+/**
+ * A whole stack as bpftrace prints `kstack`/`ustack` in `printf("%s")` and in map keys: a
+ * newline, then one frame per line, indented (8 spaces in bpftrace's mode, a tab in perf's),
+ * each ending with a newline. Frames with no symbol carry the reason in brackets, where
+ * bpftrace prints the bare address.
+ *
+ * @param frames The frames, innermost first.
+ * @param style `"bpftrace"` (default), `"perf"` or `"raw"`.
+ * @returns The text.
+ * @example
+ * ```ts
+ * formatStack([
+ *   { address: 0xffffffff821ed69an, kernel: true, symbol: "do_syscall_64", offset: 506 },
+ *   { address: 0xffffffff82400076n, kernel: true, symbol: "entry_SYSCALL_64_after_hwframe", offset: 118 },
+ * ]);
+ * // "\n        do_syscall_64+506\n        entry_SYSCALL_64_after_hwframe+118\n"
+ * ```
+ */
+export function formatStack(frames: readonly Frame[], style: FrameStyle = "bpftrace"): string {
+  const indent = style === "perf" ? "\t" : "        ";
+  let out = "\n";
+  for (const f of frames) {
+    out += style === "perf" && f.kernel && !f.module && f.symbol !== undefined
+      ? `${indent}${f.address.toString(16)} ${f.offset ? `${f.symbol}+${f.offset}` : f.symbol}\n`
+      : `${indent}${formatFrame(f, style)}\n`;
+  }
+  return out;
+}

@@ -1,13 +1,13 @@
 /**
  * Plumbing of the stack tools (profile, offcputime, stackcount): their common options,
- * the `stack_pids` notifications of scripts/lib/stacks.bpf.h that read a process's memory
- * map while it lives, reading a `counts` map keyed by stack ids into symbolized samples,
+ * reading a `counts` map keyed by stack ids into symbolized samples,
  * and printing them as text (bcc's layout), folded lines, JSON or a pprof file.
  *
  * @module
  */
 
-import type { BpfObject, RingBuffer } from "../../mod.ts";
+import type { BpfObject } from "../../mod.ts";
+import { StackPidWatch } from "../../bpf/stack/stack_pids.ts";
 import { readStack, stackIdProblem } from "../../bpf/stack/capture.ts";
 import { formatFrame } from "../../bpf/stack/frame.ts";
 import { type StackSample, toFolded } from "../../bpf/stack/folded.ts";
@@ -93,73 +93,6 @@ export function stackArgsOf(args: Args): StackArgs {
 export function applyStackArgs(obj: BpfObject, opts: StackArgs): void {
   obj.globals.kernel_stacks = opts.kernel;
   obj.globals.user_stacks = opts.user;
-}
-
-/**
- * Reads a process's memory map when the BPF side says so (its first user stack, an exec,
- * new code mapped), so the process's frames are named even after it exits.
- *
- * @example
- * ```ts
- * const watch = new StackPidWatch(obj, sym);
- * await watch.until(stop); // poll the notifications until Ctrl-C or --duration
- * ```
- */
-export class StackPidWatch {
-  readonly #rb: RingBuffer<Uint8Array>;
-  readonly #sym: Symbolizer;
-  /** How many processes were read. */
-  seen = 0;
-
-  /**
-   * @param obj A loaded object that includes stacks.bpf.h, its `stack_pids_*` programs
-   *   attached.
-   * @param sym The symbolizer to feed.
-   */
-  constructor(obj: BpfObject, sym: Symbolizer) {
-    this.#rb = obj.ringbuf<Uint8Array>("stack_pids");
-    this.#sym = sym;
-  }
-
-  /**
-   * Handle what has arrived.
-   *
-   * @returns How many notifications were handled.
-   * @example
-   * ```ts
-   * watch.pump();
-   * ```
-   */
-  pump(): number {
-    return this.#rb.consumeRaw((bytes, offset, length) => this.#handle(bytes, offset, length));
-  }
-
-  /**
-   * Handle notifications as they come until the stopper stops.
-   *
-   * @param stop The run's stopper.
-   * @returns When stopped.
-   * @example
-   * ```ts
-   * await watch.until(stop);
-   * ```
-   */
-  async until(stop: Stopper): Promise<void> {
-    while (!stop.stopped) {
-      await this.#rb.poll(100, (ev) => this.#handle(ev, 0, ev.length));
-    }
-    this.pump();
-  }
-
-  #handle(bytes: Uint8Array, offset: number, length: number): void {
-    if (length < 8) return;
-    const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, 8);
-    const pid = dv.getUint32(0, true);
-    const reason = dv.getUint32(4, true);
-    if (reason === 0) this.#sym.remember(pid);
-    else this.#sym.changed(pid);
-    this.seen++;
-  }
 }
 
 /** A key of a tool's `counts` map (struct stack_key). */
@@ -363,7 +296,7 @@ export async function traceAndReport(
   const watch = new StackPidWatch(obj, sym);
   const started = Date.now();
   stop.begin(report.message);
-  await watch.until(stop);
+  await watch.until(stop.signal);
   const samples = readSamples(obj, sym, opts);
   printSamples(samples, { ...report.print, folded: opts.folded, json: opts.json });
   if (opts.pprof) {
