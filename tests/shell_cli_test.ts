@@ -257,3 +257,34 @@ Deno.test("thousands of JavaScript lines in a row, with promises pending, do not
   assertEquals(out.length, 2001);
   assertEquals(out.at(-1), "2000");
 });
+
+Deno.test({
+  name:
+    "readable output: a command after JavaScript in -c, byte arrays as text, no compiler statics",
+  // Root: loading BPF programs.
+  ignore: NOT_ROOT,
+  async fn() {
+    // The command after a JavaScript piece runs as a command (it used to be taken as JavaScript).
+    let r = await bpfsh(["-c", `load ${DEMO} --no-attach; 40 + 2; map count pid_hist`]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout.trim().split("\n").slice(-2), ["42", "64"]);
+    // execsnoop's events carry `__u8 args[]`: one short cell, not thousands of numbers.
+    const exec = `${ROOT}/build/scripts/execsnoop.bpf.o`;
+    r = await bpfsh(["-c", `load ${exec}; tail events --count 1 --timeout 10; globals`]);
+    assertEquals(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    const row = lines[lines.findIndex((l) => l.startsWith("PID")) + 1];
+    assert(row.length < 400, `an event row of ${row.length} characters: ${row.slice(0, 200)}`);
+    assertMatch(row, /"\/[^"]*true/);
+    const empty = lines.find((l) => l.startsWith("empty_event"))!;
+    assertMatch(empty, "args: [0 × 2560]");
+    // runqlat's tracing macros leave a static (____sched_switch.zero): hidden unless asked.
+    const runqlat = `${ROOT}/build/scripts/runqlat.bpf.o`;
+    r = await bpfsh(["-c", `load ${runqlat} --no-attach; globals; globals --all`]);
+    assertEquals(r.code, 0, r.stderr);
+    const [plain, all] = r.stdout.split("NAME ").slice(1);
+    assert(!plain.includes("____"), plain);
+    assertMatch(plain, "compiler-internal static");
+    assertMatch(all, /____\w+\.\w+/);
+  },
+});

@@ -16,9 +16,9 @@ export const SCRIPT_RE = /\.(ts|js|mjs|mts)$/;
 export const SESSION_RE = /\.ya?ml$/;
 
 /**
- * Run a tracing script in its own Deno process, its output straight to the terminal. Ctrl-C
- * reaches it too (it shares the terminal), and the prompt comes back when it has gone; its
- * objects close with it.
+ * Run a tracing script in its own Deno process (as `bpfsh run` runs it), its output straight
+ * to the terminal. Ctrl-C reaches it too (it shares the terminal), and the prompt comes back
+ * when it has gone; its objects close with it.
  *
  * @param path The script's path.
  * @param args Its arguments.
@@ -35,8 +35,12 @@ export async function runScript(path: string, args: string[], signal: AbortSigna
   } catch {
     throw new ShellError(`no script '${path}'`);
   }
+  // Through bpfsh's own script runner (shell/main.ts run), not a bare `deno run`: a script that
+  // listens for no signal still has everything it attached closed at Ctrl-C (tc filters and
+  // their qdisc outlive a process that just dies).
+  const main = decodeURIComponent(new URL("../main.ts", import.meta.url).pathname);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", path, ...args],
+    args: ["run", "-A", "--no-prompt", main, "run", path, ...args],
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",
