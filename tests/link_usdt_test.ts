@@ -31,8 +31,8 @@ Deno.test("usdtProbes() lists a binary's USDT probes with their argument specs",
   }
 });
 
-/** Run the target, attached before it fires; returns what the program counted. */
-async function runTarget(obj: BpfObject, pidFilter: boolean, n: number) {
+/** Run the target, attached to PROBE before it fires; returns what the program counted. */
+async function runTarget(obj: BpfObject, pidFilter: boolean, n: number, probe = "tick") {
   const child = new Deno.Command(TARGET, {
     args: [String(n)],
     stdin: "piped",
@@ -40,14 +40,16 @@ async function runTarget(obj: BpfObject, pidFilter: boolean, n: number) {
     stderr: "null",
   }).spawn();
   const link = obj.program("on_tick").attach(
-    `usdt/${TARGET}:bpfsh:tick`,
+    `usdt/${TARGET}:bpfsh:${probe}`,
     pidFilter ? { pid: child.pid } : {},
   );
   const w = child.stdin.getWriter();
   await w.write(new TextEncoder().encode("go\n"));
   await w.close();
   const out = await child.output();
-  assertEquals(new TextDecoder().decode(out.stdout).trim(), `fired ${n}`);
+  // The gated probe fires only while a tracer holds its semaphore (libbpf sets it).
+  const gated = probe === "gated" ? n : 0;
+  assertEquals(new TextDecoder().decode(out.stdout).trim(), `fired ${n} gated ${gated}`);
   assertEquals(probeEventsOf(Deno.pid).length, 0, "no legacy uprobe event is used");
   link.close();
   const ticks = obj.map<number, bigint>("ticks");
@@ -61,6 +63,14 @@ bpfTest("a USDT probe counts each firing and reads its arguments, for one pid or
   assertEquals(await runTarget(obj, true, 5), [5n, 15n, 150n]);
   obj.map("ticks").clear();
   assertEquals(await runTarget(obj, false, 3), [3n, 6n, 60n]);
+});
+
+bpfTest("a USDT probe behind a semaphore fires only while it is attached", async () => {
+  const gated = usdtProbes(TARGET).find((p) => p.name === "gated");
+  assert(gated && gated.semaphore > 0, "bpfsh:gated has a semaphore");
+  using obj = await BpfObject.open(fixture("usdt"));
+  obj.load();
+  assertEquals(await runTarget(obj, true, 4, "gated"), [4n, 10n, 100n]);
 });
 
 bpfTest(
