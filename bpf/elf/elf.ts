@@ -123,8 +123,11 @@ export function cstr(bytes: Uint8Array, at: number, what: string): string {
   }
   let end = at;
   while (end < bytes.length && bytes[end] !== 0) end++;
-  return new TextDecoder().decode(bytes.subarray(at, end));
+  return decoder.decode(bytes.subarray(at, end));
 }
+
+/** One decoder for every name (an open reads a few dozen). */
+const decoder = new TextDecoder();
 
 /** The fields of an ELF64 file header that the readers use. */
 export interface ElfHeader {
@@ -348,4 +351,25 @@ export function elfSymbols(bytes: Uint8Array, sections = elfSections(bytes)): El
     });
   }
   return out;
+}
+
+/**
+ * A part of the file as little-endian 32-bit words: a view when it is 4-byte aligned in
+ * memory (it is in any file clang wrote), else an aligned copy.
+ *
+ * @param bytes The whole file.
+ * @param offset Where the part starts (in bounds, as {@link elfSections} checked).
+ * @param size Its length in bytes; a trailing partial word is left out.
+ * @returns The words.
+ * @example
+ * ```ts
+ * const sym = elfSections(bytes).find((s) => s.type === SHT_SYMTAB)!;
+ * elfWords(bytes, sym.offset, sym.size)[0]; // st_name of symbol 0
+ * ```
+ */
+export function elfWords(bytes: Uint8Array, offset: number, size: number): Uint32Array {
+  const n = size >>> 2;
+  const at = bytes.byteOffset + offset;
+  if (at % 4 === 0) return new Uint32Array(bytes.buffer, at, n);
+  return new Uint32Array(bytes.slice(offset, offset + n * 4).buffer);
 }

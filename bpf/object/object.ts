@@ -12,6 +12,7 @@ import { cstr } from "../../ffi/libc.ts";
 import { Btf } from "../btf/btf.ts";
 import { Globals, type GlobalVar } from "./globals.ts";
 import { coreBtfFor } from "../build/core_btf.ts";
+import { checkObject } from "../elf/validate.ts";
 import { explainLoadFailure } from "./load_errors.ts";
 import { type Closeable, track } from "./lifetime.ts";
 import type { Link } from "../link/link.ts";
@@ -223,6 +224,8 @@ export class BpfObject {
         hint: "give a BPF object compiled with clang -target bpf, or a .bpf.c source",
       });
     }
+    // libbpf trusts what it parses: a corrupt object must stop here, not crash in C.
+    checkObject(bytes, op);
     const copy = Uint8Array.from(bytes);
     const objName = cstr(name.replace(/\.bpf\.o$|\.o$/, "").slice(0, BPF_OBJ_NAME_LEN - 1));
     const custom = Deno.env.get("BPFSH_NO_CORE_BTF") ? undefined : coreBtfFor(copy, cacheDir);
