@@ -68,47 +68,50 @@ export function tempBeside(path: string): string {
 }
 
 /**
+ * File options of cache entries: only the owner can read or write them (the cache trusts
+ * nothing anyone else could have written).
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic(`${dir}/x.o.sha256`, digest, PRIVATE);
+ * ```
+ */
+export const PRIVATE = { mode: 0o600 } as const;
+
+/**
+ * The largest object file bpfsh reads (unstripped objects with DWARF are tens of MiB).
+ *
+ * @example
+ * ```ts
+ * readRegularFile(path, { op: "open", what: "object", limit: OBJECT_LIMIT });
+ * ```
+ */
+export const OBJECT_LIMIT = 256 << 20;
+
+/**
  * Write a file so that readers see either nothing or the whole of it: write a temporary
  * file in the same directory, then rename it over the final name.
  *
- * @param path The final path; its directory is created when missing.
+ * @param path The final path; its directory is created (mode 0700) when missing.
  * @param data The contents.
+ * @param opts `mode` of the new file (default: the umask's).
  * @returns Nothing; resolves once the file is in place.
  * @example
  * ```ts
- * await writeFileAtomic(`${cacheDir()}/vmlinux/abc/vmlinux.h`, header);
+ * await writeFileAtomic(`${cacheDir()}/vmlinux/abc/vmlinux.h`, header, PRIVATE);
  * ```
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  opts: { mode?: number } = {},
+): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = tempBeside(path);
   try {
-    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-    else await Deno.writeFile(tmp, data);
+    if (typeof data === "string") await Deno.writeTextFile(tmp, data, { mode: opts.mode });
+    else await Deno.writeFile(tmp, data, { mode: opts.mode });
     await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
-
-/**
- * Copy a file so that readers of the destination never see it half written.
- *
- * @param from The source file.
- * @param to The destination; its directory is created when missing.
- * @returns Nothing; resolves once the copy is in place.
- * @example
- * ```ts
- * await copyFileAtomic(`${cacheDir()}/ab12.o`, "build/scripts/x.bpf.o");
- * ```
- */
-export async function copyFileAtomic(from: string, to: string): Promise<void> {
-  await Deno.mkdir(dirname(to), { recursive: true });
-  const tmp = tempBeside(to);
-  try {
-    await Deno.copyFile(from, tmp);
-    await Deno.rename(tmp, to);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;

@@ -15,13 +15,16 @@ import { BpfError } from "../../ffi/errors.ts";
 import {
   absolute,
   cacheDir,
-  copyFileAtomic,
   dirname,
   exists,
+  OBJECT_LIMIT,
+  PRIVATE,
   sha256Hex,
   tempBeside,
   writeFileAtomic,
 } from "./cache.ts";
+import { readRegularFile } from "./bounded_read.ts";
+import { trustedCacheDir, trustedEntry } from "./trust.ts";
 import { findTool, runTool, toolIdentity, toolRuns } from "./toolchain.ts";
 import { makeCoreBtf } from "./core_btf.ts";
 import { kernelKey, vmlinuxHeaderDir } from "./vmlinux.ts";
@@ -37,6 +40,10 @@ export interface CompileOptions {
   cacheDir?: string;
   /** Also copy the object to this path, and return it as `objectPath`. */
   output?: string;
+  /** Stop clang (and fail) when this aborts. */
+  signal?: AbortSignal;
+  /** Kill clang after this many milliseconds (default 120 s). */
+  timeoutMs?: number;
 }
 
 /** The outcome of {@link compile}. */
@@ -47,6 +54,8 @@ export interface CompileResult {
   cached: boolean;
   /** Milliseconds the call took. */
   ms: number;
+  /** The object's contents: the bytes whose digest was checked against what clang wrote. */
+  bytes: Uint8Array;
 }
 
 /** A source resolved to a file clang can read. */
@@ -63,10 +72,18 @@ interface Source {
   pending: boolean;
 }
 
+const decoder = new TextDecoder();
+
 /** Lines of clang's diagnostics the message shows, from the first error on. */
 const EXCERPT_LINES = 10;
 /** Bumped when the way objects are made changes, so old cache entries are not reused. */
-const CACHE_FORMAT = "bpfsh-object-2";
+const CACHE_FORMAT = "bpfsh-object-3";
+/** The most a source, or one file it includes, may hold (a vmlinux.h is about 3 MiB). */
+const SOURCE_LIMIT = 32 << 20;
+/** clang's address-space limit: a source that includes `/dev/zero` fails, not the host. */
+const CLANG_MEMORY = 4 << 30;
+/** How long clang may run by default. */
+const CLANG_TIMEOUT_MS = 120_000;
 /** The libbpf header whose identity stands for the installed helper headers. */
 const LIBBPF_HEADER = "/usr/include/bpf/libbpf_version.h";
 
@@ -127,7 +144,7 @@ export async function compile(
   opts: CompileOptions = {},
 ): Promise<CompileResult> {
   const start = performance.now();
-  const dir = absolute(opts.cacheDir ?? cacheDir());
+  const dir = trustedCacheDir(absolute(opts.cacheDir ?? cacheDir()));
   const cflags = opts.cflags ?? [];
   const src = await resolveSource(input, dir);
   const includes = await localIncludes(src, cflags);
@@ -163,45 +180,62 @@ export async function compile(
   ]);
   const cachedObject = `${dir}/${key}.o`;
 
-  let cached = true;
-  if (!(await exists(cachedObject))) {
-    cached = false;
-    if (src.pending) await writeFileAtomic(src.path, src.text);
+  let bytes = await cachedBytes(cachedObject);
+  const cached = bytes !== undefined;
+  if (!bytes) {
+    if (src.pending) await writeFileAtomic(src.path, src.text, PRIVATE);
     const texts = [src.text, ...includes.map(([, text]) => text)];
     if (texts.some((t) => t.includes("vmlinux.h"))) await vmlinuxHeaderDir({ cacheDir: dir });
-    await runClang(clang, args, cachedObject, src.display);
+    bytes = await runClang(clang, args, cachedObject, src.display, opts);
   }
 
   // The object's minimal CO-RE BTF makes every later load skip the kernel BTF parse.
-  await makeCoreBtf(cachedObject, dir);
+  await makeCoreBtf(cachedObject, dir, bytes);
 
   let objectPath = cachedObject;
   if (opts.output) {
-    await copyFileAtomic(cachedObject, opts.output);
+    await writeFileAtomic(opts.output, bytes);
     objectPath = opts.output;
   }
-  return { objectPath, cached, ms: performance.now() - start };
+  return { objectPath, cached, ms: performance.now() - start, bytes };
+}
+
+/** Where the digest of a cached object is kept: written with it, checked on every hit. */
+function digestPath(object: string): string {
+  return `${object}.sha256`;
+}
+
+/**
+ * A cached object's bytes, once its digest matches the one recorded when clang made it;
+ * undefined when there is no complete entry.
+ */
+async function cachedBytes(object: string): Promise<Uint8Array | undefined> {
+  if (!trustedEntry(object) || !trustedEntry(digestPath(object))) return undefined;
+  const bytes = await readRegularFile(object, {
+    op: "compile cache",
+    what: "object",
+    limit: OBJECT_LIMIT,
+  });
+  const recorded = (await Deno.readTextFile(digestPath(object))).trim();
+  const actual = await sha256Hex([bytes]);
+  if (recorded !== actual) {
+    throw new BpfError({
+      op: "compile cache",
+      message: `'${object}' is not the object that was compiled (its digest differs from the ` +
+        `one recorded in '${digestPath(object)}')`,
+      hint: `remove both files; bpfsh compiles the source again`,
+    });
+  }
+  return bytes;
 }
 
 /** Read a path, or place a source string under the cache, into a {@link Source}. */
 async function resolveSource(input: CompileInput, dir: string): Promise<Source> {
   if (typeof input === "string") {
     const path = absolute(input);
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (e) {
-      throw new BpfError({
-        op: "compile",
-        errno: e instanceof Deno.errors.NotFound
-          ? 2
-          : e instanceof Deno.errors.PermissionDenied
-          ? 13
-          : 5,
-        message: `cannot read source '${input}'`,
-        cause: e,
-      });
-    }
+    const text = decoder.decode(
+      await readRegularFile(input, { op: "compile", what: "source", limit: SOURCE_LIMIT }),
+    );
     return { path, display: input, text, includeDir: dirname(path), pending: false };
   }
   const name = (input.name ?? "inline").replace(/[^A-Za-z0-9_.-]/g, "_");
@@ -230,7 +264,9 @@ function flagIncludeDirs(cflags: string[]): string[] {
 /**
  * The local files a source includes with `#include "..."`, transitively, with their text:
  * they belong in the cache key. Names not found locally (vmlinux.h, system headers) are
- * covered by the kernel and toolchain parts of the key instead.
+ * covered by the kernel and toolchain parts of the key instead. An include that names a
+ * FIFO, a device or an oversized file stops the compile here (clang would read it for
+ * ever); so does an absolute `#include <...>` of one.
  */
 async function localIncludes(src: Source, cflags: string[]): Promise<[string, string][]> {
   const searchDirs = [...flagIncludeDirs(cflags), src.includeDir];
@@ -239,8 +275,8 @@ async function localIncludes(src: Source, cflags: string[]): Promise<[string, st
   const queue: [string, string][] = [[src.path, src.text]];
   while (queue.length) {
     const [path, text] = queue.shift()!;
-    for (const m of text.matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"/gm)) {
-      const name = m[1];
+    for (const m of text.matchAll(/^[ \t]*#[ \t]*include[ \t]*(?:"([^"\n]+)"|<(\/[^>\n]+)>)/gm)) {
+      const name = m[1] ?? m[2];
       const candidates = name.startsWith("/")
         ? [name]
         : [dirname(path), ...searchDirs].map((d) => `${d}/${name}`);
@@ -248,9 +284,16 @@ async function localIncludes(src: Source, cflags: string[]): Promise<[string, st
         if (seen.has(candidate)) break;
         let incText: string;
         try {
-          incText = await Deno.readTextFile(candidate);
-        } catch {
-          continue;
+          incText = decoder.decode(
+            await readRegularFile(candidate, {
+              op: `compile '${src.display}'`,
+              what: "included file",
+              limit: SOURCE_LIMIT,
+            }),
+          );
+        } catch (e) {
+          if (e instanceof BpfError && e.code === "ENOENT") continue;
+          throw e;
         }
         seen.add(candidate);
         out.push([candidate, incText]);
@@ -262,22 +305,40 @@ async function localIncludes(src: Source, cflags: string[]): Promise<[string, st
   return out;
 }
 
-/** Run clang into a temporary file and move the object into the cache. */
+/**
+ * Run clang into a temporary file, bounded in time and memory, then record the object's
+ * digest and move it into the cache (digest first: an object without one is not used).
+ */
 async function runClang(
   clang: string,
   args: string[],
   object: string,
   display: string,
-): Promise<void> {
-  await Deno.mkdir(dirname(object), { recursive: true });
+  opts: CompileOptions,
+): Promise<Uint8Array> {
+  await Deno.mkdir(dirname(object), { recursive: true, mode: 0o700 });
   const tmp = tempBeside(object);
-  const out = await runTool("clang", clang, [...args, "-o", tmp]);
-  if (out.code !== 0) {
+  try {
+    const out = await runTool("clang", clang, [...args, "-o", tmp], undefined, {
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs ?? CLANG_TIMEOUT_MS,
+      memoryBytes: CLANG_MEMORY,
+    });
+    if (out.code !== 0) throw compileError(display, out.stderr, out.code);
+    await stripDwarf(clang, tmp);
+    await Deno.chmod(tmp, PRIVATE.mode);
+    const bytes = await readRegularFile(tmp, {
+      op: "compile",
+      what: "object",
+      limit: OBJECT_LIMIT,
+    });
+    await writeFileAtomic(digestPath(object), await sha256Hex([bytes]), PRIVATE);
+    await Deno.rename(tmp, object);
+    return bytes;
+  } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw compileError(display, out.stderr, out.code);
+    throw e;
   }
-  await stripDwarf(clang, tmp);
-  await Deno.rename(tmp, object);
 }
 
 /**

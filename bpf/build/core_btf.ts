@@ -10,7 +10,8 @@
  * @module
  */
 
-import { cacheDir } from "./cache.ts";
+import { cacheDir, PRIVATE } from "./cache.ts";
+import { cacheEntry, trustedCacheDir } from "./trust.ts";
 import { findTool, runTool } from "./toolchain.ts";
 import { parseBuildId } from "./vmlinux.ts";
 
@@ -85,12 +86,15 @@ function pathFor(bytes: Uint8Array, dir?: string): string | undefined {
  */
 export function coreBtfFor(bytes: Uint8Array, dir?: string): string | undefined {
   const path = pathFor(bytes, dir);
-  if (!path) return undefined;
+  // libbpf parses the file as the kernel's types: only an entry of a trusted cache will do
+  // (the common miss costs one lstat).
+  if (!path || cacheEntry(path) !== "trusted") return undefined;
   try {
-    return Deno.statSync(path).isFile ? path : undefined;
+    trustedCacheDir(dir ?? cacheDir());
   } catch {
     return undefined;
   }
+  return path;
 }
 
 /**
@@ -99,20 +103,26 @@ export function coreBtfFor(bytes: Uint8Array, dir?: string): string | undefined 
  *
  * @param objectPath The compiled object.
  * @param dir The cache directory (default: the bpfsh cache).
+ * @param bytes The object's contents, when already read.
  * @returns The path made or found, or undefined.
  * @example
  * ```ts
  * await makeCoreBtf("build/scripts/execsnoop.bpf.o");
  * ```
  */
-export async function makeCoreBtf(objectPath: string, dir?: string): Promise<string | undefined> {
+export async function makeCoreBtf(
+  objectPath: string,
+  dir?: string,
+  bytes?: Uint8Array,
+): Promise<string | undefined> {
   try {
-    const bytes = await Deno.readFile(objectPath);
+    bytes ??= await Deno.readFile(objectPath);
     const found = coreBtfFor(bytes, dir);
     if (found) return found;
+    trustedCacheDir(dir ?? cacheDir());
     const path = pathFor(bytes, dir);
     if (!path) return undefined;
-    await Deno.mkdir(path.replace(/\/[^/]+$/, ""), { recursive: true });
+    await Deno.mkdir(path.replace(/\/[^/]+$/, ""), { recursive: true, mode: 0o700 });
     const tmp = `${path}.tmp-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
     const bpftool = await findTool("bpftool");
     const { code } = await runTool("bpftool", bpftool, [
@@ -126,6 +136,7 @@ export async function makeCoreBtf(objectPath: string, dir?: string): Promise<str
       await Deno.remove(tmp).catch(() => {});
       return undefined;
     }
+    await Deno.chmod(tmp, PRIVATE.mode);
     await Deno.rename(tmp, path);
     return path;
   } catch {

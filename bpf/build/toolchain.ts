@@ -109,18 +109,31 @@ export interface ToolResult {
   stderr: string;
 }
 
+/** Bounds of one tool run. */
+export interface ToolLimits {
+  /** Kill the tool after this many milliseconds. */
+  timeoutMs?: number;
+  /** Address-space limit of the tool, in bytes (its allocations fail beyond it). */
+  memoryBytes?: number;
+  /** Kill the tool when this aborts (Ctrl-C in the shell). */
+  signal?: AbortSignal;
+}
+
 /** How many times each tool was started by this process (tests check the cache with it). */
 export const toolRuns: Record<string, number> = {};
 
 /**
- * Run a tool to completion, capturing its output.
+ * Run a tool to completion, capturing its output, within limits: a source that includes
+ * `/dev/zero` or a FIFO would otherwise keep clang reading (and growing) for ever.
  *
  * @param tool The tool's short name, for counting and for the missing-tool hint.
  * @param path The binary to run.
  * @param args Its arguments.
  * @param cwd The working directory, if not the current one.
+ * @param limits Time and memory bounds, and an abort signal.
  * @returns The exit code, stdout bytes and stderr text.
- * @throws {BpfError} op `"compile"` with an install hint when the binary cannot be started.
+ * @throws {BpfError} op `"compile"` with an install hint when the binary cannot be started,
+ *   or when the run timed out or was aborted (the tool is killed).
  * @example
  * ```ts
  * const { code, stderr } = await runTool("clang", "/usr/bin/clang", ["--version"]);
@@ -131,11 +144,35 @@ export async function runTool(
   path: string,
   args: string[],
   cwd?: string,
+  limits: ToolLimits = {},
 ): Promise<ToolResult> {
   toolRuns[tool] = (toolRuns[tool] ?? 0) + 1;
+  if (limits.signal?.aborted) {
+    throw new BpfError({ op: "compile", errno: 4, message: `${tool} was stopped before it ran` });
+  }
+  // The shell sets the limit, then becomes the tool (exec): one process, one pid to kill.
+  const [bin, argv] = limits.memoryBytes
+    ? [
+      "/bin/sh",
+      [
+        "-c",
+        'ulimit -v "$1" && shift && exec "$@"',
+        "sh",
+        String(Math.ceil(limits.memoryBytes / 1024)),
+        path,
+        ...args,
+      ],
+    ]
+    : [path, args];
+  let child: Deno.ChildProcess;
   try {
-    const out = await new Deno.Command(path, { args, cwd, stdin: "null" }).output();
-    return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
+    child = new Deno.Command(bin, {
+      args: argv,
+      cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
   } catch (e) {
     throw new BpfError({
       op: "compile",
@@ -143,5 +180,36 @@ export async function runTool(
       hint: INSTALL_HINTS[tool],
       cause: e,
     });
+  }
+  let stopped: "timeout" | "abort" | undefined;
+  const stop = (why: "timeout" | "abort") => {
+    stopped ??= why;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  };
+  const timer = limits.timeoutMs ? setTimeout(() => stop("timeout"), limits.timeoutMs) : undefined;
+  const onAbort = () => stop("abort");
+  limits.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const out = await child.output();
+    if (stopped) {
+      throw new BpfError({
+        op: "compile",
+        errno: stopped === "abort" ? 4 : 110, // EINTR, ETIMEDOUT
+        message: stopped === "abort"
+          ? `${tool} was stopped`
+          : `${tool} ran longer than ${Math.round(limits.timeoutMs! / 1000)} s and was killed`,
+        hint: stopped === "abort"
+          ? undefined
+          : "does the source include something that never ends (a FIFO, /dev/zero)?",
+      });
+    }
+    return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
+  } finally {
+    clearTimeout(timer);
+    limits.signal?.removeEventListener("abort", onAbort);
   }
 }

@@ -6,7 +6,8 @@
  */
 
 import { BpfError } from "../../ffi/errors.ts";
-import { cacheDir, exists, sha256Hex, writeFileAtomic } from "./cache.ts";
+import { cacheDir, exists, PRIVATE, sha256Hex, writeFileAtomic } from "./cache.ts";
+import { cacheEntry, trustedCacheDir, trustedEntry } from "./trust.ts";
 import { findTool, runTool } from "./toolchain.ts";
 
 /** Where the kernel publishes its BTF. */
@@ -88,18 +89,19 @@ const headerMemo = new Map<string, Promise<string>>();
  *
  * @param opts `cacheDir` overrides the cache directory (see {@link cacheDir}).
  * @returns An absolute directory to pass to clang as `-I`.
- * @throws {BpfError} op `"compile"` when the kernel has no BTF or bpftool is missing or fails.
+ * @throws {BpfError} op `"compile"` when the kernel has no BTF or bpftool is missing or fails;
+ *   op `"compile cache"` when the cache directory or its vmlinux.h cannot be trusted.
  * @example
  * ```ts
  * const dir = await vmlinuxHeaderDir(); // "/root/.cache/bpfsh/vmlinux/build-e4f1…"
  * ```
  */
 export async function vmlinuxHeaderDir(opts: { cacheDir?: string } = {}): Promise<string> {
-  const dir = `${opts.cacheDir ?? cacheDir()}/vmlinux/${await kernelKey()}`;
+  const dir = `${trustedCacheDir(opts.cacheDir ?? cacheDir())}/vmlinux/${await kernelKey()}`;
   const header = `${dir}/vmlinux.h`;
   let pending = headerMemo.get(header);
   // A memo whose file was removed meanwhile (a wiped cache) must regenerate.
-  if (pending && !(await exists(header))) pending = undefined;
+  if (pending && cacheEntry(header) === "missing") pending = undefined;
   if (!pending) {
     pending = generate(header).then(() => dir);
     headerMemo.set(header, pending);
@@ -108,9 +110,9 @@ export async function vmlinuxHeaderDir(opts: { cacheDir?: string } = {}): Promis
   return pending;
 }
 
-/** Write vmlinux.h at `header` unless it is already there. */
+/** Write vmlinux.h at `header` unless it is already there (and trusted: clang reads it). */
 async function generate(header: string): Promise<void> {
-  if (await exists(header)) return;
+  if (trustedEntry(header)) return;
   if (!(await exists(KERNEL_BTF))) {
     throw new BpfError({
       op: "compile",
@@ -130,5 +132,5 @@ async function generate(header: string): Promise<void> {
       hint: "check that bpftool works: bpftool btf dump file /sys/kernel/btf/vmlinux format c",
     });
   }
-  await writeFileAtomic(header, out.stdout);
+  await writeFileAtomic(header, out.stdout, PRIVATE);
 }

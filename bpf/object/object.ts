@@ -12,6 +12,8 @@ import { cstr } from "../../ffi/libc.ts";
 import { Btf } from "../btf/btf.ts";
 import { Globals, type GlobalVar } from "./globals.ts";
 import { coreBtfFor } from "../build/core_btf.ts";
+import { readRegularFileSync } from "../build/bounded_read.ts";
+import { OBJECT_LIMIT } from "../build/cache.ts";
 import { checkObject } from "../elf/validate.ts";
 import { explainLoadFailure } from "./load_errors.ts";
 import { type Closeable, track } from "./lifetime.ts";
@@ -31,6 +33,8 @@ export interface OpenOptions {
   cflags?: string[];
   /** The compile cache directory for C sources (default: BPFSH_CACHE or ~/.cache/bpfsh). */
   cacheDir?: string;
+  /** Stop compiling a C source when this aborts. */
+  signal?: AbortSignal;
 }
 
 /** Native state, kept apart from the object so the GC safety net can free it alone. */
@@ -132,8 +136,14 @@ export class BpfObject {
   static async open(path: string, opts: OpenOptions = {}): Promise<BpfObject> {
     if (/\.c$/.test(path)) {
       const { compile } = await import("../build/compile.ts");
-      const { objectPath } = await compile(path, { cflags: opts.cflags, cacheDir: opts.cacheDir });
-      return BpfObject.#openFile(objectPath, opts.name ?? baseName(path), path, opts.cacheDir);
+      const { bytes } = await compile(path, {
+        cflags: opts.cflags,
+        cacheDir: opts.cacheDir,
+        signal: opts.signal,
+      });
+      // The bytes compile() checked are the ones libbpf gets: the file is not read again.
+      const name = opts.name ?? baseName(path);
+      return BpfObject.#openBytes(bytes, name, `open '${path}'`, path, opts.cacheDir);
     }
     return BpfObject.openSync(path, opts);
   }
@@ -151,11 +161,13 @@ export class BpfObject {
    */
   static async fromSource(source: string, opts: OpenOptions = {}): Promise<BpfObject> {
     const { compile } = await import("../build/compile.ts");
-    const { objectPath } = await compile({ source, name: opts.name }, {
+    const { objectPath, bytes } = await compile({ source, name: opts.name }, {
       cflags: opts.cflags,
       cacheDir: opts.cacheDir,
+      signal: opts.signal,
     });
-    return BpfObject.#openFile(objectPath, opts.name ?? "source", undefined, opts.cacheDir);
+    const name = opts.name ?? "source";
+    return BpfObject.#openBytes(bytes, name, `open '${name}'`, objectPath, opts.cacheDir);
   }
 
   /**
@@ -170,27 +182,13 @@ export class BpfObject {
    * ```
    */
   static openSync(path: string, opts: OpenOptions = {}): BpfObject {
-    return BpfObject.#openFile(path, opts.name ?? baseName(path), path, opts.cacheDir);
+    return BpfObject.#openFile(path, opts.name ?? baseName(path), opts.cacheDir);
   }
 
-  static #openFile(
-    path: string,
-    name: string,
-    shownPath?: string,
-    cacheDir?: string,
-  ): BpfObject {
-    const op = `open '${shownPath ?? path}'`;
-    try {
-      const st = Deno.statSync(path);
-      if (!st.isFile) {
-        throw new BpfError({ op, errno: ERRNO.EISDIR, message: "not a regular file" });
-      }
-    } catch (e) {
-      if (e instanceof BpfError) throw e;
-      throw new BpfError({ op, errno: ERRNO.ENOENT, message: "no such file" });
-    }
-    const bytes = Deno.readFileSync(path);
-    return BpfObject.#openBytes(bytes, name, op, shownPath ?? path, cacheDir);
+  static #openFile(path: string, name: string, cacheDir?: string): BpfObject {
+    const op = `open '${path}'`;
+    const bytes = readRegularFileSync(path, { op, limit: OBJECT_LIMIT });
+    return BpfObject.#openBytes(bytes, name, op, path, cacheDir);
   }
 
   /**

@@ -37,7 +37,7 @@ export const objectCommand: CommandSpec = {
         const { session, out } = ctx;
         const file = args.file as string;
         const { BpfObject } = await loadCore();
-        const obj = await BpfObject.open(file);
+        const obj = await BpfObject.open(file, { signal: ctx.signal });
         try {
           const globals = obj.globals as Record<string, unknown>;
           for (const assign of opts.set as string[]) {
