@@ -69,11 +69,14 @@ export function isBpfError(e: unknown): e is BpfErrorLike {
  */
 export function describeError(command: string, e: unknown): ErrorLine {
   if (isBpfError(e)) {
-    const first = e.message.split("\n")[0];
-    // The log tail matters for verifier rejections and compile errors; elsewhere (attach) the
-    // libbpf chatter only repeats the error line.
-    const log = e.log && /^(load|compile)/.test(e.op) ? e.log.trimEnd().split("\n") : [];
-    const tail = log.slice(-LOG_LINES);
+    const [first, ...rest] = e.message.split("\n");
+    // A compile error's message quotes clang's first errors with their source lines (the
+    // ones that matter: later errors follow from them); a verifier rejection's log matters
+    // at its end; elsewhere (attach) the libbpf chatter only repeats the error line.
+    const log = e.log && /^load/.test(e.op) ? e.log.trimEnd().split("\n") : [];
+    const tail = /^compile/.test(e.op) && e.log
+      ? rest.filter((l) => !l.startsWith("hint: "))
+      : log.slice(-LOG_LINES);
     if (log.length > LOG_LINES) {
       tail.unshift(`(${log.length - LOG_LINES} earlier lines: lastError.log, or --debug)`);
     }
