@@ -28,49 +28,16 @@ import type { Ctx } from "./commands/types.ts";
 import { ShellError } from "./errors.ts";
 import { loadYaml } from "./output.ts";
 import { abortableSleep } from "./sleep.ts";
+import { readRegularFile } from "../bpf/build/bounded_read.ts";
+import { type ObjectSpec, parseSession, type SessionSpec } from "./session_schema.ts";
 
-/** One object of a session. */
-interface ObjectSpec {
-  path: string;
-  name?: string;
-  globals?: Record<string, unknown>;
-  attach?: "all" | "none" | (string | { program: string; target?: string })[];
-  progarray?: { map: string; index: number; program: string }[];
-  maps?: Record<string, Record<string, unknown> | [unknown, unknown][]>;
-}
-
-/** A whole session file. */
-export interface SessionSpec {
-  output?: "table" | "json" | "yaml";
-  object?: string | ObjectSpec;
-  objects?: (string | ObjectSpec)[];
-  run?: (string | { sleep: number })[];
-  tail?: StreamSpec | StreamSpec[];
-  watch?: WatchSpec | WatchSpec[];
-  dump?: string | string[];
-  hist?: string | string[];
-}
-
-interface StreamSpec {
-  map: string;
-  as?: string;
-  count?: number;
-  timeout?: number;
-}
-
-interface WatchSpec {
-  map: string;
-  interval?: number;
-  times?: number;
-  top?: number;
-}
-
-const KEYS = new Set(["output", "object", "objects", "run", "tail", "watch", "dump", "hist"]);
+/** The largest session file bpfsh reads. */
+const SESSION_LIMIT = 1 << 20;
 
 /**
  * Turn a session into the shell commands that perform it, in order.
  *
- * @param spec The parsed YAML.
+ * @param input The parsed YAML (checked against the session schema first).
  * @returns Argument vectors for the dispatcher.
  * @example
  * ```ts
@@ -78,20 +45,12 @@ const KEYS = new Set(["output", "object", "objects", "run", "tail", "watch", "du
  * // [["load", "x.o"], ["map", "dump", "counts"]]
  * ```
  */
-export function sessionCommands(spec: SessionSpec): (string[] | { sleep: number } | string)[] {
-  if (!spec || typeof spec !== "object" || Array.isArray(spec)) {
-    throw new ShellError("a session file must be a YAML mapping", { hint: "see `help run`" });
-  }
-  for (const k of Object.keys(spec)) {
-    if (!KEYS.has(k)) {
-      throw new ShellError(`unknown session key '${k}'`, { hint: `keys: ${[...KEYS].join(", ")}` });
-    }
-  }
+export function sessionCommands(input: unknown): (string[] | { sleep: number } | string)[] {
+  const spec = parseSession(input);
   const steps: (string[] | { sleep: number } | string)[] = [];
   const objects = [...(spec.object ? [spec.object] : []), ...(spec.objects ?? [])];
   for (const raw of objects) {
     const o: ObjectSpec = typeof raw === "string" ? { path: raw } : raw;
-    if (!o?.path) throw new ShellError("every object needs a path");
     const load = ["load", o.path];
     if (o.name) load.push("--name", o.name);
     for (const [k, v] of Object.entries(o.globals ?? {})) load.push("--set", `${k}=${arg(v)}`);
@@ -111,12 +70,10 @@ export function sessionCommands(spec: SessionSpec): (string[] | { sleep: number 
         if (typeof a === "string") steps.push(["attach", prefix + a]);
         else steps.push(["attach", prefix + a.program, ...(a.target ? [a.target] : [])]);
       }
-    } else if (attach !== "all" && attach !== "none") {
-      throw new ShellError(`attach must be all, none or a list, not '${attach}'`);
     }
   }
   for (const r of spec.run ?? []) {
-    steps.push(typeof r === "string" ? r : { sleep: Number(r.sleep) });
+    steps.push(typeof r === "string" ? r : { sleep: r.sleep });
   }
   for (const t of list(spec.tail)) {
     const words = ["tail", t.map];
@@ -159,27 +116,25 @@ function arg(v: unknown): string {
  * ```
  */
 export async function runSessionFile(path: string, ctx: Ctx): Promise<void> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new ShellError(`cannot read '${path}': ${(e as Error).message}`);
-  }
+  // A regular file of bounded size: a FIFO or /dev/zero must not hang or fill memory.
+  const bytes = await readRegularFile(path, { op: `run '${path}'`, limit: SESSION_LIMIT });
   const { parse } = await loadYaml();
-  let spec: SessionSpec;
+  let raw: unknown;
   try {
-    spec = parse(text, { intAsBigInt: true }) as SessionSpec;
+    raw = parse(new TextDecoder().decode(bytes), { intAsBigInt: true });
   } catch (e) {
     throw new ShellError(`'${path}' is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
   }
-  const steps = sessionCommands(spec);
-  const out = ctx.out;
-  if (spec.output && !out.fixedFormat) {
-    if (!["table", "json", "yaml"].includes(spec.output)) {
-      throw new ShellError(`output must be table, json or yaml, not '${spec.output}'`);
-    }
-    out.format = spec.output;
+  let steps: ReturnType<typeof sessionCommands>;
+  try {
+    steps = sessionCommands(raw);
+  } catch (e) {
+    if (e instanceof ShellError) throw new ShellError(`'${path}': ${e.message}`, { hint: e.hint });
+    throw e;
   }
+  const spec = raw as SessionSpec;
+  const out = ctx.out;
+  if (spec.output && !out.fixedFormat) out.format = spec.output;
   for (const step of steps) {
     if (ctx.signal.aborted) break;
     let ok: boolean;

@@ -94,7 +94,8 @@ A session file:
   output: json                           # table | json | yaml
   object: { path: x.bpf.o, globals: { filter_uid: 1000 }, attach: all,
             maps: { counts: { 1000: 0 } }, progarray: [{ map: jmp, index: 59, program: p }] }
-  run: ["map dump counts", "sleep 1"]    # any commands (and JavaScript lines)
+  run: ["map dump counts", "sleep 1"]    # any commands, and JavaScript lines: a session
+                                         # file is as trusted as a script
   tail: { map: events, count: 10, timeout: 5 }
   watch: { map: counts, interval: 1, times: 3 }
   dump: [counts]
