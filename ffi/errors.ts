@@ -250,10 +250,16 @@ export function hintFor(op: string, errno: number): string | undefined {
       return Deno.uid() === 0
         ? "refused even as root: the kernel's lockdown or a security policy forbids it"
         : "run as root, or grant CAP_BPF and CAP_PERFMON";
+    // For a map the kernel says E2BIG when it is full (hash maps) or the index is past
+    // max_entries (arrays); key and value sizes are checked before any syscall.
     case "E2BIG":
-      return "a key or value is larger than the map allows";
+      return /^(map|prog array)/.test(op)
+        ? "the map is full, or the index is past its max_entries"
+        : "something is larger than the kernel allows (program, BTF, or a size passed in)";
     case "ENOSPC":
-      return "the map is full: raise max_entries or delete entries";
+      return /^(map|prog array)/.test(op)
+        ? "the map is full: raise max_entries or delete entries"
+        : undefined;
     case "EBADF":
       return "the object was closed or the fd is stale";
     default:

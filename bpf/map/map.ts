@@ -21,6 +21,7 @@ import { Btf } from "../btf/btf.ts";
 import type { Codec } from "../btf/codec/types.ts";
 import { type BatchShape, lookupBatches, nextKeyBatches, type RawBatch } from "./batches.ts";
 import { pinPath } from "../system/mounts.ts";
+import { missingKeyField } from "./complete_key.ts";
 
 export type { RawBatch } from "./batches.ts";
 
@@ -174,9 +175,22 @@ export class BpfMap<K = unknown, V = unknown> {
   get keyType(): string {
     return this.#keys()?.typeName ?? `u8[${this.keySize}]`;
   }
-  /** The value type's C name, or `"u8[N]"` when the map has no BTF for it. */
+  /**
+   * The value type's C name; for the map of a data section (`.rodata`, `.bss`, …) the
+   * section's name (its values are bytes: read variables through `obj.globals`); `"u8[N]"`
+   * when the map has no BTF for it.
+   */
   get valueType(): string {
-    return this.#values()?.typeName ?? `u8[${this.valueSize}]`;
+    return this.#values()?.typeName ?? this.#section() ?? `u8[${this.valueSize}]`;
+  }
+
+  /** The section a data-section map holds, from its BTF value type. */
+  #section(): string | undefined {
+    const btf = this.#owner.btf;
+    const id = this.#info.btfValueTypeId;
+    if (!btf || !id) return undefined;
+    const t = btf.typeById(id);
+    return t.kind === "datasec" ? t.name : undefined;
   }
 
   /** The map fd; throws when the map does not exist yet or was closed. */
@@ -227,7 +241,19 @@ export class BpfMap<K = unknown, V = unknown> {
    * ```
    */
   encodeKey(key: K | Uint8Array, op = "encode key"): Uint8Array {
-    return this.#encode(key, this.#keys(), this.keySize, "key", op);
+    const codec = this.#keys();
+    const btf = this.#owner.btf;
+    if (codec && btf && !(key instanceof Uint8Array)) {
+      const gap = missingKeyField(btf, this.#info.btfKeyTypeId, key);
+      if (gap !== undefined) {
+        throw new BpfError({
+          op: this.#op(op),
+          message: `key ${show(key)} leaves out field '${gap}' of ${codec.typeName}`,
+          hint: "a key names every field (0 where it is zero): a missing one would match 0",
+        });
+      }
+    }
+    return this.#encode(key, codec, this.keySize, "key", op);
   }
 
   /**
@@ -399,8 +425,10 @@ export class BpfMap<K = unknown, V = unknown> {
           ? "the key exists (flag noexist)"
           : -ret === ENOENT && f === BPF_UPDATE.EXIST
           ? "the key does not exist (flag exist)"
-          : -ret === ERRNO.E2BIG
-          ? `the map is full (max_entries ${this.maxEntries})`
+          : -ret === ERRNO.E2BIG || -ret === ERRNO.ENOSPC
+          ? (/array/.test(this.type) && -ret === ERRNO.E2BIG
+            ? `the index is past the array's end (max_entries ${this.maxEntries})`
+            : `the map is full (max_entries ${this.maxEntries})`)
           : undefined,
       });
     }
@@ -668,6 +696,8 @@ function round8(n: number): number {
 
 function codecOf(btf: Btf | undefined, id: number, size: number): Codec | null {
   if (!btf || !id) return null;
+  // A data section has no codec of its own (one per variable): its values stay bytes.
+  if (btf.typeById(id).kind === "datasec") return null;
   const codec = btf.codec(id);
   // A codec whose size disagrees with the map would corrupt memory: fall back to bytes.
   return codec.size === size ? codec : null;

@@ -6,7 +6,8 @@
 
 import { BpfError } from "../../ffi/errors.ts";
 import type { BpfMap } from "./map.ts";
-import type { Program } from "../object/program.ts";
+import { Program } from "../object/program.ts";
+import { show } from "./map.ts";
 
 /**
  * A tail-call table: index → program.
@@ -78,20 +79,42 @@ export class ProgArray {
     return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
   }
 
+  /** The program a caller named: a Program, or the name of one of the object's programs. */
+  #program(program: Program | string, op: string): Program {
+    if (program instanceof Program) return program;
+    const programs = this.#programs();
+    if (typeof program === "string") {
+      const p = programs.find((x) => x.name === program);
+      if (p) return p;
+      throw new BpfError({
+        op,
+        message: `the object has no program named '${program}'`,
+        hint: `programs are: ${programs.map((x) => x.name).join(", ")}`,
+      });
+    }
+    throw new BpfError({
+      op,
+      message: `expected a Program or a program name, not ${show(program)}`,
+      hint: 'e.g. jmp.set(59, obj.program("hello_exec"))',
+    });
+  }
+
   /**
    * Put a program in a slot.
    *
    * @param index The slot (e.g. a syscall number).
-   * @param program A loaded program of the array's program type.
+   * @param program A loaded program of the array's program type, or its name.
    * @returns This array, for chaining.
    * @example
    * ```ts
    * obj.progArray("jmp").set(0, obj.program("handler"));
+   * obj.progArray("jmp").set(1, "other_handler");
    * ```
    */
-  set(index: number, program: Program): this {
+  set(index: number, program: Program | string): this {
     const op = `prog array set '${this.#map.name}'[${index}]`;
     const key = this.#index(index, op);
+    program = this.#program(program, op);
     const fd = program.fd;
     if (fd < 0) {
       throw new BpfError({ op, message: `program '${program.name}' is not loaded` });

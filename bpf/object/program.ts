@@ -12,6 +12,7 @@ import { attachPlan } from "../link/attach.ts";
 import { type AttachOptions, planAttach } from "../link/target.ts";
 import { Link } from "../link/link.ts";
 import { pinPath } from "../system/mounts.ts";
+import { show } from "../map/map.ts";
 
 /** What a Program needs from the object that owns it. */
 export interface ProgramOwner {
@@ -251,11 +252,12 @@ export class Program {
   testRun(opts: TestRunOptions = {}): TestRunResult {
     const op = `test run '${this.name}'`;
     const fd = this.#loadedFd(op);
+    const { data, ctx, repeat, dataOutSize } = checkTestRun(opts, op);
     const T = BPF_TEST_RUN_OPTS;
     const buf = T.alloc();
-    const dataIn = opts.data?.length ? Uint8Array.from(opts.data) : undefined;
-    const dataOut = dataIn ? new Uint8Array(opts.dataOutSize ?? dataIn.length + 512) : undefined;
-    const ctxIn = opts.ctx?.length ? Uint8Array.from(opts.ctx) : undefined;
+    const dataIn = data?.length ? Uint8Array.from(data) : undefined;
+    const dataOut = dataIn ? new Uint8Array(dataOutSize ?? dataIn.length + 512) : undefined;
+    const ctxIn = ctx?.length ? Uint8Array.from(ctx) : undefined;
     if (dataIn && dataOut) {
       T.set(buf, "data_in", dataIn);
       T.set(buf, "data_out", dataOut);
@@ -267,7 +269,7 @@ export class Program {
       T.set(buf, "ctx_size_in", ctxIn.length);
     }
     // raw_tp test runs refuse any repeat field (even 1); 0 means once for the others.
-    T.set(buf, "repeat", opts.repeat ?? 0);
+    T.set(buf, "repeat", repeat ?? 0);
     const { result, log } = withLog(() => libbpf().bpf_prog_test_run_opts(fd, buf));
     check(result, {
       op,
@@ -302,4 +304,40 @@ export class Program {
   toJSON(): Record<string, unknown> {
     return { name: this.name, section: this.section, type: this.type, fd: this.fd };
   }
+}
+
+/** The most output a test run can be given room for (the kernel's packets are far smaller). */
+const MAX_DATA_OUT = 16 << 20;
+
+/**
+ * Check {@link Program.testRun}'s options before anything is allocated or passed to the
+ * kernel: the kernel takes `repeat` as a u32 (2^40 became 0, -1 four billion runs), and an
+ * output size is an allocation.
+ */
+function checkTestRun(opts: TestRunOptions, op: string): TestRunOptions {
+  const bad = (message: string, hint?: string): never => {
+    throw new BpfError({ op, message, hint });
+  };
+  if (opts === null || typeof opts !== "object") {
+    bad(`options must be an object, not ${show(opts)}`);
+  }
+  for (const key of ["data", "ctx"] as const) {
+    const v = opts[key];
+    if (v !== undefined && !(v instanceof Uint8Array)) {
+      bad(`${key} must be a Uint8Array, not ${show(v)}`, `e.g. { ${key}: new Uint8Array(64) }`);
+    }
+  }
+  const { repeat, dataOutSize } = opts;
+  if (repeat !== undefined && !(Number.isInteger(repeat) && repeat >= 0 && repeat <= 0xffffffff)) {
+    bad(`repeat must be an integer from 0 to 4294967295, not ${show(repeat)}`);
+  }
+  if (
+    dataOutSize !== undefined &&
+    !(Number.isInteger(dataOutSize) && dataOutSize >= 0 && dataOutSize <= MAX_DATA_OUT)
+  ) {
+    bad(
+      `dataOutSize must be an integer from 0 to ${MAX_DATA_OUT} (16 MiB), not ${show(dataOutSize)}`,
+    );
+  }
+  return opts;
 }

@@ -42,6 +42,8 @@ export interface Feature {
   alternative?: string;
   /** The first Linux version that has it. */
   minKernel?: string;
+  /** False when the probe could not tell (it needs privileges this process lacks). */
+  probed?: boolean;
 }
 
 /** A mounted (or not) filesystem bpfsh needs. */
@@ -173,7 +175,7 @@ async function probeAll(): Promise<FeatureReport> {
     tracefs,
     bpffs,
     privileges,
-    features: list,
+    features: privileged.ok ? list : list.map((f) => unprobed(f, privileges.uid)),
     ms: performance.now() - start,
   };
 }
@@ -354,4 +356,22 @@ function probeHelpers(): Feature[] {
     }
     return f;
   });
+}
+
+/**
+ * What a probe says without the privileges to run it: nothing. Every load and map create
+ * fails with EPERM, which must not read as "the kernel lacks it", and libbpf's helper
+ * probe counts an EPERM as success. Only probes that did succeed (unprivileged BPF allows
+ * a few) are kept.
+ */
+function unprobed(f: Feature, uid: number): Feature {
+  if (f.kind === "system" || (f.ok && f.kind !== "helper")) return f;
+  return {
+    name: f.name,
+    kind: f.kind,
+    ok: false,
+    probed: false,
+    reason: `not probed: needs root or CAP_BPF + CAP_PERFMON (running as uid ${uid})`,
+    minKernel: f.minKernel,
+  };
 }

@@ -209,16 +209,28 @@ export function doctorText(r: FeatureReport, out: Output): string {
     "helper",
     "helpers",
   ]];
+  const unprobed = r.features.filter((f) => f.probed === false);
   for (const [kind, title] of kinds) {
     const all = r.features.filter((f) => f.kind === kind);
     const ok = all.filter((f) => f.ok).map((f) => f.name);
     if (!all.length) continue;
-    lines.push([title, kind === "helper" ? `${ok.length} of ${all.length} work` : ok.join(" ")]);
+    const skipped = all.filter((f) => f.probed === false).length;
+    const works = kind !== "helper"
+      ? ok.join(" ")
+      : ok.length || !skipped
+      ? `${ok.length} of ${all.length} work`
+      : "";
+    lines.push([title, skipped ? `${works}${works ? ", " : ""}${skipped} not probed` : works]);
   }
   const width = Math.max(40, terminalColumns() - 13);
   let text = lines.map(([k, v]) => `${out.style("bold", k.padEnd(11))} ${wrap(v, width, 12)}`)
     .join("\n") + "\n";
-  const missing = r.features.filter((f) => !f.ok);
+  const missing = r.features.filter((f) => !f.ok && f.probed !== false);
+  if (unprobed.length) {
+    // One line, not one per probe: the cause is the same for all of them.
+    text += "\n" + out.style("bold", "not probed") + ` (${unprobed.length}): ` +
+      `${unprobed[0].reason?.replace(/^not probed: /, "")}\n`;
+  }
   if (missing.length) {
     text += "\n" + out.style("bold", "missing") + "\n";
     for (const f of missing) {
