@@ -1,60 +1,89 @@
 /**
  * Checks of an untrusted `.BTF` blob for what libbpf 1.1.2 assumes without checking: every
  * referenced type id exists, every name offset is a string, a FUNC points at a FUNC_PROTO,
- * a DATASEC lists variables, integer and enum sizes are real sizes, and no chain of types
- * loops back on itself. libbpf dereferences a missing type (SIGSEGV), divides by an enum's
- * size, and follows typedef chains and nested arrays without a bound (a hang, or a stack
- * overflow), so a blob that breaks any of these never reaches it.
+ * a DATASEC lists variables, integer and enum sizes are real sizes, members lie inside
+ * their struct, and no chain of types loops back on itself. libbpf dereferences a missing
+ * type (SIGSEGV), divides by a bitfield's type size, and follows typedef chains and nested
+ * arrays without a bound (a hang, or a stack overflow), so a blob that breaks any of these
+ * never reaches it.
  *
  * The rules are those the kernel's BTF verifier applies too, so no object clang built
  * and the kernel would accept is refused.
+ *
+ * This runs on every open, mostly before V8 has compiled it: the loops are flat passes
+ * over typed arrays, and the words behind an error are only looked at again to explain it.
  *
  * @module
  */
 
 import { BpfError } from "../../ffi/errors.ts";
 import { BtfData } from "../btf/raw.ts";
+import { BTF_KIND, type BtfType, KIND_NAMES } from "../btf/types.ts";
 import { reason, refuse } from "./corrupt.ts";
-import { BTF_KIND, KIND_NAMES } from "../btf/types.ts";
 
 /** Throw the error of a refused blob. */
 function corrupt(op: string, message: string): never {
   refuse(op, ".BTF", message);
 }
 
-/** Kinds whose record is one reference (`type`) and nothing a cycle could pass through. */
-const REFERENCE_KINDS = new Set<number>([
-  BTF_KIND.PTR,
-  BTF_KIND.TYPEDEF,
-  BTF_KIND.VOLATILE,
-  BTF_KIND.CONST,
-  BTF_KIND.RESTRICT,
-  BTF_KIND.TYPE_TAG,
-  BTF_KIND.VAR,
-  BTF_KIND.FUNC,
-  BTF_KIND.DECL_TAG,
-  BTF_KIND.ARRAY,
-]);
+/** Kind classes, as bits of a table indexed by kind. */
+const MODIFIER = 1; // typedef, volatile, const, restrict, type_tag: libbpf skips them
+const REFERENCE = 2; // one `type` (array: its element), no struct or proto to break a loop
+const SIZED = 4; // the record states its size
+const CLASS = new Uint8Array(32);
+for (const k of [BTF_KIND.TYPEDEF, BTF_KIND.VOLATILE, BTF_KIND.CONST, BTF_KIND.RESTRICT]) {
+  CLASS[k] = MODIFIER | REFERENCE;
+}
+CLASS[BTF_KIND.TYPE_TAG] = MODIFIER | REFERENCE;
+for (const k of [BTF_KIND.PTR, BTF_KIND.VAR, BTF_KIND.FUNC, BTF_KIND.DECL_TAG, BTF_KIND.ARRAY]) {
+  CLASS[k] = REFERENCE;
+}
+for (
+  const k of [
+    BTF_KIND.INT,
+    BTF_KIND.STRUCT,
+    BTF_KIND.UNION,
+    BTF_KIND.ENUM,
+    BTF_KIND.ENUM64,
+    BTF_KIND.FLOAT,
+    BTF_KIND.DATASEC,
+  ]
+) {
+  CLASS[k] = SIZED;
+}
 
-/** Kinds libbpf skips to reach a member's real type (the loop check bounds the walk). */
-const MODIFIER_KINDS = new Set<number>([
-  BTF_KIND.TYPEDEF,
-  BTF_KIND.VOLATILE,
-  BTF_KIND.CONST,
-  BTF_KIND.RESTRICT,
-  BTF_KIND.TYPE_TAG,
-]);
-
-/** Kinds whose record states their size. */
-const SIZED_KINDS = new Set<number>([
-  BTF_KIND.INT,
-  BTF_KIND.STRUCT,
-  BTF_KIND.UNION,
-  BTF_KIND.ENUM,
-  BTF_KIND.ENUM64,
-  BTF_KIND.FLOAT,
-  BTF_KIND.DATASEC,
-]);
+/** Say which field of a record the fast pass found out of range, and throw. */
+function explain(op: string, data: BtfData, id: number): never {
+  let t: BtfType;
+  try {
+    t = data.decode(id); // names are looked up here: a bad one throws
+  } catch (e) {
+    if (e instanceof BpfError) corrupt(op, `type [${id}]: ${reason(e)}`);
+    throw e;
+  }
+  const refs: [number, string][] = [];
+  if (t.kind === "struct" || t.kind === "union") {
+    t.members.forEach((m, i) => refs.push([m.type, `member ${i}`]));
+  } else if (t.kind === "func_proto") {
+    refs.push([t.type, "return type"]);
+    t.params.forEach((m, i) => refs.push([m.type, `parameter ${i}`]));
+  } else if (t.kind === "datasec") {
+    t.vars.forEach((v, i) => refs.push([v.type, `variable ${i}`]));
+  } else if (t.kind === "array") {
+    refs.push([t.type, "array element"], [t.indexType, "array index"]);
+  } else if ("type" in t) {
+    refs.push([t.type, t.kind]);
+  }
+  for (const [target, what] of refs) {
+    if (target >= data.count) {
+      corrupt(
+        op,
+        `type [${id}]: ${what} refers to type [${target}], the last is [${data.count - 1}]`,
+      );
+    }
+  }
+  corrupt(op, `type [${id}] is malformed`);
+}
 
 /**
  * Check a BTF blob of an object file and index it.
@@ -79,51 +108,50 @@ export function checkBtf(blob: Uint8Array, op = "check BTF"): BtfData {
   }
   const { words, offsets, count } = data;
   const strLen = data.header.strLen;
-  // Out-edges of each type, for the loop check (flat: edgeStart[id]..edgeStart[id + 1]).
+  // Out-edges of each type, flat: edges[edgeStart[id]] .. edges[edgeStart[id + 1]].
   const edgeStart = new Uint32Array(count + 1);
-  const edges: number[] = [];
+  const edges = new Uint32Array(words.length);
   const kinds = new Uint8Array(count);
-
-  const name = (off: number, id: number, what: string) => {
-    if (off >= strLen && off !== 0) {
-      corrupt(op, `type [${id}]: ${what} offset ${off} is past the string section (${strLen})`);
-    }
-  };
-  const ref = (target: number, id: number, what: string) => {
-    if (target >= count) {
-      corrupt(op, `type [${id}]: ${what} refers to type [${target}], the last is [${count - 1}]`);
-    }
-    edges.push(target);
-  };
+  let n = 0;
 
   for (let id = 1; id < count; id++) {
-    edgeStart[id] = edges.length;
+    edgeStart[id] = n;
     const p = offsets[id - 1];
     const info = words[p + 1];
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
     const sizeOrType = words[p + 2];
     kinds[id] = kind;
-    name(words[p], id, "name");
+    // `bad` collects out-of-range names and references; explain() says which.
+    let bad = words[p] >= strLen && words[p] !== 0;
     switch (kind) {
       case BTF_KIND.INT: {
         const bits = words[p + 3] & 0xff;
-        if (![1, 2, 4, 8, 16].includes(sizeOrType) || bits > sizeOrType * 8) {
-          corrupt(op, `type [${id}]: int of ${sizeOrType} bytes and ${bits} bits`);
+        const s = sizeOrType;
+        if ((s !== 1 && s !== 2 && s !== 4 && s !== 8 && s !== 16) || bits > s * 8) {
+          corrupt(op, `type [${id}]: int of ${s} bytes and ${bits} bits`);
         }
         break;
       }
       case BTF_KIND.ENUM:
-      case BTF_KIND.ENUM64:
-        if (![1, 2, 4, 8].includes(sizeOrType)) {
-          corrupt(op, `type [${id}]: enum of ${sizeOrType} bytes`);
+      case BTF_KIND.ENUM64: {
+        const s = sizeOrType;
+        if (s !== 1 && s !== 2 && s !== 4 && s !== 8) {
+          corrupt(op, `type [${id}]: enum of ${s} bytes`);
         }
-        for (let i = 0, q = p + 3; i < vlen; i++, q += kind === BTF_KIND.ENUM ? 2 : 3) {
-          name(words[q], id, `enumerator ${i} name`);
+        const step = kind === BTF_KIND.ENUM ? 2 : 3;
+        for (let i = 0, q = p + 3; i < vlen; i++, q += step) {
+          if (words[q] >= strLen && words[q] !== 0) bad = true;
         }
         break;
+      }
       case BTF_KIND.FWD:
       case BTF_KIND.FLOAT:
+        break;
+      case BTF_KIND.FUNC:
+        if (vlen > 2) corrupt(op, `type [${id}]: func linkage ${vlen}`);
+        edges[n++] = sizeOrType;
+        bad ||= sizeOrType >= count;
         break;
       case BTF_KIND.PTR:
       case BTF_KIND.TYPEDEF:
@@ -132,45 +160,65 @@ export function checkBtf(blob: Uint8Array, op = "check BTF"): BtfData {
       case BTF_KIND.RESTRICT:
       case BTF_KIND.TYPE_TAG:
       case BTF_KIND.VAR:
-        ref(sizeOrType, id, KIND_NAMES[kind]);
-        break;
-      case BTF_KIND.FUNC:
-        ref(sizeOrType, id, "func");
-        if (vlen > 2) corrupt(op, `type [${id}]: func linkage ${vlen}`);
-        break;
       case BTF_KIND.DECL_TAG:
-        ref(sizeOrType, id, "decl_tag");
+        edges[n++] = sizeOrType;
+        bad ||= sizeOrType >= count;
         break;
       case BTF_KIND.ARRAY:
-        ref(words[p + 3], id, "array element");
-        ref(words[p + 4], id, "array index");
+        edges[n++] = words[p + 3];
+        edges[n++] = words[p + 4];
+        bad ||= words[p + 3] >= count || words[p + 4] >= count;
         break;
       case BTF_KIND.STRUCT:
       case BTF_KIND.UNION:
         for (let i = 0, q = p + 3; i < vlen; i++, q += 3) {
-          name(words[q], id, `member ${i} name`);
-          ref(words[q + 1], id, `member ${i}`);
+          const t = words[q + 1];
+          edges[n++] = t;
+          if (t >= count || (words[q] >= strLen && words[q] !== 0)) bad = true;
         }
         break;
       case BTF_KIND.FUNC_PROTO:
-        ref(sizeOrType, id, "return type");
+        edges[n++] = sizeOrType;
+        bad ||= sizeOrType >= count;
         for (let i = 0, q = p + 3; i < vlen; i++, q += 2) {
-          name(words[q], id, `parameter ${i} name`);
-          ref(words[q + 1], id, `parameter ${i}`);
+          const t = words[q + 1];
+          edges[n++] = t;
+          if (t >= count || (words[q] >= strLen && words[q] !== 0)) bad = true;
         }
         break;
       case BTF_KIND.DATASEC:
-        for (let i = 0, q = p + 3; i < vlen; i++, q += 3) ref(words[q], id, `variable ${i}`);
+        for (let i = 0, q = p + 3; i < vlen; i++, q += 3) {
+          edges[n++] = words[q];
+          if (words[q] >= count) bad = true;
+        }
         break;
       default:
         corrupt(op, `type [${id}] has unknown kind ${kind}`);
     }
+    if (bad) explain(op, data, id);
   }
-  edgeStart[count] = edges.length;
+  edgeStart[count] = n;
 
-  // What each kind may point at, where libbpf reads the target as that kind.
+  checkTargets(op, data, kinds, edgeStart, edges);
+  findLoop(op, count, kinds, edgeStart, edges);
+  checkLayouts(op, data, kinds, edgeStart, edges);
+  return data;
+}
+
+/** What each kind may point at, where libbpf reads the target as that kind. */
+function checkTargets(
+  op: string,
+  data: BtfData,
+  kinds: Uint8Array,
+  edgeStart: Uint32Array,
+  edges: Uint32Array,
+): void {
+  const { words, offsets, count } = data;
   for (let id = 1; id < count; id++) {
     const kind = kinds[id];
+    if (kind !== BTF_KIND.FUNC && kind !== BTF_KIND.DATASEC && kind !== BTF_KIND.DECL_TAG) {
+      continue;
+    }
     const first = edges[edgeStart[id]];
     if (kind === BTF_KIND.FUNC && kinds[first] !== BTF_KIND.FUNC_PROTO) {
       corrupt(op, `type [${id}]: func refers to a ${KIND_NAMES[kinds[first]]}, not a func_proto`);
@@ -203,11 +251,59 @@ export function checkBtf(blob: Uint8Array, op = "check BTF"): BtfData {
       }
     }
   }
+}
 
-  findLoop(op, count, kinds, edgeStart, edges);
+/**
+ * Refuse type graphs that loop without a pointer into a struct, union or function on the
+ * way (a struct containing itself, a typedef of itself, a pointer to itself): libbpf and
+ * bpfsh's own BTF code follow such chains until the stack or the process runs out.
+ *
+ * Pass 1 peels, Kahn-style, every type no other type points at by value (all edges but
+ * those out of a pointer): what cannot be peeled sits on a loop. Pass 2 follows the one
+ * `type` of reference kinds (pointers included): a chain of them that comes back to where
+ * it started has no struct, union or proto to end it.
+ */
+function findLoop(
+  op: string,
+  count: number,
+  kinds: Uint8Array,
+  edgeStart: Uint32Array,
+  edges: Uint32Array,
+): void {
+  const indegree = new Uint32Array(count);
+  for (let id = 1; id < count; id++) {
+    if (kinds[id] === BTF_KIND.PTR) continue;
+    for (let e = edgeStart[id]; e < edgeStart[id + 1]; e++) indegree[edges[e]]++;
+  }
+  const queue = new Uint32Array(count);
+  let head = 0, tail = 0;
+  for (let id = 1; id < count; id++) if (indegree[id] === 0) queue[tail++] = id;
+  while (head < tail) {
+    const id = queue[head++];
+    if (kinds[id] === BTF_KIND.PTR) continue;
+    for (let e = edgeStart[id]; e < edgeStart[id + 1]; e++) {
+      const t = edges[e];
+      if (t !== 0 && --indegree[t] === 0) queue[tail++] = t;
+    }
+  }
+  if (tail < count - 1) {
+    let id = 1;
+    while (indegree[id] === 0) id++;
+    corrupt(op, `type [${id}] contains itself (it is part of a loop of types)`);
+  }
 
-  checkLayouts(op, data, kinds, edgeStart, edges);
-  return data;
+  // 0 unseen, else the walk that reached it first; done walks are below `walk`.
+  const seenBy = new Uint32Array(count);
+  for (let start = 1, walk = 1; start < count; start++, walk++) {
+    let t = start;
+    while (t !== 0 && seenBy[t] === 0 && CLASS[kinds[t]] & REFERENCE) {
+      seenBy[t] = walk;
+      t = edges[edgeStart[t]];
+    }
+    if (t !== 0 && seenBy[t] === walk) {
+      corrupt(op, `type [${t}] contains itself (a loop of pointers and typedefs)`);
+    }
+  }
 }
 
 /**
@@ -222,43 +318,35 @@ function checkLayouts(
   data: BtfData,
   kinds: Uint8Array,
   edgeStart: Uint32Array,
-  edges: number[],
+  edges: Uint32Array,
 ): void {
   const { words, offsets, count } = data;
-  const sizes = new Float64Array(count).fill(NaN);
-  /** Byte size of a type; -1 when it has none (void, fwd, functions). */
+  // Byte size of each type once known; -1 without one (void, fwd, functions), -2 unknown.
+  const sizes = new Float64Array(count).fill(-2);
+  sizes[0] = -1;
   const sizeOf = (id: number): number => {
-    const chain: number[] = [];
     let mult = 1;
     let t = id;
-    let size = -1;
-    for (;;) {
-      if (!Number.isNaN(sizes[t])) {
-        size = sizes[t];
-        break;
-      }
+    while (sizes[t] === -2) {
       const k = kinds[t];
-      const p = t ? offsets[t - 1] : 0;
-      if (k === BTF_KIND.PTR) size = 8;
-      else if (SIZED_KINDS.has(k)) size = words[p + 2];
-      else if (MODIFIER_KINDS.has(k) || k === BTF_KIND.VAR) {
-        chain.push(t);
-        t = edges[edgeStart[t]];
-        continue;
-      } else if (k === BTF_KIND.ARRAY) {
-        chain.push(t);
+      const p = offsets[t - 1];
+      if (k === BTF_KIND.ARRAY) {
         mult *= words[p + 5];
         t = words[p + 3];
-        continue;
+      } else if (k === BTF_KIND.PTR) {
+        sizes[t] = 8;
+      } else if (CLASS[k] & SIZED) {
+        sizes[t] = words[p + 2];
+      } else if (CLASS[k] & MODIFIER || k === BTF_KIND.VAR) {
+        t = edges[edgeStart[t]];
+      } else {
+        sizes[t] = -1;
       }
-      sizes[t] = size;
-      break;
     }
+    const size = sizes[t];
     const total = size < 0 ? -1 : size * mult;
     if (total > 0xffffffff) corrupt(op, `type [${id}] is ${total} bytes`);
-    // Without arrays on the way every link of the chain has the same size.
-    if (mult !== 1) sizes[id] = total;
-    else for (const c of chain) sizes[c] = size;
+    sizes[id] = total;
     return total;
   };
 
@@ -277,7 +365,7 @@ function checkLayouts(
         const bitSize = kflag ? words[q + 2] >>> 24 : 0;
         if (bitSize) {
           let t = member;
-          while (MODIFIER_KINDS.has(kinds[t])) t = edges[edgeStart[t]];
+          while (CLASS[kinds[t]] & MODIFIER) t = edges[edgeStart[t]];
           const k = kinds[t];
           if (k !== BTF_KIND.INT && k !== BTF_KIND.ENUM && k !== BTF_KIND.ENUM64) {
             corrupt(op, `type [${id}]: bitfield member ${i} is a ${KIND_NAMES[k]}`);
@@ -285,7 +373,7 @@ function checkLayouts(
           if (off + bitSize > bits) corrupt(op, `type [${id}]: member ${i} lies past its end`);
           continue;
         }
-        const size = sizeOf(member);
+        const size = sizes[member] === -2 ? sizeOf(member) : sizes[member];
         if (size < 0) corrupt(op, `type [${id}]: member ${i} has a type without a size`);
         if (off % 8 || off + size * 8 > bits) {
           corrupt(op, `type [${id}]: member ${i} (bit ${off}, ${size} bytes) lies past its end`);
@@ -296,61 +384,6 @@ function checkLayouts(
         if (kinds[words[q]] !== BTF_KIND.VAR) continue;
         if (sizeOf(words[q]) > words[q + 2]) {
           corrupt(op, `type [${id}]: variable ${i} is larger than its ${words[q + 2]} bytes`);
-        }
-      }
-    }
-  }
-}
-
-/**
- * Refuse type graphs that loop without a pointer into a struct, union or function on the
- * way (a struct containing itself, a typedef of itself, a pointer to itself): libbpf and
- * bpfsh's own BTF code follow such chains until the stack or the process runs out.
- */
-function findLoop(
-  op: string,
-  count: number,
-  kinds: Uint8Array,
-  edgeStart: Uint32Array,
-  edges: number[],
-): void {
-  // Pass 1: every edge except those out of a pointer. Pass 2: only chains of reference
-  // kinds (pointers included), where no struct, union or function proto breaks a loop.
-  for (const pass of [1, 2]) {
-    const follow = (from: number, to: number) =>
-      to !== 0 &&
-      (pass === 1
-        ? kinds[from] !== BTF_KIND.PTR
-        : REFERENCE_KINDS.has(kinds[from]) && REFERENCE_KINDS.has(kinds[to]));
-    // Iterative DFS: 0 unseen, 1 on the stack, 2 done.
-    const state = new Uint8Array(count);
-    const stack: number[] = [];
-    const cursor: number[] = [];
-    for (let root = 1; root < count; root++) {
-      if (state[root]) continue;
-      state[root] = 1;
-      stack.push(root);
-      cursor.push(edgeStart[root]);
-      while (stack.length) {
-        const top = stack.length - 1;
-        const node = stack[top];
-        const e = cursor[top];
-        if (e === edgeStart[node + 1]) {
-          state[node] = 2;
-          stack.pop();
-          cursor.pop();
-          continue;
-        }
-        cursor[top] = e + 1;
-        const next = edges[e];
-        if (!follow(node, next)) continue;
-        if (state[next] === 1) {
-          corrupt(op, `type [${next}] contains itself (a loop through [${node}])`);
-        }
-        if (state[next] === 0) {
-          state[next] = 1;
-          stack.push(next);
-          cursor.push(edgeStart[next]);
         }
       }
     }

@@ -10,6 +10,7 @@
 import type { BtfData } from "../btf/raw.ts";
 import { refuse } from "./corrupt.ts";
 import { BTF_KIND } from "../btf/types.ts";
+import { elfWords } from "./elf.ts";
 
 /** The highest `enum bpf_core_relo_kind` (BPF_CORE_TYPE_MATCHES). */
 const CORE_RELO_KIND_MAX = 12;
@@ -19,16 +20,12 @@ function corrupt(op: string, message: string): never {
   refuse(op, ".BTF.ext", message);
 }
 
-/** One of the three record blocks: where its header fields sit, what a record holds. */
-interface Block {
-  what: string;
-  /** Header offsets of the block's `off` and `len` fields. */
-  at: number;
-  /** Smallest record libbpf accepts. */
-  minRecord: number;
-  /** Check one record (at a byte offset of the blob). */
-  check: (dv: DataView, rec: number, where: string) => void;
-}
+/** The three record blocks: where their header fields sit, the smallest record libbpf takes. */
+const BLOCKS = [
+  { what: "func_info", at: 8, minRecord: 8 },
+  { what: "line_info", at: 16, minRecord: 16 },
+  { what: "core_relo", at: 24, minRecord: 16 },
+] as const;
 
 /**
  * Check a `.BTF.ext` blob.
@@ -53,80 +50,82 @@ export function checkBtfExt(blob: Uint8Array, btf: BtfData, op = "check BTF.ext"
   if (hdrLen < 24 || hdrLen > blob.length || hdrLen % 4) {
     corrupt(op, `header length ${hdrLen} (the section has ${blob.length} bytes)`);
   }
+  // Every field is a u32 at a multiple of 4 from the start (offsets and sizes are checked
+  // to be): the blob as words.
+  const w = elfWords(blob, 0, blob.length);
   const strLen = btf.header.strLen;
-  const str = (off: number, where: string, what: string) => {
-    if (off >= strLen && off !== 0) corrupt(op, `${where}: ${what} offset ${off} is not a string`);
-  };
-  const type = (id: number, where: string) => {
-    if (id >= btf.count) corrupt(op, `${where}: type [${id}] does not exist`);
-  };
-  const insn = (off: number, where: string) => {
-    if (off % 8) corrupt(op, `${where}: instruction offset ${off} is not a multiple of 8`);
-  };
-  const blocks: Block[] = [
-    {
-      what: "func_info",
-      at: 8,
-      minRecord: 8,
-      check: (d, rec, where) => {
-        insn(d.getUint32(rec, true), where);
-        const id = d.getUint32(rec + 4, true);
-        type(id, where);
-        if (btf.kindNo(id) !== BTF_KIND.FUNC) corrupt(op, `${where}: type [${id}] is not a func`);
-      },
-    },
-    {
-      what: "line_info",
-      at: 16,
-      minRecord: 16,
-      check: (d, rec, where) => {
-        insn(d.getUint32(rec, true), where);
-        str(d.getUint32(rec + 4, true), where, "file name");
-        str(d.getUint32(rec + 8, true), where, "line");
-      },
-    },
-    {
-      what: "core_relo",
-      at: 24,
-      minRecord: 16,
-      check: (d, rec, where) => {
-        insn(d.getUint32(rec, true), where);
-        type(d.getUint32(rec + 4, true), where);
-        str(d.getUint32(rec + 8, true), where, "access string");
-        const kind = d.getUint32(rec + 12, true);
-        if (kind > CORE_RELO_KIND_MAX) corrupt(op, `${where}: unknown relocation kind ${kind}`);
-      },
-    },
-  ];
-  for (const b of blocks) {
+  const count = btf.count;
+  for (const [b, { what, at, minRecord }] of BLOCKS.entries()) {
     // Older headers end before the CO-RE fields; libbpf then skips the block.
-    if (b.at + 8 > hdrLen) continue;
-    const off = dv.getUint32(b.at, true);
-    const len = dv.getUint32(b.at + 4, true);
+    if (at + 8 > hdrLen) continue;
+    const off = dv.getUint32(at, true);
+    const len = dv.getUint32(at + 4, true);
     if (len === 0) continue;
     const start = hdrLen + off;
     if (off % 4 || start + len > blob.length) {
-      corrupt(op, `${b.what} (offset ${off}, ${len} bytes) runs past the end of the section`);
+      corrupt(op, `${what} (offset ${off}, ${len} bytes) runs past the end of the section`);
     }
-    if (len < 4) corrupt(op, `${b.what} has no record size`);
-    const recSize = dv.getUint32(start, true);
-    if (recSize < b.minRecord || recSize % 4) {
-      corrupt(op, `${b.what} record size ${recSize}`);
-    }
-    const end = start + len;
-    let at = start + 4;
-    if (at === end) corrupt(op, `${b.what} has no records`);
-    for (let sec = 0; at < end; sec++) {
-      if (at + 8 > end) corrupt(op, `${b.what} block ${sec} has no header`);
-      str(dv.getUint32(at, true), `${b.what} block ${sec}`, "section name");
-      const n = dv.getUint32(at + 4, true);
-      if (n === 0 || at + 8 + n * recSize > end) {
-        corrupt(op, `${b.what} block ${sec} claims ${n} records of ${recSize} bytes`);
+    if (len < 4) corrupt(op, `${what} has no record size`);
+    const recSize = w[start / 4];
+    if (recSize < minRecord || recSize % 4) corrupt(op, `${what} record size ${recSize}`);
+    const recWords = recSize / 4;
+    const end = (start + len) >>> 2;
+    let q = start / 4 + 1;
+    if (q >= end) corrupt(op, `${what} has no records`);
+    for (let sec = 0; q < end; sec++) {
+      if (q + 2 > end) corrupt(op, `${what} block ${sec} has no header`);
+      if (w[q] >= strLen && w[q] !== 0) {
+        corrupt(op, `${what} block ${sec}: section name offset ${w[q]} is not a string`);
       }
-      at += 8;
-      for (let i = 0; i < n; i++, at += recSize) {
-        b.check(dv, at, `${b.what} block ${sec} record ${i}`);
+      const n = w[q + 1];
+      if (n === 0 || q + 2 + n * recWords > end) {
+        corrupt(op, `${what} block ${sec} claims ${n} records of ${recSize} bytes`);
+      }
+      q += 2;
+      for (let i = 0; i < n; i++, q += recWords) {
+        // insn_off, then: func_info type_id; line_info file and line strings;
+        // core_relo type_id, access string, kind.
+        let bad = w[q] % 8 !== 0;
+        if (b === 0) bad ||= w[q + 1] >= count || btf.kindNo(w[q + 1]) !== BTF_KIND.FUNC;
+        else if (b === 1) {
+          bad ||= (w[q + 1] >= strLen && w[q + 1] !== 0) || (w[q + 2] >= strLen && w[q + 2] !== 0);
+        } else {
+          bad ||= w[q + 1] >= count || (w[q + 2] >= strLen && w[q + 2] !== 0) ||
+            w[q + 3] > CORE_RELO_KIND_MAX;
+        }
+        if (bad) explain(op, btf, b, w, q, `${what} block ${sec} record ${i}`);
       }
     }
   }
+}
+
+/** Say what is wrong with a record the fast pass refused, and throw. */
+function explain(
+  op: string,
+  btf: BtfData,
+  block: number,
+  w: Uint32Array,
+  q: number,
+  where: string,
+): never {
+  const strLen = btf.header.strLen;
+  const str = (v: number, what: string) => {
+    if (v >= strLen && v !== 0) corrupt(op, `${where}: ${what} offset ${v} is not a string`);
+  };
+  const type = (id: number) => {
+    if (id >= btf.count) corrupt(op, `${where}: type [${id}] does not exist`);
+  };
+  if (w[q] % 8) corrupt(op, `${where}: instruction offset ${w[q]} is not a multiple of 8`);
+  if (block === 0) {
+    type(w[q + 1]);
+    corrupt(op, `${where}: type [${w[q + 1]}] is not a func`);
+  }
+  if (block === 1) {
+    str(w[q + 1], "file name");
+    str(w[q + 2], "line");
+    corrupt(op, `${where} is malformed`);
+  }
+  type(w[q + 1]);
+  str(w[q + 2], "access string");
+  corrupt(op, `${where}: unknown relocation kind ${w[q + 3]}`);
 }

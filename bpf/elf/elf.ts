@@ -96,11 +96,14 @@ export function malformed(message: string): never {
  * ```
  */
 export function u64(dv: DataView, at: number): number {
-  const v = dv.getBigUint64(at, true);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-    malformed(`value 0x${v.toString(16)} at ${at} is too large`);
+  // Two words, not getBigUint64: this runs for every section header of every open, and
+  // BigInt arithmetic is slow before V8 compiles the code.
+  const lo = dv.getUint32(at, true);
+  const hi = dv.getUint32(at + 4, true);
+  if (hi > 0x1fffff) {
+    malformed(`value 0x${dv.getBigUint64(at, true).toString(16)} at ${at} is too large`);
   }
-  return Number(v);
+  return hi * 0x100000000 + lo;
 }
 
 /**
@@ -269,9 +272,20 @@ export function parseSections(
   }
   if (!raw.length) return [];
   if (namesIndex >= raw.length) malformed(`section name table index ${namesIndex} is out of range`);
-  const { nameOff: _, ...strs } = raw[namesIndex];
-  const names = readNames(strs);
-  return raw.map(({ nameOff, ...s }) => ({ name: cstr(names, nameOff, "section"), ...s }));
+  const names = readNames(raw[namesIndex]);
+  // Plain field copies, not rest and spread: this runs on every open, before V8 compiles it.
+  return raw.map((s) => ({
+    name: cstr(names, s.nameOff, "section"),
+    index: s.index,
+    type: s.type,
+    flags: s.flags,
+    addr: s.addr,
+    offset: s.offset,
+    size: s.size,
+    link: s.link,
+    info: s.info,
+    entsize: s.entsize,
+  }));
 }
 
 /**

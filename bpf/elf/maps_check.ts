@@ -43,16 +43,16 @@ function encodedInt(btf: BtfData, member: number): number | undefined {
  * Check every map definition of the `.maps` DATASEC (and their inner maps).
  *
  * @param btf The object's checked BTF.
+ * @param datasecs The ids of its DATASEC types.
  * @param op The operation, for errors.
  * @throws {BpfError} EILSEQ naming the map.
  * @example
  * ```ts
- * checkMapDefs(checkBtf(elfSection(bytes, ".BTF")!), "open 'x.bpf.o'");
+ * checkMapDefs(btf, [datasecId], "open 'x.bpf.o'");
  * ```
  */
-export function checkMapDefs(btf: BtfData, op: string): void {
-  for (let id = 1; id < btf.count; id++) {
-    if (btf.kindNo(id) !== BTF_KIND.DATASEC) continue;
+export function checkMapDefs(btf: BtfData, datasecs: number[], op: string): void {
+  for (const id of datasecs) {
     const sec = btf.decode(id);
     if (sec.kind !== "datasec" || sec.name !== ".maps") continue;
     for (const v of sec.vars) {

@@ -40,6 +40,8 @@ const STB_WEAK = 2;
 /** `BPF_LD | BPF_IMM | BPF_DW`: the first half of a two-slot 64-bit load. */
 const LD_IMM64 = 0x18;
 
+const decoder = new TextDecoder();
+
 /** The symbol table as columns (no object per symbol: this runs on every open). */
 interface Symbols {
   count: number;
@@ -118,8 +120,9 @@ export function checkObject(bytes: Uint8Array, op = "check object"): void {
   for (const s of btfs) btf = checkBtf(bytes.subarray(s.offset, s.offset + s.size), op);
   if (!btf) return;
   for (const s of exts) checkBtfExt(bytes.subarray(s.offset, s.offset + s.size), btf, op);
-  checkDatasecs(btf, bytes, sections, symbols, strtab, bad);
-  checkMapDefs(btf, op);
+  const datasecs = idsOfKind(btf, BTF_KIND.DATASEC);
+  checkDatasecs(btf, datasecs, bytes, sections, symbols, strtab, bad);
+  checkMapDefs(btf, datasecs, op);
 }
 
 /** The index of the section-name table, from e_shstrndx or, extended, section 0's sh_link. */
@@ -239,6 +242,7 @@ function checkPrograms(
  */
 function checkDatasecs(
   btf: BtfData,
+  datasecs: number[],
   bytes: Uint8Array,
   sections: ElfSection[],
   symbols: Symbols,
@@ -247,8 +251,7 @@ function checkDatasecs(
 ): void {
   const byName = new Map(sections.map((s) => [s.name, s]));
   let objectSyms: Map<string, number> | undefined;
-  for (let id = 1; id < btf.count; id++) {
-    if (btf.kindNo(id) !== BTF_KIND.DATASEC) continue;
+  for (const id of datasecs) {
     const t = btf.decode(id);
     if (t.kind !== "datasec") continue;
     const sec = byName.get(t.name);
@@ -276,20 +279,29 @@ function checkDatasecs(
   }
 }
 
+/** The ids of the types of one kind, read straight from the records. */
+function idsOfKind(btf: BtfData, kind: number): number[] {
+  const { words, offsets, count } = btf;
+  const out: number[] = [];
+  for (let id = 1; id < count; id++) {
+    if (((words[offsets[id - 1] + 1] >>> 24) & 0x1f) === kind) out.push(id);
+  }
+  return out;
+}
+
 /** Global data symbols by name, first of each name (as libbpf matches DATASEC variables). */
 function symbolsByName(
   bytes: Uint8Array,
   symbols: Symbols,
   strtab: ElfSection,
 ): Map<string, number> {
-  const dec = new TextDecoder();
   const out = new Map<string, number>();
   for (let i = 0; i < symbols.count; i++) {
     const info = symbols.info[i];
     const bind = info >> 4;
     if ((info & 0xf) !== STT_OBJECT || (bind !== STB_GLOBAL && bind !== STB_WEAK)) continue;
     const start = strtab.offset + symbols.nameOff[i];
-    const name = dec.decode(bytes.subarray(start, bytes.indexOf(0, start)));
+    const name = decoder.decode(bytes.subarray(start, bytes.indexOf(0, start)));
     if (!out.has(name)) out.set(name, i);
   }
   return out;
