@@ -7,7 +7,7 @@
 import { BpfError, BpfObject } from "../mod.ts";
 import { hintFor } from "../ffi/errors.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
-import { bpfTest, fixture, NOT_ROOT, ROOT } from "./helpers.ts";
+import { bpfTest, fixture, NOT_ROOT, ROOT, withTempDir } from "./helpers.ts";
 
 bpfTest("testRun() refuses sizes and repeat counts the kernel would truncate", async () => {
   using obj = await BpfObject.open(fixture("maps"));
@@ -94,8 +94,7 @@ Deno.test({
   name: "doctor without privileges says what it could not probe (helpers included)",
   ignore: NOT_ROOT,
   async fn() {
-    const home = await Deno.makeTempDir({ prefix: "bpfsh-nobody-" });
-    try {
+    await withTempDir("bpfsh-nobody-", async (home) => {
       Deno.chownSync(home, 65534, 65534);
       const run = (args: string[]) =>
         new Deno.Command("setpriv", {
@@ -115,8 +114,6 @@ Deno.test({
       const text = new TextDecoder().decode((await run(["doctor"])).stdout);
       assertMatch(text, /helpers\s+\d+ not probed/);
       assert(!/helpers\s+\d+ of \d+ work/.test(text), text);
-    } finally {
-      await Deno.remove(home, { recursive: true });
-    }
+    });
   },
 });

@@ -11,21 +11,14 @@ import { coreBtfFor } from "../bpf/build/core_btf.ts";
 import { kernelKey } from "../bpf/build/vmlinux.ts";
 import { BpfObject } from "../bpf/object/object.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { NOT_ROOT, ROOT } from "./helpers.ts";
+import { NOT_ROOT, ROOT, withTempDir } from "./helpers.ts";
 
 /** Someone else: the traditional unprivileged user. */
 const OTHER = 65534;
 const SOURCE = `${ROOT}/tests/fixtures/minimal.bpf.c`;
 
 /** A fresh private directory for one test, removed after. */
-async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "bpfsh-trust-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTemp = (fn: (dir: string) => Promise<void>) => withTempDir("bpfsh-trust-", fn);
 
 /** The error of a call that must fail. */
 async function failure(p: Promise<unknown>): Promise<BpfError> {

@@ -4,11 +4,10 @@
  */
 
 import { assert, assertMatch } from "./assert.ts";
-import { ROOT } from "./helpers.ts";
+import { ROOT, withTempDir } from "./helpers.ts";
 
 Deno.test("the shell shows clang's first error with its source line, not follow-on errors", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bpfsh-compile-" });
-  try {
+  await withTempDir("bpfsh-compile-", async (dir) => {
     const src = `${dir}/dup.bpf.c`;
     Deno.writeTextFileSync(
       src,
@@ -31,7 +30,5 @@ Deno.test("the shell shows clang's first error with its source line, not follow-
     assertMatch(text, "struct task_struct { int x; };");
     assertMatch(text, /^\s+\^/m);
     assertMatch(text, "error: load: compile: clang failed");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

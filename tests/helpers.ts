@@ -207,3 +207,21 @@ export function scriptCommand(name: string, args: string[]): Deno.Command {
     stderr: "piped",
   });
 }
+
+/**
+ * Run a test body with a fresh temporary directory, removed afterwards.
+ *
+ * @param prefix The directory name's prefix, e.g. `"bpfsh-cache-"`.
+ * @param fn The body, given the directory.
+ */
+export async function withTempDir(
+  prefix: string,
+  fn: (dir: string) => Promise<void> | void,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -9,7 +9,7 @@ import { ShellError } from "../shell/errors.ts";
 import { sessionCommands } from "../shell/yaml_session.ts";
 import { parseSession } from "../shell/session_schema.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
-import { ROOT } from "./helpers.ts";
+import { ROOT, withTempDir } from "./helpers.ts";
 
 /** What a session file's text turns into (as runSessionFile parses it). */
 function steps(yaml: string) {
@@ -84,8 +84,7 @@ async function bpfshRun(file: string): Promise<{ code: number; text: string; ms:
 }
 
 Deno.test("a session file that is a FIFO, or of 500,000 lines, is refused at once", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bpfsh-session-" });
-  try {
+  await withTempDir("bpfsh-session-", async (dir) => {
     const fifo = `${dir}/fifo.yaml`;
     assert((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
     const a = await bpfshRun(fifo);
@@ -101,7 +100,5 @@ Deno.test("a session file that is a FIFO, or of 500,000 lines, is refused at onc
     const c = await bpfshRun(bad);
     assertEquals(c.code, 1, c.text);
     assertMatch(c.text, `'${bad}': run: expected a list`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -10,11 +10,11 @@ import { compile } from "../bpf/build/compile.ts";
 import { readRegularFile } from "../bpf/build/bounded_read.ts";
 import { BpfObject } from "../bpf/object/object.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { withTempDir } from "./helpers.ts";
 
 /** A temporary directory with a FIFO, a link to /dev/zero and sources using them. */
 async function withFiles(fn: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "bpfsh-files-" });
-  try {
+  await withTempDir("bpfsh-files-", async (dir) => {
     const mk = await new Deno.Command("mkfifo", { args: [`${dir}/fifo.bpf.c`] }).output();
     assert(mk.success, "mkfifo failed");
     Deno.symlinkSync("/dev/zero", `${dir}/zero.bpf.c`);
@@ -26,9 +26,7 @@ async function withFiles(fn: (dir: string) => Promise<void> | void): Promise<voi
       `#define F "${dir}/fifo.bpf.c"\n#include F\nint x;\n`,
     );
     await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 /** Fail if a promise takes longer than `ms`: the bug is a hang, so a test must not hang. */
