@@ -92,7 +92,8 @@ export const OBJECT_LIMIT = 256 << 20;
  * Write a file so that readers see either nothing or the whole of it: write a temporary
  * file in the same directory, then rename it over the final name.
  *
- * @param path The final path; its directory is created (mode 0700) when missing.
+ * @param path The final path; its directory is created when missing (mode 0700 when the
+ *   file's `mode` is given: cache entries are private).
  * @param data The contents.
  * @param opts `mode` of the new file (default: the umask's).
  * @returns Nothing; resolves once the file is in place.
@@ -106,7 +107,11 @@ export async function writeFileAtomic(
   data: Uint8Array | string,
   opts: { mode?: number } = {},
 ): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  // A private file goes in a private directory; anything else gets the umask's defaults.
+  await Deno.mkdir(dirname(path), {
+    recursive: true,
+    mode: opts.mode === undefined ? undefined : 0o700,
+  });
   const tmp = tempBeside(path);
   try {
     if (typeof data === "string") await Deno.writeTextFile(tmp, data, { mode: opts.mode });
