@@ -21,7 +21,7 @@ export function cacheDir(): string {
   if (explicit) return explicit;
   const xdg = Deno.env.get("XDG_CACHE_HOME");
   if (xdg) return `${xdg}/bpfsh`;
-  const home = Deno.env.get("HOME") ?? "/root";
+  const home = Deno.env.get("HOME") || "/root"; // an empty HOME is no home
   return `${home}/.cache/bpfsh`;
 }
 
