@@ -126,10 +126,12 @@ export function checkBtf(blob: Uint8Array, op = "check BTF"): BtfData {
     let bad = words[p] >= strLen && words[p] !== 0;
     switch (kind) {
       case BTF_KIND.INT: {
+        // Its bits, from a bit offset (the old bitfield encoding), fit its bytes.
         const bits = words[p + 3] & 0xff;
+        const shift = (words[p + 3] >>> 16) & 0xff;
         const s = sizeOrType;
-        if ((s !== 1 && s !== 2 && s !== 4 && s !== 8 && s !== 16) || bits > s * 8) {
-          corrupt(op, `type [${id}]: int of ${s} bytes and ${bits} bits`);
+        if ((s !== 1 && s !== 2 && s !== 4 && s !== 8 && s !== 16) || shift + bits > s * 8) {
+          corrupt(op, `type [${id}]: int of ${s} bytes and ${bits} bits at bit ${shift}`);
         }
         break;
       }
