@@ -103,7 +103,8 @@ export const PROGRAM_PROBES: ProgramProbe[] = [
     attachType: ATTACH_TYPE.TRACE_KPROBE_MULTI,
     action: { kprobeMulti: ["vfs_read", "vfs_write"] },
     minKernel: "5.18",
-    alternative: "one kprobe/FUNC per function (CONFIG_FPROBE builds kprobe.multi in)",
+    alternative: "kprobe.multi/GLOB still attaches, as one kprobe per function (at most 512), " +
+      "when the kernel has kprobes",
   },
   {
     name: "fentry",

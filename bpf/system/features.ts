@@ -276,8 +276,8 @@ function explain(probe: ProgramProbe, e: unknown, tracefs: MountState): string {
   const code = e instanceof BpfError && e.errno ? errnoName(e.errno) : undefined;
   const kprobes = probe.name.startsWith("kprobe") || probe.name === "kretprobe";
   if (probe.name === "kprobe.multi" && code === "EOPNOTSUPP" && kprobesAvailable()) {
-    return "kprobe.multi is not available: the kernel was built without CONFIG_FPROBE " +
-      "(kprobes work; attach one kprobe per function)";
+    return "kprobe.multi links are not available: the kernel was built without CONFIG_FPROBE " +
+      "(kprobes work)";
   }
   if (kprobes && !kprobesAvailable()) {
     return "kprobes are not available: CONFIG_KPROBES is not set (no kprobe PMU at " +
