@@ -185,3 +185,21 @@ bpfTest("A for await over a perf buffer made for the loop leaves no fds or mappi
   }
   assertEquals(resources(), before);
 });
+
+bpfTest(
+  "obj.perfbuf() hands back the map's open reader, or replaces it for other options",
+  async () => {
+    await using obj = await loaded();
+    const a = obj.perfbuf<DataT>("output", { type: "data_t", pageCount: 1 });
+    assert(obj.perfbuf("output", { type: "data_t", pageCount: 1 }) === a, "not the open reader");
+    blast(obj, 3, 0);
+    for await (const _ of a) break; // the loop leaves the reader open, samples wait
+    assert(!a.closed, "break closed the perf buffer");
+    const b = obj.perfbuf<DataT>("output", { type: "data_t", pageCount: 2 });
+    assert(b !== a && a.closed, "other options did not replace the reader");
+    blast(obj, 2, 10);
+    const got: number[] = [];
+    b.consume((ev) => got.push(ev.data.pid));
+    assertEquals(got, [10, 11]);
+  },
+);

@@ -172,7 +172,7 @@ const CHUNK_MAX_RECORD = 512;
 /**
  * The decoder of untyped streams: copies (so an event outlives its ring slot). Small
  * records are copied into views of a shared 16 KiB chunk, because allocating an
- * ArrayBuffer per event costs ~20× more than the copy; 4-aligned ones (ring and perf
+ * ArrayBuffer per event costs far more than the copy (bench/NOTES.md); 4-aligned ones (ring and perf
  * buffer records are) a word at a time.
  *
  * @param bytes The buffer records are read from.

@@ -157,6 +157,18 @@ class CpuRing {
   }
 }
 
+/** What makes two perf buffers of one map alike: every option but onLost. */
+function shapeOf(opts: PerfBufferOptions): unknown[] {
+  return [
+    opts.type,
+    opts.u64 ?? "bigint",
+    opts.pageCount ?? 64,
+    opts.wakeupEvents ?? 64,
+    opts.flushMs ?? 50,
+    opts.maxBatch ?? 128,
+  ];
+}
+
 /** The online CPUs, from /sys/devices/system/cpu/online (e.g. `0-3,5`). */
 function onlineCpuList(): number[] {
   let text: string;
@@ -186,13 +198,13 @@ function u32Bytes(n: number): Uint8Array {
  * multiple of 8). `typeName` says which.
  * Samples the kernel dropped are counted in `stats.lost` and reported to `onLost`.
  *
- * When a loop over the reader ends (break, return, throw, an abort, close), the reader
- * closes its per-CPU events and unmaps their rings until its next read opens them again,
- * so `for await (const ev of obj.perfbuf("output")) { ...; break; }` in a loop leaves
- * nothing behind. Samples sent between the end of a loop and the next read find no
- * event to go to and are refused (the kernel counts them nowhere): keep one loop
- * running, or read with `poll()`, to see every sample. Events a loop read ahead go to
- * the next read first.
+ * A perf event array feeds one reader (a second one plugs its events into the map's
+ * slots in place of the first's). `obj.perfbuf(name)` hands back the map's open reader
+ * when the options are the same (a new `onLost` replaces the old), and otherwise closes
+ * it before making a new one. So `for await (const ev of obj.perfbuf("output")) { ...;
+ * break; }` in a loop reads through one reader and leaves nothing behind. A loop left
+ * with break leaves the reader open: samples wait in its rings for the next read, which
+ * gets the events the loop read ahead first.
  *
  * @example
  * ```ts
@@ -212,7 +224,9 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
   protected readonly label: string;
   readonly #rings: CpuRing[] = [];
   readonly #flushMs: number;
-  readonly #onLost?: (count: number, cpu: number) => void;
+  #onLost?: (count: number, cpu: number) => void;
+  /** The options that shape the reader (all but onLost), to tell whether it can be reused. */
+  readonly #shape: unknown[];
   readonly #opts: PerfBufferOptions;
   readonly #decoderFor: DecoderFactory<unknown>;
   readonly #cpus: number[];
@@ -260,6 +274,7 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
     this.#opts = opts;
     this.#flushMs = Math.max(1, opts.flushMs ?? 50);
     this.#onLost = opts.onLost;
+    this.#shape = shapeOf(opts);
     this.ringSize = pages * pageSize();
     this.#cpus = onlineCpuList().filter((c) => c < map.maxEntries);
     this.ensureHeld();
@@ -315,6 +330,30 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
       libc().close(fd);
       throw e;
     }
+  }
+
+  /**
+   * Whether a call of `obj.perfbuf()` with `opts` can have this reader: it is open and
+   * was made with the same options (onLost aside: a new one replaces the old).
+   *
+   * @param opts The options of the call.
+   * @returns Whether it fits; when it does, opts.onLost (if any) is now this reader's.
+   * @example
+   * ```ts
+   * if (pb.reuseFor({ type: "data_t" })) return pb;
+   * ```
+   */
+  reuseFor(opts: PerfBufferOptions): boolean {
+    if (this.closed) return false;
+    const shape = shapeOf(opts);
+    if (shape.some((v, i) => v !== this.#shape[i])) return false;
+    if (opts.onLost) this.#onLost = opts.onLost;
+    return true;
+  }
+
+  /** Perf buffers keep their events between loops (see the class notes). */
+  protected override releasesBetweenLoops(): boolean {
+    return false;
   }
 
   /** The CPUs read, one ring each. */

@@ -69,7 +69,7 @@ function plainHeaderLoads(): boolean {
  * Most records one walk reads: a full ring is read in several calls of the walk, so V8
  * compiles it as a function with all its callees inlined, rather than only on-stack
  * (OSR) in the middle of one long first call, which often leaves the decoder out of line
- * (1.5-2× slower). The consumer position is published after each.
+ * (much slower: bench/NOTES.md). The consumer position is published after each.
  */
 const SLICE = 4096;
 

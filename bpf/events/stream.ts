@@ -4,12 +4,13 @@
  * implements, events a loop read ahead, pacing, and the lifetime of the reader's fds and
  * mappings.
  *
- * A reader holds fds and mappings only while it is used: they are made when it is
- * created, released when the last loop over it ends (break, return, throw, abort, close)
- * with no `poll()` in flight, and made again by the next read of any form. So a loop over
- * a reader made for it (`for await (const ev of obj.ringbuf("events")) { ...; break; }`)
- * leaves nothing behind, and a reader kept in a variable reads on in its next loop. Only
- * close() ends a reader for good.
+ * A ring buffer reader holds fds and mappings only while it is used: they are made when it
+ * is created, released when the last loop over it ends (break, return, throw, abort) with
+ * no `poll()` in flight, and made again by the next read of any form. So a loop over a
+ * reader made for it (`for await (const ev of obj.ringbuf("events")) { ...; break; }`)
+ * leaves nothing behind, and a reader kept in a variable reads on in its next loop. A
+ * perf buffer keeps its events (closing one drops the samples sent to it); `obj.perfbuf()`
+ * hands back the map's open reader instead. Only close() ends a reader for good.
  *
  * The hot path never crosses FFI: a reader walks its mapping with plain typed-array reads
  * and calls into libc only to wait (one nonblocking `epoll_wait`, see poller.ts) when it
@@ -123,6 +124,14 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   /** How full the buffer is now, 0 to 1 (the fullest CPU's ring for a perf buffer). */
   protected abstract fullness(): number;
 
+  /**
+   * Whether the fds and mappings go when the last loop ends (ring buffers: the records
+   * wait in the ring) or stay until close (perf buffers: a closed event drops samples).
+   */
+  protected releasesBetweenLoops(): boolean {
+    return true;
+  }
+
   /** The longest single epoll wait: -1, or a flush interval for lazily woken buffers. */
   protected maxWaitMs(): number {
     return -1;
@@ -166,6 +175,7 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
   /** Release the fds and mappings when nothing reads: no loop, no poll in flight. */
   #releaseIfIdle(): void {
     if (!this.#held || this.#closed || this.#loops > 0 || this.#polls > 0) return;
+    if (!this.releasesBetweenLoops()) return;
     this.#held = false;
     this.#pacer.wake();
     try {

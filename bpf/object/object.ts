@@ -86,6 +86,8 @@ export class BpfObject {
   readonly #globals: Globals;
   #loaded = false;
   #btf?: Btf | null;
+  /** The open perf buffer reader of each perf event array map, by map name. */
+  readonly #perfReaders = new Map<string, PerfBuffer>();
 
   private constructor(native: Native, name: string, path?: string) {
     this.#native = native;
@@ -443,7 +445,8 @@ export class BpfObject {
   }
 
   /**
-   * A reader of the perf event array map `name` (one ring per CPU), closed with this object.
+   * A reader of the perf event array map `name` (one ring per CPU), closed with this object:
+   * the map's open reader when it was made with the same options (see {@link PerfBuffer}).
    *
    * @param name The `BPF_MAP_TYPE_PERF_EVENT_ARRAY` map.
    * @param opts `type` of the events, `pageCount` per CPU, `onLost` for lost samples.
@@ -457,7 +460,13 @@ export class BpfObject {
    */
   // deno-lint-ignore no-explicit-any
   perfbuf<T = any>(name: string, opts: PerfBufferOptions = {}): PerfBuffer<T> {
-    return new PerfBuffer<T>(this.map(name), opts).ownedBy(this);
+    // One reader per perf event array: a second one would take the first's slots.
+    const open = this.#perfReaders.get(name);
+    if (open?.reuseFor(opts)) return open as PerfBuffer<T>;
+    open?.close();
+    const pb = new PerfBuffer<T>(this.map(name), opts).ownedBy(this);
+    this.#perfReaders.set(name, pb);
+    return pb;
   }
 
   /**

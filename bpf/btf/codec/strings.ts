@@ -13,8 +13,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * An ASCII string from `len` bytes at `o`. One `String.fromCharCode` call of fixed arity
- * (trimmed to `len`) makes one string, where a loop of `+=` makes one per byte: 2-4×
- * faster for the short strings of events (a comm, a path).
+ * (trimmed to `len`) makes one string, where a loop of `+=` makes one per byte: several
+ * times faster for the short strings of events (a comm, a path; bench/NOTES.md).
  */
 function ascii(u: Uint8Array, o: number, len: number): string {
   if (len <= 16) {
