@@ -28,6 +28,7 @@ import { BpfObject, PerfBuffer, type PerfEvent } from "../mod.ts";
 import {
   addCase,
   ensureBuilt,
+  flags,
   peakRssKb,
   printTable,
   type Row,
@@ -222,22 +223,11 @@ function main(): void {
         const pin = mode === "drain";
         const res = reader === "c"
           ? runC(binary, [object, kind, mode, count, runs + 1, pages], pin)
-          : runChild(script, [
-            "--object",
-            object,
-            "--binary",
-            binary,
-            "--kind",
-            kind,
-            "--mode",
-            mode,
-            "--reader",
-            reader,
-            "--count",
-            count,
-            "--runs",
-            runs + 1,
-          ], pin);
+          : runChild(
+            script,
+            flags({ object, binary, kind, mode, reader, count, runs: runs + 1 }),
+            pin,
+          );
         addCase(row, `${label[kind]} ${mode === "drain" ? "drained" : "live"}`, res);
       }
     }

@@ -36,6 +36,7 @@ import { BpfObject, type RingBuffer } from "../mod.ts";
 import {
   addRounds,
   ensureBuilt,
+  flags,
   GO_MISSING,
   peakRssKb,
   printTable,
@@ -285,24 +286,11 @@ function main(): void {
             ? runC(binary, args, pin)
             : reader === "go"
             ? runC(goBinary!, args, pin)
-            : runChild(script, [
-              "--object",
-              object,
-              "--binary",
-              binary,
-              "--kind",
-              kind,
-              "--mode",
-              mode,
-              "--reader",
-              reader,
-              "--count",
-              count,
-              "--runs",
-              runs + 1,
-              "--rate",
-              rate,
-            ], pin);
+            : runChild(
+              script,
+              flags({ object, binary, kind, mode, reader, count, runs: runs + 1, rate }),
+              pin,
+            );
           const key = `${name}\0${label[kind]} ${modeName[mode]}`;
           results.set(key, [...(results.get(key) ?? []), res]);
         }

@@ -136,6 +136,17 @@ export function runChild(script: string, args: (string | number)[], pin = false)
 }
 
 /**
+ * Command-line flags from named values: `{ kind: "16", runs: 6 }` →
+ * `["--kind", "16", "--runs", 6]`.
+ *
+ * @param values The flags' values.
+ * @returns The arguments.
+ */
+export function flags(values: Record<string, string | number>): (string | number)[] {
+  return Object.entries(values).flatMap(([k, v]) => [`--${k}`, v]);
+}
+
+/**
  * The median of some numbers.
  *
  * @param xs The numbers.
