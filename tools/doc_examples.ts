@@ -160,7 +160,7 @@ async function runExample(path: string): Promise<{ ok: boolean; ms: number; outp
     stderr: "piped",
   }).spawn();
   let timedOut = false;
-  let hardKill: number | undefined;
+  let hardKill: ReturnType<typeof setTimeout> | undefined;
   const kill = (sig: Deno.Signal) => {
     try {
       child.kill(sig);

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { nonRegularKind } from "../system/files.ts";
 import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 
@@ -20,16 +21,6 @@ export interface ReadOptions {
   what?: string;
   /** The most bytes to read. */
   limit: number;
-}
-
-/** What a non-regular file is, in words. */
-function kindOf(st: Deno.FileInfo): string {
-  if (st.isDirectory) return "a directory";
-  if (st.isFifo) return "a FIFO";
-  if (st.isCharDevice) return "a character device";
-  if (st.isBlockDevice) return "a block device";
-  if (st.isSocket) return "a socket";
-  return "not a regular file";
 }
 
 /** The error for a file that cannot be read, by its errno. */
@@ -54,11 +45,12 @@ function subject(path: string, opts: ReadOptions): string {
 
 /** Refuse what is not a regular file, or is larger than the limit. */
 function checkInfo(path: string, st: Deno.FileInfo, opts: ReadOptions): void {
-  if (!st.isFile) {
+  const kind = nonRegularKind(st);
+  if (kind) {
     throw new BpfError({
       op: opts.op,
       errno: st.isDirectory ? ERRNO.EISDIR : undefined,
-      message: `${subject(path, opts)}is ${kindOf(st)}, not a regular file`,
+      message: `${subject(path, opts)}is ${kind}, not a regular file`,
     });
   }
   if (st.size > opts.limit) tooLarge(path, opts);

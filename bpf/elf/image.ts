@@ -9,7 +9,9 @@
  * @module
  */
 
+import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
+import { nonRegularKind } from "../system/files.ts";
 import {
   cstr,
   type ElfHeader,
@@ -134,8 +136,8 @@ export class ElfImage implements Disposable {
    *
    * @param path The file (e.g. `/proc/PID/root/usr/lib/libc.so.6`).
    * @returns The image; close it (or `using`) when done.
-   * @throws {BpfError} op `"elf open"` when the file cannot be read, `"elf parse"` when it
-   *   is not a well-formed ELF64 LE file.
+   * @throws {BpfError} op `"elf open"` when the file cannot be read or is not a regular
+   *   file (EINVAL), `"elf parse"` when it is not a well-formed ELF64 LE file.
    * @example
    * ```ts
    * using elf = ElfImage.open("/usr/bin/bash");
@@ -144,8 +146,18 @@ export class ElfImage implements Disposable {
   static open(path: string): ElfImage {
     let file: Deno.FsFile;
     try {
+      // Only a regular file is opened: the open of a FIFO would block, a device never ends.
+      const kind = nonRegularKind(Deno.statSync(path));
+      if (kind) {
+        throw new BpfError({
+          op: "elf open",
+          errno: ERRNO.EINVAL,
+          message: `'${path}' is ${kind}, not a regular file`,
+        });
+      }
       file = Deno.openSync(path, { read: true });
     } catch (e) {
+      if (e instanceof BpfError) throw e;
       throw new BpfError({
         op: "elf open",
         message: `cannot open '${path}': ${(e as Error).message}`,

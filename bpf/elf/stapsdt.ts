@@ -6,9 +6,6 @@
  * @module
  */
 
-import { ERRNO } from "../../ffi/abi.ts";
-import { BpfError } from "../../ffi/errors.ts";
-import { pathExists } from "../system/files.ts";
 import { ElfImage, parseNotes } from "./image.ts";
 
 /** The note type of a USDT probe. */
@@ -41,7 +38,7 @@ export interface UsdtProbe {
  * ```
  */
 export function usdtProbes(elf: ElfImage | string): UsdtProbe[] {
-  const file = typeof elf === "string" ? openRegular(elf) : elf;
+  const file = typeof elf === "string" ? ElfImage.open(elf) : elf;
   try {
     const out: UsdtProbe[] = [];
     // Not in a PT_NOTE segment: the notes live in their own non-allocated section.
@@ -63,24 +60,6 @@ export function usdtProbes(elf: ElfImage | string): UsdtProbe[] {
   } finally {
     if (typeof elf === "string") file.close();
   }
-}
-
-/** Open a path as ELF only when it is a regular file (a FIFO would block the open). */
-function openRegular(path: string): ElfImage {
-  let regular = false;
-  try {
-    regular = Deno.statSync(path).isFile;
-  } catch {
-    // ElfImage.open reports the missing file.
-  }
-  if (!regular && pathExists(path)) {
-    throw new BpfError({
-      op: "read USDT notes",
-      errno: ERRNO.EINVAL,
-      message: `'${path}' is not a regular file`,
-    });
-  }
-  return ElfImage.open(path);
 }
 
 function strings(bytes: Uint8Array): string[] {

@@ -160,36 +160,18 @@ function isFile(path: string): boolean {
  * ```
  */
 export function openBinary(path: string, op: string): ElfImage {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(path);
-  } catch (e) {
-    throw new BpfError({
-      op,
-      errno: e instanceof Deno.errors.PermissionDenied ? ERRNO.EACCES : ERRNO.ENOENT,
-      message: `cannot read '${path}'`,
-    });
-  }
-  if (!info.isFile) {
-    const what = info.isDirectory
-      ? "a directory"
-      : info.isFifo
-      ? "a FIFO"
-      : info.isSocket
-      ? "a socket"
-      : "a device or special file";
-    throw new BpfError({
-      op,
-      errno: ERRNO.EINVAL,
-      message: `'${path}' is ${what}, not a regular file`,
-      hint: "give an executable or a shared library",
-    });
+  if (!pathExists(path)) {
+    throw new BpfError({ op, errno: ERRNO.ENOENT, message: `cannot read '${path}'` });
   }
   try {
     return ElfImage.open(path);
   } catch (e) {
     if (!(e instanceof BpfError)) throw e;
     const why = e.message.split("\n")[0].replace(/^elf (open|parse): /, "");
+    if (e.op === "elf open") {
+      const hint = e.errno === ERRNO.EINVAL ? "give an executable or a shared library" : undefined;
+      throw new BpfError({ op, errno: e.errno, message: why, hint, cause: e });
+    }
     throw new BpfError({ op, errno: ERRNO.ENOEXEC, message: why, cause: e });
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Small file checks the kernel-facing code asks often: does a path exist, and a file's text
- * when it can be read.
+ * Small file checks the kernel-facing code asks often: does a path exist, what kind of file
+ * it is when it is not a regular one, and a file's text when it can be read.
  *
  * @module
  */
@@ -41,4 +41,26 @@ export function readTextIfAny(path: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What a file is when it is not a regular file, in words; undefined for a regular file.
+ * Opening a FIFO blocks and a device reads forever, so readers of user-given paths refuse
+ * anything else before opening it.
+ *
+ * @param st The file's stat.
+ * @returns E.g. `"a FIFO"`, or undefined.
+ * @example
+ * ```ts
+ * nonRegularKind(Deno.statSync("/dev/null")); // "a character device"
+ * ```
+ */
+export function nonRegularKind(st: Deno.FileInfo): string | undefined {
+  if (st.isFile) return undefined;
+  if (st.isDirectory) return "a directory";
+  if (st.isFifo) return "a FIFO";
+  if (st.isCharDevice) return "a character device";
+  if (st.isBlockDevice) return "a block device";
+  if (st.isSocket) return "a socket";
+  return "a special file";
 }
