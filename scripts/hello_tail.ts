@@ -16,7 +16,7 @@ import type { ToolSpec } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
 import { endDrops, openBeside, watchDrops } from "./lib/events.ts";
 import { RecordPrinter } from "./lib/output.ts";
-import { syscallNumber } from "./lib/syscalls.ts";
+import { syscallNumber } from "../bpf/system/syscalls.ts";
 
 /** The command line (and the help text made from it). */
 const SPEC: ToolSpec = {

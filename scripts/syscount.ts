@@ -15,7 +15,7 @@ import type { ToolSpec } from "./lib/cli.ts";
 import { applyFilters, describeFilters, filtersOf } from "./lib/filters.ts";
 import { openBeside } from "./lib/events.ts";
 import { type Column, RecordPrinter } from "./lib/output.ts";
-import { syscallName } from "./lib/syscalls.ts";
+import { syscallName } from "../bpf/system/syscalls.ts";
 
 /** The command line (and the help text made from it). */
 const SPEC: ToolSpec = {

@@ -6,6 +6,7 @@
  * bpfsh -c "load x.o; map dump counts"
  * bpfsh run script.ts [args]    a tracing script (it imports mod.ts itself)
  * bpfsh run session.yaml        a declarative session
+ * bpfsh serve CONFIG.yaml       headless: maps as Prometheus metrics, events over OTLP
  * bpfsh CMD [args]              one shell command, e.g. `bpfsh doctor`, `bpfsh btf task_struct`
  * options: --json | --yaml, --debug (stacks and whole logs), --no-color, -h, -V
  * ```
@@ -45,6 +46,7 @@ const USAGE = `usage: bpfsh [options] [command [args...]]
   bpfsh -c "load x.o; maps"    run commands separated by ';' and leave
   bpfsh run script.ts [args]   run a tracing script (it imports mod.ts)
   bpfsh run session.yaml       run a declarative session
+  bpfsh serve CONFIG.yaml      export maps to Prometheus, events to OTLP (bpfsh serve -h)
   bpfsh doctor                 what this kernel supports
   bpfsh CMD [args]             any shell command (see: bpfsh help)
 
@@ -136,6 +138,11 @@ async function main(argv: string[]): Promise<number | undefined> {
     cli.rest[0] === "run" && /\.(ts|js|mjs|mts)$/.test(cli.rest[1] ?? "") && !cli.commands.length
   ) {
     return await runScript(cli.rest[1], cli.rest.slice(2)) ? undefined : 1;
+  }
+
+  if (cli.rest[0] === "serve" && !cli.commands.length) {
+    const { serveMain } = await importShell<typeof import("../serve/cli.ts")>("../serve/cli.ts");
+    return await serveMain(cli.rest.slice(1));
   }
 
   const [

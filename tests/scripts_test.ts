@@ -5,7 +5,7 @@ import { NOT_ROOT, ROOT } from "./helpers.ts";
 import { parseToolArgs, UsageError } from "../scripts/lib/cli.ts";
 import { formatEvent, RecordPrinter } from "../scripts/lib/output.ts";
 import { take } from "../scripts/lib/events.ts";
-import { parseUnistd, syscallName, syscallNumber } from "../scripts/lib/syscalls.ts";
+import { parseUnistd, syscallName, syscallNumber } from "../bpf/system/syscalls.ts";
 import { buckets } from "../scripts/lib/hist.ts";
 import { eventMatcher, filtersOf } from "../scripts/lib/filters.ts";
 

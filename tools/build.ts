@@ -4,6 +4,7 @@
  * - `scripts/*.bpf.c` → `build/scripts/<name>.bpf.o`
  * - `tests/fixtures/*.bpf.c` → `build/tests/<name>.bpf.o` (except `broken*`)
  * - `bench/*.bpf.c` → `build/bench/<name>.bpf.o`
+ * - `examples/*.bpf.c` → `build/examples/<name>.bpf.o` (the serve examples)
  * - `bench/*.c` (not `.bpf.c`) → `build/bench/<name>`, a host program linked with libbpf
  * - `tests/fixtures/*.c` (not `.bpf.c`) → `build/tests/<name>`, a host program built with
  *   debug info and frame pointers (the stack tests walk and name its frames)
@@ -76,6 +77,7 @@ function allJobs(): Job[] {
   bpf("scripts", "scripts");
   bpf("tests/fixtures", "tests");
   bpf("bench", "bench");
+  bpf("examples", "examples");
   const host = (dir: string, outDir: string, cflags: string[], libs: string[]) => {
     for (const name of sources(dir, ".c")) {
       if (name.endsWith(".bpf.c")) continue;

@@ -192,6 +192,14 @@ export class BpfMap<K = unknown, V = unknown> {
     const t = btf.typeById(id);
     return t.kind === "datasec" ? t.name : undefined;
   }
+  /** The BTF type id of the key in {@link btf}, or 0 when the key has no usable BTF type. */
+  get keyTypeId(): number {
+    return this.#keys()?.typeId ?? 0;
+  }
+  /** The BTF type id of the value in {@link btf}, or 0 when the value has no usable type. */
+  get valueTypeId(): number {
+    return this.#values()?.typeId ?? 0;
+  }
 
   /** The map fd; throws when the map does not exist yet or was closed. */
   get fd(): number {
