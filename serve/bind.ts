@@ -214,12 +214,15 @@ function bindHistogram(
     }
   } else if (!vf.elements) {
     const whole = key(undefined, `${where}.buckets`);
-    if (whole.shape.kind !== "int" || spec.labels.some((l) => l.field === undefined)) {
+    const scalarCounts = vf.shape.kind === "int";
+    if (!scalarCounts || whole.shape.kind !== "int" || spec.labels.some((l) => !l.field)) {
       throw fail(
         `bucket mismatch: ${where}: buckets names no slot field, and the ${
           spec.value ? `value field '${spec.value}'` : valueWhat(map)
         } is not an array of counts`,
-        "name the key field holding the slot as buckets.field, or the array of counts as value:",
+        vf.members
+          ? `name the array of counts as value: (the value's fields: ${vf.members.join(", ")})`
+          : "name the key field holding the slot as buckets.field, or the array of counts as value:",
       );
     }
     sf = whole;

@@ -9,7 +9,7 @@
  */
 
 import { BpfError } from "../ffi/errors.ts";
-import { BpfObject } from "../bpf/object/object.ts";
+import type { BpfObject } from "../bpf/object/object.ts";
 import type { EventSpec, MetricSpec, ServeConfig } from "./config.ts";
 import { bindMetric, type MetricReader } from "./bind.ts";
 import { Exposition } from "./exposition.ts";

@@ -1,0 +1,508 @@
+// bpfsh serve on the real kernel: the examples loaded and read at scrape time by a real
+// Prometheus, pushed to a real Pushgateway, exported over OTLP to a receiver in this test;
+// bad configs refused with clear errors before anything is attached; one failing metric
+// not taking down the others; SIGTERM detaching everything.
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { bpfTest, kernelProgIds, NOT_ROOT, ROOT } from "./helpers.ts";
+import { BpfError } from "../ffi/errors.ts";
+import { validateConfig } from "../serve/config.ts";
+import { configUnit } from "../serve/cli.ts";
+import { Serve } from "../serve/server.ts";
+import { setKsymResolver } from "../serve/decoders.ts";
+
+const EXAMPLES = `${ROOT}/build/examples`;
+const haveProm = (bin: string) => {
+  try {
+    return Deno.statSync(`/usr/bin/${bin}`).isFile;
+  } catch {
+    return false;
+  }
+};
+
+/** A TCP port nothing listens on now. */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** A copy of /bin/true under a name no other process has, to exec N times. */
+function uniqueBinary(dir: string): { path: string; comm: string } {
+  const comm = `bpfsh_t${Math.floor(Math.random() * 1e6)}`; // < 16 bytes: the whole comm
+  const path = `${dir}/${comm}`;
+  Deno.copyFileSync("/bin/true", path);
+  Deno.chmodSync(path, 0o755);
+  return { path, comm };
+}
+
+async function execTimes(path: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Deno.Command(path).output();
+}
+
+/** `bpfsh serve ARGS` as a subprocess, with the URL it prints once serving. */
+async function serveProcess(args: string[]) {
+  const child = new Deno.Command(`${ROOT}/bpfsh`, {
+    args: ["serve", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const serving = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      err += value;
+      const m = /serving .* on (http:\/\/\S+)\/metrics/.exec(err);
+      if (m) return m[1];
+      if (/\bserving \d+ metrics/.test(err)) return "";
+    }
+  })();
+  const url = await Promise.race([
+    serving,
+    new Promise<undefined>((r) => setTimeout(() => r(undefined), 30000)),
+  ]);
+  const rest = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return err;
+      err += value;
+    }
+  })();
+  return {
+    child,
+    url,
+    /** Everything it wrote on stderr, once it has ended. */
+    stderr: () => rest,
+    stdout: child.stdout,
+  };
+}
+
+function tmpConfig(dir: string, name: string, yaml: string): string {
+  const path = `${dir}/${name}`;
+  Deno.writeTextFileSync(path, yaml);
+  return path;
+}
+
+async function startUnit(yaml: object, listen = "127.0.0.1:0") {
+  const cfg = validateConfig(yaml, "test.yaml", EXAMPLES);
+  return await Serve.start([await configUnit(cfg)], { listen, log: () => {} });
+}
+
+async function startError(yaml: object, listen?: string): Promise<BpfError> {
+  try {
+    const s = await startUnit(yaml, listen);
+    await s.stop();
+  } catch (e) {
+    assert(e instanceof BpfError, `not a BpfError: ${e}`);
+    return e;
+  }
+  throw new Error("serve started");
+}
+
+const EXECS = {
+  object: "execs.bpf.o",
+  metrics: [{
+    name: "bpfsh_execs_total",
+    type: "counter",
+    map: "execs",
+    labels: [{ name: "comm", field: "comm" }, { name: "uid", field: "uid" }],
+  }],
+};
+
+bpfTest("serve refuses bad configs with clear errors, attaching nothing", async () => {
+  const unknownMap = await startError({
+    ...EXECS,
+    metrics: [{ ...EXECS.metrics[0], map: "nope" }],
+  });
+  assertMatch(unknownMap.message, "metrics[0] (bpfsh_execs_total): no map named 'nope' in execs");
+  assertMatch(unknownMap.message, "maps: execs, events");
+
+  const wrongField = await startError({
+    ...EXECS,
+    metrics: [{ ...EXECS.metrics[0], labels: [{ name: "comm", field: "command" }] }],
+  });
+  assertMatch(
+    wrongField.message,
+    "the key of map 'execs' (struct exec_key) has no field 'command'",
+  );
+  assertMatch(wrongField.message, "fields: uid, comm");
+
+  const notInt = await startError({
+    ...EXECS,
+    metrics: [{ ...EXECS.metrics[0], value: "count" }],
+  });
+  assertMatch(notInt.message, "field 'count': the value of map 'execs' is __u64, not a struct");
+
+  const mismatch = await startError({
+    object: "syscall_latency.bpf.o",
+    metrics: [{
+      name: "lat_seconds",
+      type: "histogram",
+      map: "latency",
+      value: "slots",
+      buckets: { type: "log2", max: 26 },
+    }],
+  });
+  assertMatch(mismatch.message, "bucket mismatch");
+  assertMatch(mismatch.message, "the map holds 40 slots, buckets min..max (0..26) makes 27");
+  assertMatch(mismatch.message, "set max: 39");
+
+  const noArray = await startError({
+    object: "syscall_latency.bpf.o",
+    metrics: [{
+      name: "lat_seconds",
+      type: "histogram",
+      map: "latency",
+      buckets: { type: "log2" },
+    }],
+  });
+  assertMatch(noArray.message, "is not an array of counts");
+
+  const ringAsMetric = await startError({
+    ...EXECS,
+    metrics: [{ ...EXECS.metrics[0], map: "events" }],
+  });
+  assertMatch(ringAsMetric.message, "map 'events' is a ringbuf map");
+
+  const held = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (held.addr as Deno.NetAddr).port;
+    const inUse = await startError(EXECS, `127.0.0.1:${port}`);
+    assertEquals(inUse.op, "serve listen");
+    assertMatch(inUse.message, `127.0.0.1:${port} is already in use`);
+    assertMatch(inUse.message, "pick another address with --listen");
+  } finally {
+    held.close();
+  }
+});
+
+bpfTest("a metric whose read fails serves nothing; the others are served", async () => {
+  setKsymResolver(() => {
+    throw new Error("symbolizer broke");
+  });
+  try {
+    const s = await startUnit({
+      ...EXECS,
+      metrics: [
+        EXECS.metrics[0],
+        {
+          name: "bpfsh_execs_by_uid_sym_total",
+          type: "counter",
+          map: "execs",
+          labels: [{ name: "sym", field: "uid", decoders: ["ksym"] }],
+        },
+      ],
+    });
+    try {
+      await new Deno.Command("/bin/true").output();
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      assertMatch(text, /bpfsh_execs_total\{comm="true",uid="\d+"\} \d+/);
+      assert(!/^bpfsh_execs_by_uid_sym_total\{/m.test(text), "the failing metric served series");
+      assertMatch(text, 'bpfsh_serve_read_errors_total{metric="bpfsh_execs_by_uid_sym_total"} 1');
+      assertMatch(text, 'bpfsh_serve_read_errors_total{metric="bpfsh_execs_total"} 0');
+      const health = await (await fetch(`${s.url}/healthz`)).json();
+      assertEquals(health.status, "ok");
+      assertMatch(health.metrics[1].error, "symbolizer broke");
+      assertEquals((await fetch(`${s.url}/nope`)).status, 404);
+    } finally {
+      await s.stop();
+    }
+  } finally {
+    setKsymResolver(undefined);
+  }
+});
+
+Deno.test({
+  name: "Prometheus scrapes bpfsh serve every second: exec counts and a histogram; SIGTERM",
+  ignore: NOT_ROOT || !haveProm("prometheus"),
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "bpfsh-serve-" });
+    const serve = await serveProcess([
+      `${ROOT}/examples/execs.yaml`,
+      `${ROOT}/examples/syscall_latency.yaml`,
+      "--listen",
+      "127.0.0.1:0",
+    ]);
+    let prom: Deno.ChildProcess | undefined;
+    try {
+      assert(serve.url, `bpfsh serve did not start: ${await serve.stderr()}`);
+      const health = await (await fetch(`${serve.url}/healthz`)).json();
+      const ids: number[] = health.objects.flatMap((o: { programs: { id: number }[] }) =>
+        o.programs.map((p) => p.id)
+      );
+      assertEquals(ids.length, 3);
+
+      const promPort = freePort();
+      const target = new URL(serve.url).host;
+      tmpConfig(
+        dir,
+        "prometheus.yml",
+        `global: { scrape_interval: 1s, evaluation_interval: 1s }\n` +
+          `scrape_configs:\n  - job_name: bpfsh\n    static_configs: [{ targets: ["${target}"] }]\n`,
+      );
+      prom = new Deno.Command("prometheus", {
+        args: [
+          `--config.file=${dir}/prometheus.yml`,
+          `--storage.tsdb.path=${dir}/data`,
+          `--web.listen-address=127.0.0.1:${promPort}`,
+          "--log.level=warn",
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+
+      const { path, comm } = uniqueBinary(dir);
+      const N = 7;
+      await execTimes(path, N);
+      const query = async (q: string) => {
+        const r = await fetch(
+          `http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`,
+        );
+        const body = await r.json();
+        return body.data?.result as { metric: Record<string, string>; value: [number, string] }[];
+      };
+      const execs = await waitFor("Prometheus to have the exec counter", async () => {
+        const res = await query(`bpfsh_execs_total{comm="${comm}"}`);
+        return res?.length && Number(res[0].value[1]) >= N ? res : undefined;
+      });
+      assertEquals(execs.length, 1);
+      assertEquals(execs[0].metric.job, "bpfsh");
+      assertEquals(execs[0].metric.uid, "0");
+      const hist = await waitFor("a histogram _count", async () => {
+        const res = await query(`bpfsh_syscall_latency_seconds_count{syscall="execve"}`);
+        return res?.length && Number(res[0].value[1]) >= N ? res : undefined;
+      });
+      assert(Number(hist[0].value[1]) >= N);
+      const buckets = await query(`bpfsh_syscall_latency_seconds_bucket{syscall="execve"}`);
+      assert(buckets.some((b) => b.metric.le === "+Inf"), "no +Inf bucket");
+
+      // promtool accepts the exposition as it is served.
+      const text = await (await fetch(`${serve.url}/metrics`)).text();
+      const check = new Deno.Command("promtool", {
+        args: ["check", "metrics"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const w = check.stdin.getWriter();
+      await w.write(new TextEncoder().encode(text));
+      await w.close();
+      const out = await check.output();
+      const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert(out.success, `promtool check metrics: ${said}`);
+      assertEquals(said.trim(), "");
+
+      // SIGTERM: a clean stop with status 0, and every program gone from the kernel.
+      serve.child.kill("SIGTERM");
+      const status = await serve.child.status;
+      const err = await serve.stderr();
+      assertEquals(status.code, 0, err);
+      assertMatch(err, "stopped, everything detached");
+      await waitFor("the programs to be unloaded", () => {
+        const live = kernelProgIds();
+        return Promise.resolve(ids.every((id) => !live.has(id)) ? true : undefined);
+      }, 5000);
+    } finally {
+      prom?.kill("SIGTERM");
+      await prom?.status;
+      try {
+        serve.child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await serve.child.status;
+      await serve.stdout.cancel();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "--push sends the metrics to a Pushgateway every N s and at exit",
+  ignore: NOT_ROOT || !haveProm("prometheus-pushgateway"),
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "bpfsh-push-" });
+    const port = freePort();
+    const gw = new Deno.Command("prometheus-pushgateway", {
+      args: [
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--persistence.file=${dir}/pushgateway.data`,
+        "--log.level=warn",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let serve: Awaited<ReturnType<typeof serveProcess>> | undefined;
+    try {
+      const gateway = `http://127.0.0.1:${port}`;
+      await waitFor(
+        "the Pushgateway",
+        async () => (await fetch(`${gateway}/-/ready`)).ok || undefined,
+      );
+      const { path, comm } = uniqueBinary(dir);
+      serve = await serveProcess([
+        `${ROOT}/examples/execs.yaml`,
+        "--push",
+        gateway,
+        "--push-interval",
+        "1",
+        "--job",
+        "bpfsh_test",
+        "--duration",
+        "30",
+      ]);
+      assertEquals(serve.url, "", "with --push and no --listen there is no HTTP server");
+      const N = 5;
+      await execTimes(path, N);
+      const line = new RegExp(
+        `^bpfsh_execs_total\\{comm="${comm}",instance="[^"]+",job="bpfsh_test",uid="0"\\} (\\d+)$`,
+        "m",
+      );
+      // A periodic push, while serve still runs.
+      await waitFor("a periodic push", async () => {
+        const m = line.exec(await (await fetch(`${gateway}/metrics`)).text());
+        return m && Number(m[1]) >= N ? true : undefined;
+      }, 10000);
+      // More execs, then SIGTERM: the last push at exit carries them.
+      await execTimes(path, 2);
+      serve.child.kill("SIGTERM");
+      assertEquals((await serve.child.status).code, 0, await serve.stderr());
+      const m = line.exec(await (await fetch(`${gateway}/metrics`)).text());
+      assert(m && Number(m[1]) >= N + 2, `the last push: ${m?.[0]}`);
+    } finally {
+      if (serve) {
+        try {
+          serve.child.kill("SIGKILL");
+        } catch { /* already gone */ }
+        await serve.child.status;
+        await serve.stdout.cancel();
+      }
+      gw.kill("SIGTERM");
+      await gw.status;
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+/** A minimal OTLP/HTTP receiver: keeps every JSON body posted to /v1/logs and /v1/metrics. */
+function otlpReceiver() {
+  const logs: unknown[] = [];
+  const metrics: unknown[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    const type = req.headers.get("content-type") ?? "";
+    if (!type.includes("json")) return new Response(`want JSON, got ${type}`, { status: 415 });
+    const body = await req.json();
+    if (path === "/v1/logs") logs.push(body);
+    else if (path === "/v1/metrics") metrics.push(body);
+    else return new Response("", { status: 404 });
+    return Response.json({});
+  });
+  return { server, logs, metrics, url: `http://127.0.0.1:${server.addr.port}` };
+}
+
+interface OtlpAttr {
+  key: string;
+  value: Record<string, unknown>;
+}
+const attr = (attrs: OtlpAttr[], key: string) => {
+  const v = attrs.find((a) => a.key === key)?.value;
+  return v && (v.stringValue ?? v.intValue ?? v.doubleValue);
+};
+
+bpfTest("--otlp exports events as log records and counters as sums", async () => {
+  const rx = otlpReceiver();
+  const dir = Deno.makeTempDirSync({ prefix: "bpfsh-otlp-" });
+  const cfg = validateConfig(
+    {
+      ...EXECS,
+      events: [{ ringbuf: "events", type: "exec_event", name: "exec" }],
+    },
+    "execs.yaml",
+    EXAMPLES,
+  );
+  const s = await Serve.start([await configUnit(cfg)], {
+    otlp: rx.url,
+    otlpInterval: 1,
+    log: () => {},
+  });
+  try {
+    const { path, comm } = uniqueBinary(dir);
+    await execTimes(path, 3);
+    type LogBody = {
+      resourceLogs: {
+        resource: { attributes: OtlpAttr[] };
+        scopeLogs: {
+          logRecords: {
+            eventName?: string;
+            body: { stringValue: string };
+            attributes: OtlpAttr[];
+          }[];
+        }[];
+      }[];
+    };
+    const records = await waitFor("log records of the execs", () => {
+      const all = (rx.logs as LogBody[]).flatMap((b) =>
+        b.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords))
+      );
+      const ours = all.filter((r) => attr(r.attributes, "comm") === comm);
+      return Promise.resolve(ours.length >= 3 ? ours : undefined);
+    }, 10000);
+    assertEquals(records[0].body.stringValue, "exec");
+    assertEquals(Number(attr(records[0].attributes, "uid")), 0);
+    assert(Number(attr(records[0].attributes, "pid")) > 0, "pid");
+    assert(Number(attr(records[0].attributes, "ppid")) > 0, "ppid");
+    const resource = (rx.logs as LogBody[])[0].resourceLogs[0].resource.attributes;
+    assertEquals(attr(resource, "service.name"), "bpfsh");
+
+    type MetricBody = {
+      resourceMetrics: {
+        scopeMetrics: {
+          metrics: {
+            name: string;
+            sum?: {
+              isMonotonic: boolean;
+              aggregationTemporality: number;
+              dataPoints: { attributes: OtlpAttr[]; asDouble?: number }[];
+            };
+          }[];
+        }[];
+      }[];
+    };
+    const point = await waitFor("a sum metric with the execs", () => {
+      for (const b of rx.metrics as MetricBody[]) {
+        for (const r of b.resourceMetrics) {
+          for (const sm of r.scopeMetrics) {
+            for (const m of sm.metrics) {
+              if (m.name !== "bpfsh_execs_total" || !m.sum) continue;
+              const p = m.sum.dataPoints.find((d) => attr(d.attributes, "comm") === comm);
+              if (p && (p.asDouble ?? 0) >= 3) return Promise.resolve({ m, p });
+            }
+          }
+        }
+      }
+      return Promise.resolve(undefined);
+    }, 10000);
+    assert(point.m.sum!.isMonotonic, "a counter is a monotonic sum");
+    assertEquals(point.m.sum!.aggregationTemporality, 2); // cumulative
+  } finally {
+    await s.stop();
+    await rx.server.shutdown();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
