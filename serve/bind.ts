@@ -9,7 +9,7 @@
 import { BpfError } from "../ffi/errors.ts";
 import { type BpfMap, possibleCpus } from "../bpf/map/map.ts";
 import type { MetricSpec } from "./config.ts";
-import { type FieldValue, labelDecoder } from "./decoders.ts";
+import { type LabelDecoder, labelDecoder } from "./decoders.ts";
 import { type Field, intReader, needInt, resolveField } from "./fields.ts";
 import { type BucketLayout, bucketLayout, bucketOf } from "./buckets.ts";
 
@@ -59,7 +59,7 @@ function fail(message: string, hint?: string): BpfError {
 /** A label bound to the key: its field and decoder. */
 interface BoundLabel {
   field: Field;
-  decode: (f: FieldValue) => string | null;
+  decode: LabelDecoder;
 }
 
 /** `(keys or values buffer) => (offset) => decoded value` for a field. */
@@ -142,9 +142,10 @@ export function bindMetric(spec: MetricSpec, map: BpfMap, where: string): Metric
     const fns = labels.map((l) => {
       const read = fieldValues(map, l.field)(keys);
       const off = l.field.offset;
+      const decode = l.decode;
       return (i: number) => {
         const at = i * ks + off;
-        return l.decode({ value: read(at), bytes: keys, at });
+        return decode(read(at), keys, at);
       };
     });
     return (i: number): string[] | null => {

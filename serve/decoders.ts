@@ -11,6 +11,7 @@ import { syscallName } from "../bpf/system/syscalls.ts";
 import { errnoSymbol } from "../bpf/system/errnos.ts";
 import type { DecoderSpec } from "./config.ts";
 import { cgroupPath } from "./cgroups.ts";
+import { ksym } from "../bpf/stack/kallsyms.ts";
 
 /** What a decoder sees of a field: its decoded value and where its bytes are. */
 export interface FieldValue {
@@ -34,25 +35,35 @@ export interface FieldShape {
   enumerators?: Map<number | bigint, string>;
 }
 
-/** One decoding step: the previous step's text (or the field) to text; null drops the series. */
-type Step = (v: unknown, f: FieldValue) => string | null;
+/**
+ * One decoding step: the field's value (the first step) or the previous step's text, to
+ * text; null drops the series. `at` is where the field's bytes start in `bytes` for the
+ * first step, and -1 for the later ones.
+ */
+type Step = (v: unknown, bytes: Uint8Array, at: number) => string | null;
 
-/** Resolve a kernel address to its symbol (set when a symbolizer is available). */
-export type KsymResolver = (address: bigint) => string | undefined;
+/** A label's whole decoder chain: `(value, bytes, at)` of the field to its label value. */
+export type LabelDecoder = (value: unknown, bytes: Uint8Array, at: number) => string | null;
 
-let ksymResolver: KsymResolver | undefined;
+const NO_BYTES = new Uint8Array(0);
+
+/** Resolve a kernel address to the name of the function it is in. */
+export type KsymResolver = (address: bigint) => string;
+
+let ksymResolver: KsymResolver = ksym;
 
 /**
- * Give the `ksym` decoder its symbolizer.
+ * Replace the `ksym` decoder's symbolizer (default: /proc/kallsyms, through
+ * bpf/stack/kallsyms.ts); for tests.
  *
- * @param resolve Address → symbol name, or undefined when none covers it.
+ * @param resolve Address → symbol name; undefined restores the default.
  * @example
  * ```ts
- * setKsymResolver((a) => (a === 0xffffffff81000000n ? "_stext" : undefined));
+ * setKsymResolver((a) => (a === 0xffffffff81000000n ? "_stext" : `0x${a.toString(16)}`));
  * ```
  */
 export function setKsymResolver(resolve: KsymResolver | undefined): void {
-  ksymResolver = resolve;
+  ksymResolver = resolve ?? ksym;
 }
 
 function num(v: unknown): number | bigint {
@@ -105,6 +116,9 @@ export function inetText(b: Uint8Array): string {
   return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
 }
 
+/** Decoders that read an integer field (a later step may still get their text). */
+const NUMERIC = new Set<unknown>(["uint", "int", "hex", "syscall", "errno", "ksym", "cgroup"]);
+
 function step(spec: DecoderSpec, shape: FieldShape, where: string): Step {
   if (typeof spec === "object" && "static" in spec) {
     const table = new Map(Object.entries(spec.static).map(([k, v]) => [k, String(v)]));
@@ -121,6 +135,14 @@ function step(spec: DecoderSpec, shape: FieldShape, where: string): Step {
     };
   }
   const size = shape.size;
+  if (NUMERIC.has(spec) && shape.kind !== "int" && shape.kind !== "enum") {
+    throw bindError(
+      `${where}: the ${spec} decoder reads an integer, and the field is ${
+        shape.kind === "string" ? "a string" : shape.kind === "array" ? "an array" : "a struct"
+      }`,
+      shape.kind === "string" ? "use string, static or regexp for strings" : undefined,
+    );
+  }
   switch (spec) {
     case "uint":
       return (v) => unsigned(v, size);
@@ -139,19 +161,12 @@ function step(spec: DecoderSpec, shape: FieldShape, where: string): Step {
         return n === 0 ? "0" : errnoSymbol(n);
       };
     case "ksym":
-      return (v) => {
-        if (!ksymResolver) {
-          throw new Error("no kernel symbolizer is available");
-        }
-        const a = BigInt(unsigned(v, size));
-        return ksymResolver(a) ?? `0x${a.toString(16)}`;
-      };
+      return (v) => ksymResolver(BigInt(unsigned(v, size)));
     case "inet":
       if (size !== 4 && size !== 16) {
         throw bindError(`${where}: inet needs a 4- or 16-byte field, this one has ${size}`);
       }
-      return (v, f) =>
-        v === f.value ? inetText(f.bytes.subarray(f.at, f.at + size)) : ipFromText(v);
+      return (v, bytes, at) => at >= 0 ? inetText(bytes.subarray(at, at + size)) : text(v);
     case "cgroup":
       return (v) => {
         const id = BigInt(unsigned(v, size));
@@ -159,11 +174,6 @@ function step(spec: DecoderSpec, shape: FieldShape, where: string): Step {
       };
   }
   throw bindError(`${where}: unknown decoder '${String(spec)}'`);
-}
-
-/** A later inet step gets text: accept what an earlier step made of the address. */
-function ipFromText(v: unknown): string {
-  return text(v);
 }
 
 function bindError(message: string, hint?: string): BpfError {
@@ -201,38 +211,29 @@ function defaultStep(shape: FieldShape, where: string): Step {
  * @param specs The label's decoders (none: by the field's type).
  * @param shape The field's type.
  * @param where The label, for errors (e.g. `metrics[0].labels[1] (comm)`).
- * @returns The field → label value function; null means drop the series.
+ * @returns `(value, bytes, at)` of the field → the label value; null drops the series.
  * @throws {BpfError} op `serve config` when a decoder does not fit the field.
  * @example
  * ```ts
  * const d = labelDecoder(["syscall"], { kind: "int", size: 4 }, "nr");
- * d({ value: 59, bytes: new Uint8Array(4), at: 0 }); // "execve"
+ * d(59, new Uint8Array(4), 0); // "execve"
  * ```
  */
 export function labelDecoder(
   specs: DecoderSpec[] | undefined,
   shape: FieldShape,
   where: string,
-): (f: FieldValue) => string | null {
-  if (specs?.includes("ksym") && !ksymResolver) {
-    throw bindError(
-      `${where}: the ksym decoder needs the kernel symbolizer, which this build lacks`,
-    );
-  }
+): LabelDecoder {
   const steps = specs?.length ? specs.map((s) => step(s, shape, where)) : [
     defaultStep(shape, where),
   ];
   if (steps.length === 1) {
     const only = steps[0];
-    return (f) => only(f.value, f);
+    return only;
   }
-  return (f) => {
-    let v: unknown = f.value;
-    for (const s of steps) {
-      const out = s(v, f);
-      if (out === null) return null;
-      v = out;
-    }
-    return v as string;
+  return (value, bytes, at) => {
+    let v = steps[0](value, bytes, at);
+    for (let i = 1; i < steps.length && v !== null; i++) v = steps[i](v, NO_BYTES, -1);
+    return v;
   };
 }

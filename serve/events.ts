@@ -10,7 +10,7 @@ import { BpfError } from "../ffi/errors.ts";
 import type { BpfObject } from "../bpf/object/object.ts";
 import { tracePipe } from "../bpf/events/tracepipe.ts";
 import type { EventSpec } from "./config.ts";
-import { type FieldShape, type FieldValue, labelDecoder } from "./decoders.ts";
+import { type FieldShape, type FieldValue, type LabelDecoder, labelDecoder } from "./decoders.ts";
 
 /** A flat event: attribute name → value (what an OpenTelemetry log record carries). */
 export type EventFields = Record<string, string | number | boolean | (string | number)[]>;
@@ -149,7 +149,7 @@ export function startEvents(
   const decoders = Object.entries(spec.decoders ?? {}).map(([field, chain]) => ({
     field,
     chain,
-    decode: undefined as undefined | ((f: FieldValue) => string | null),
+    decode: undefined as LabelDecoder | undefined,
   }));
   const pick = spec.fields;
   let count = 0;
@@ -169,7 +169,7 @@ export function startEvents(
       if (raw === undefined) continue;
       const { f, shape } = asField(raw);
       d.decode ??= labelDecoder(d.chain, shape, `events ${name}.${d.field}`);
-      const out = d.decode(f);
+      const out = d.decode(f.value, f.bytes, f.at);
       if (out === null) return; // a regexp decoder that does not match drops the event
       fields[d.field] = out;
     }

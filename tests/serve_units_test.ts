@@ -4,7 +4,8 @@ import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { BpfError } from "../ffi/errors.ts";
 import { validateConfig } from "../serve/config.ts";
 import { bucketLayout, bucketOf, estimateSum } from "../serve/buckets.ts";
-import { inetText, labelDecoder } from "../serve/decoders.ts";
+import { inetText, labelDecoder, setKsymResolver } from "../serve/decoders.ts";
+import { NOT_ROOT } from "./helpers.ts";
 import { parseListen } from "../serve/server.ts";
 import { flattenEvent } from "../serve/events.ts";
 import { parseErrnoHeader } from "../bpf/system/errnos.ts";
@@ -176,47 +177,58 @@ Deno.test("histogramValues() makes cumulative le buckets, +Inf, _sum and _count"
 });
 
 Deno.test("label decoders: uint, string, syscall, errno, inet, static, regexp, enum", () => {
-  const at = (value: unknown, bytes = new Uint8Array(16)) => ({ value, bytes, at: 0 });
+  const at = (value: unknown, bytes = new Uint8Array(16)) => [value, bytes, 0] as const;
   const int4 = { kind: "int" as const, size: 4, signed: false };
-  assertEquals(labelDecoder(undefined, int4, "l")(at(7)), "7");
-  assertEquals(labelDecoder(["uint"], { ...int4, signed: true }, "l")(at(-1)), "4294967295");
-  assertEquals(labelDecoder(["hex"], int4, "l")(at(255)), "0xff");
-  assertEquals(labelDecoder(["syscall"], int4, "l")(at(59)), "execve");
-  assertEquals(labelDecoder(["errno"], int4, "l")(at(-111)), "ECONNREFUSED");
-  assertEquals(labelDecoder(["errno"], int4, "l")(at(0)), "0");
+  assertEquals(labelDecoder(undefined, int4, "l")(...at(7)), "7");
+  assertEquals(labelDecoder(["uint"], { ...int4, signed: true }, "l")(...at(-1)), "4294967295");
+  assertEquals(labelDecoder(["hex"], int4, "l")(...at(255)), "0xff");
+  assertEquals(labelDecoder(["syscall"], int4, "l")(...at(59)), "execve");
+  assertEquals(labelDecoder(["errno"], int4, "l")(...at(-111)), "ECONNREFUSED");
+  assertEquals(labelDecoder(["errno"], int4, "l")(...at(0)), "0");
   const v4 = Uint8Array.of(127, 0, 0, 1);
-  assertEquals(labelDecoder(["inet"], int4, "l")(at(0x0100007f, v4)), "127.0.0.1");
+  assertEquals(labelDecoder(["inet"], int4, "l")(...at(0x0100007f, v4)), "127.0.0.1");
   assertThrows(
     () => labelDecoder(["inet"], { kind: "int", size: 8 }, "l"),
     BpfError,
     "4- or 16-byte",
   );
   assertEquals(
-    labelDecoder(["uint", { static: { 1: "ESTABLISHED" }, default: "other" }], int4, "l")(at(1)),
+    labelDecoder(["uint", { static: { 1: "ESTABLISHED" }, default: "other" }], int4, "l")(...at(1)),
     "ESTABLISHED",
   );
-  assertEquals(labelDecoder([{ static: { 1: "one" } }], int4, "l")(at(2)), "2");
+  assertEquals(labelDecoder([{ static: { 1: "one" } }], int4, "l")(...at(2)), "2");
   const keepBash = labelDecoder([{ regexp: "^ba" }], { kind: "string", size: 16 }, "l");
-  assertEquals(keepBash(at("bash")), "bash");
-  assertEquals(keepBash(at("zsh")), null);
+  assertEquals(keepBash(...at("bash")), "bash");
+  assertEquals(keepBash(...at("zsh")), null);
   assertEquals(
     labelDecoder(
       [{ regexp: "^/system\\.slice/(.*)$", replace: "$1" }],
       { kind: "string", size: 8 },
       "l",
-    )(
-      at("/system.slice/ssh.service"),
-    ),
+    )(...at("/system.slice/ssh.service")),
     "ssh.service",
   );
   const states = { kind: "enum" as const, size: 4, enumerators: new Map([[1, "TCP_ESTABLISHED"]]) };
-  assertEquals(labelDecoder(undefined, states, "l")(at(1)), "TCP_ESTABLISHED");
+  assertEquals(labelDecoder(undefined, states, "l")(...at(1)), "TCP_ESTABLISHED");
   assertThrows(
     () => labelDecoder(undefined, { kind: "struct", size: 8 }, "l"),
     BpfError,
     "a struct",
   );
-  assertThrows(() => labelDecoder(["ksym"], int4, "l"), BpfError, "ksym");
+  assertThrows(
+    () => labelDecoder(["syscall"], { kind: "string", size: 16 }, "comm"),
+    BpfError,
+    "comm: the syscall decoder reads an integer, and the field is a string",
+  );
+  setKsymResolver((a) => a === 0xffffffff81000000n ? "_stext" : `0x${a.toString(16)}`);
+  try {
+    assertEquals(
+      labelDecoder(["ksym"], { kind: "int", size: 8 }, "l")(...at(0xffffffff81000000n)),
+      "_stext",
+    );
+  } finally {
+    setKsymResolver(undefined);
+  }
 });
 
 Deno.test("inetText() writes IPv4, IPv6 (RFC 5952) and mapped addresses", () => {
@@ -267,4 +279,48 @@ Deno.test("parseErrnoHeader() and cgroup2Mount() read the host's files", () => {
     "/sys/fs/cgroup",
   );
   assertEquals(cgroup2Mount("1 2 0:1 / /proc rw - proc proc rw\n"), undefined);
+});
+
+Deno.test({
+  name: "the ksym decoder names a kernel function from /proc/kallsyms",
+  ignore: NOT_ROOT, // kallsyms shows addresses as 0 to others
+  fn() {
+    const line = Deno.readTextFileSync("/proc/kallsyms").split("\n").find((l) =>
+      / [Tt] do_syscall_64$/.test(l)
+    );
+    assert(line, "do_syscall_64 is in /proc/kallsyms");
+    const address = BigInt(`0x${line.split(" ")[0]}`);
+    const d = labelDecoder(["ksym"], { kind: "int", size: 8 }, "l");
+    assertEquals(d(address + 4n, new Uint8Array(8), 0), "do_syscall_64");
+  },
+});
+
+Deno.test("the deploy files run bpfsh serve on a config the schema accepts", async () => {
+  const { parseAllDocuments } = await import("yaml");
+  const root = new URL("..", import.meta.url).pathname;
+  const docs = parseAllDocuments(Deno.readTextFileSync(`${root}deploy/daemonset.yaml`)).map((d) =>
+    d.toJS()
+  );
+  const cm = docs.find((d) => d.kind === "ConfigMap");
+  const ds = docs.find((d) => d.kind === "DaemonSet");
+  const cfg = validateConfig(
+    (await import("yaml")).parse(cm.data["serve.yaml"]),
+    "configmap",
+    "/",
+  );
+  assertEquals(cfg.metrics[0].name, "bpfsh_execs_total");
+  const pod = ds.spec.template.spec;
+  assert(pod.hostPID && pod.hostNetwork, "hostPID and hostNetwork");
+  const c = pod.containers[0];
+  assertEquals(c.args.slice(1, 3), ["serve", "/etc/bpfsh/serve.yaml"]);
+  assertEquals(c.securityContext.capabilities.add.includes("BPF"), true);
+  assertEquals(c.readinessProbe.httpGet.path, "/healthz");
+  const unit = Deno.readTextFileSync(`${root}deploy/bpfsh-serve.service`);
+  assertMatch(unit, /^ExecStart=\S+\/bpfsh serve \/etc\/bpfsh\/serve\.yaml/m);
+  assertMatch(unit, /^CapabilityBoundingSet=.*CAP_BPF.*CAP_PERFMON/m);
+  // The example configs themselves pass the schema.
+  for (const name of ["execs", "syscall_latency", "tcp"]) {
+    const text = Deno.readTextFileSync(`${root}examples/${name}.yaml`);
+    validateConfig((await import("yaml")).parse(text), name, `${root}examples`);
+  }
 });
