@@ -7,7 +7,7 @@
  */
 
 import { BpfError } from "../ffi/errors.ts";
-import { type BpfMap, possibleCpus } from "../bpf/map/map.ts";
+import { type BpfMap, possibleCpus, type RawBatch } from "../bpf/map/map.ts";
 import type { MetricSpec } from "./config.ts";
 import { type LabelDecoder, labelDecoder } from "./decoders.ts";
 import { type Field, intReader, needInt, resolveField } from "./fields.ts";
@@ -245,33 +245,19 @@ function bindHistogram(
     const slotSize = sf.shape.size;
     const slotSigned = sf.shape.signed;
     const slotAt = sf.offset;
+    const ks = map.keySize;
     return {
       spec,
       labelNames,
       layout,
-      read(): HistogramRow[] {
-        const rows = new Map<string, HistogramRow>();
-        for (const b of map.rawBatches()) {
-          const lab = keyLabels(b.keys);
+      read: () =>
+        readHistogram(map, keyLabels, nb, sums, unit, (b) => {
           const slot = intReader(b.keys, slotSize, slotSigned);
           const cnt = counts(b.values);
-          const sum = sums?.(b.values);
-          const ks = map.keySize;
-          for (let i = 0; i < b.count; i++) {
-            const l = lab(i);
-            if (!l) continue;
-            const id = l.join("\0");
-            let row = rows.get(id);
-            if (!row) {
-              row = { labels: l, counts: new Float64Array(nb), sum: sum ? 0 : undefined };
-              rows.set(id, row);
-            }
-            row.counts[bucketOf(layout, slot(i * ks + slotAt))] += cnt(i);
-            if (sum) row.sum! += sum(i) * unit;
-          }
-        }
-        return [...rows.values()];
-      },
+          return (row, i) => {
+            row[bucketOf(layout, slot(i * ks + slotAt))] += cnt(i);
+          };
+        }),
     };
   }
 
@@ -287,31 +273,57 @@ function bindHistogram(
     spec,
     labelNames,
     layout,
-    read(): HistogramRow[] {
-      const rows = new Map<string, HistogramRow>();
-      for (const b of map.rawBatches()) {
-        const lab = keyLabels(b.keys);
+    read: () =>
+      readHistogram(map, keyLabels, nb, sums, unit, (b) => {
         const r = intReader(b.values, el.size, el.signed);
-        const sum = sums?.(b.values);
-        for (let i = 0; i < b.count; i++) {
-          const l = lab(i);
-          if (!l) continue;
-          const id = l.join("\0");
-          let row = rows.get(id);
-          if (!row) {
-            row = { labels: l, counts: new Float64Array(nb), sum: sum ? 0 : undefined };
-            rows.set(id, row);
-          }
+        return (row, i) => {
           for (let c = 0; c < ncpu; c++) {
             const base = i * entry + c * stride + vf.offset;
-            for (let j = 0; j < el.count; j++) row.counts[bucketOfSlot[j]] += r(base + j * el.size);
+            for (let j = 0; j < el.count; j++) row[bucketOfSlot[j]] += r(base + j * el.size);
           }
-          if (sum) row.sum! += sum(i) * unit;
-        }
-      }
-      return [...rows.values()];
-    },
+        };
+      }),
   };
+}
+
+/**
+ * Read a histogram map: series by their labels, each entry's counts added by `add`.
+ *
+ * @param map The map.
+ * @param keyLabels The label decoder of a batch's keys.
+ * @param nb Buckets per series, +Inf included.
+ * @param sums The sum field's reader, when the value has one.
+ * @param unit What the sum is scaled by.
+ * @param add Per batch: adds entry i's counts to a series' buckets.
+ * @returns The series.
+ */
+function readHistogram(
+  map: BpfMap,
+  keyLabels: (keys: Uint8Array) => (i: number) => string[] | null,
+  nb: number,
+  sums: ((values: Uint8Array) => (i: number) => number) | undefined,
+  unit: number,
+  add: (b: RawBatch) => (counts: Float64Array, i: number) => void,
+): HistogramRow[] {
+  const rows = new Map<string, HistogramRow>();
+  for (const b of map.rawBatches()) {
+    const lab = keyLabels(b.keys);
+    const addCounts = add(b);
+    const sum = sums?.(b.values);
+    for (let i = 0; i < b.count; i++) {
+      const l = lab(i);
+      if (!l) continue;
+      const id = l.join("\0");
+      let row = rows.get(id);
+      if (!row) {
+        row = { labels: l, counts: new Float64Array(nb), sum: sum ? 0 : undefined };
+        rows.set(id, row);
+      }
+      addCounts(row.counts, i);
+      if (sum) row.sum! += sum(i) * unit;
+    }
+  }
+  return [...rows.values()];
 }
 
 function valueWhat(map: BpfMap): string {

@@ -121,6 +121,8 @@ export class Serve {
   #timers: ReturnType<typeof setTimeout>[] = [];
   #stopping?: Promise<number>;
   #failedAt = new Map<string, string>();
+  /** Closes the HTTP server and its connections (a scraper keeps one alive). */
+  readonly #httpStop = new AbortController();
   readonly #started = Date.now();
   #resolveDone!: (status: number) => void;
   /** Resolves with the exit status once stopped. */
@@ -244,7 +246,7 @@ export class Serve {
     const { hostname, port } = parseListen(addr);
     try {
       this.#http = Deno.serve(
-        { hostname, port, onListen: () => {} },
+        { hostname, port, onListen: () => {}, signal: this.#httpStop.signal },
         (req) => this.#handle(req),
       );
     } catch (e) {
@@ -357,8 +359,14 @@ export class Serve {
   }
 
   async #teardown(): Promise<void> {
-    await this.#otlp?.shutdown();
-    await this.#http?.shutdown();
+    // A collector that does not answer must not hold the exit up for long.
+    await Promise.race([this.#otlp?.shutdown(), new Promise((r) => setTimeout(r, 5000))]);
+    if (this.#http) {
+      // shutdown() would wait for keep-alive connections (Prometheus holds one open): close
+      // them all at once instead.
+      this.#httpStop.abort();
+      await this.#http.finished;
+    }
     for (const u of [...this.#units].reverse()) u.obj.close();
   }
 }

@@ -27,6 +27,11 @@ function freePort(): number {
   return port;
 }
 
+/** fetch(), given up on after 5 s: a test never hangs on a server that does not answer. */
+function get(url: string): Promise<Response> {
+  return fetch(url, { signal: AbortSignal.timeout(5000) });
+}
+
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20000): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
@@ -49,6 +54,22 @@ function uniqueBinary(dir: string): { path: string; comm: string } {
   Deno.copyFileSync("/bin/true", path);
   Deno.chmodSync(path, 0o755);
   return { path, comm };
+}
+
+/** The child's exit status, or a failure (and a SIGKILL) when it takes over 15 s. */
+async function exited(child: Deno.ChildProcess): Promise<Deno.CommandStatus> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("bpfsh serve did not stop within 15 s of SIGTERM"));
+    }, 15000);
+  });
+  try {
+    return await Promise.race([child.status, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function execTimes(path: string, n: number): Promise<void> {
@@ -212,15 +233,15 @@ bpfTest("a metric whose read fails serves nothing; the others are served", async
     });
     try {
       await new Deno.Command("/bin/true").output();
-      const text = await (await fetch(`${s.url}/metrics`)).text();
+      const text = await (await get(`${s.url}/metrics`)).text();
       assertMatch(text, /bpfsh_execs_total\{comm="true",uid="\d+"\} \d+/);
       assert(!/^bpfsh_execs_by_uid_sym_total\{/m.test(text), "the failing metric served series");
       assertMatch(text, 'bpfsh_serve_read_errors_total{metric="bpfsh_execs_by_uid_sym_total"} 1');
       assertMatch(text, 'bpfsh_serve_read_errors_total{metric="bpfsh_execs_total"} 0');
-      const health = await (await fetch(`${s.url}/healthz`)).json();
+      const health = await (await get(`${s.url}/healthz`)).json();
       assertEquals(health.status, "ok");
       assertMatch(health.metrics[1].error, "symbolizer broke");
-      assertEquals((await fetch(`${s.url}/nope`)).status, 404);
+      assertEquals((await get(`${s.url}/nope`)).status, 404);
     } finally {
       await s.stop();
     }
@@ -243,7 +264,7 @@ Deno.test({
     let prom: Deno.ChildProcess | undefined;
     try {
       assert(serve.url, `bpfsh serve did not start: ${await serve.stderr()}`);
-      const health = await (await fetch(`${serve.url}/healthz`)).json();
+      const health = await (await get(`${serve.url}/healthz`)).json();
       const ids: number[] = health.objects.flatMap((o: { programs: { id: number }[] }) =>
         o.programs.map((p) => p.id)
       );
@@ -272,7 +293,7 @@ Deno.test({
       const N = 7;
       await execTimes(path, N);
       const query = async (q: string) => {
-        const r = await fetch(
+        const r = await get(
           `http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`,
         );
         const body = await r.json();
@@ -294,7 +315,7 @@ Deno.test({
       assert(buckets.some((b) => b.metric.le === "+Inf"), "no +Inf bucket");
 
       // promtool accepts the exposition as it is served.
-      const text = await (await fetch(`${serve.url}/metrics`)).text();
+      const text = await (await get(`${serve.url}/metrics`)).text();
       const check = new Deno.Command("promtool", {
         args: ["check", "metrics"],
         stdin: "piped",
@@ -311,7 +332,7 @@ Deno.test({
 
       // SIGTERM: a clean stop with status 0, and every program gone from the kernel.
       serve.child.kill("SIGTERM");
-      const status = await serve.child.status;
+      const status = await exited(serve.child);
       const err = await serve.stderr();
       assertEquals(status.code, 0, err);
       assertMatch(err, "stopped, everything detached");
@@ -352,7 +373,7 @@ Deno.test({
       const gateway = `http://127.0.0.1:${port}`;
       await waitFor(
         "the Pushgateway",
-        async () => (await fetch(`${gateway}/-/ready`)).ok || undefined,
+        async () => (await get(`${gateway}/-/ready`)).ok || undefined,
       );
       const { path, comm } = uniqueBinary(dir);
       serve = await serveProcess([
@@ -375,14 +396,14 @@ Deno.test({
       );
       // A periodic push, while serve still runs.
       await waitFor("a periodic push", async () => {
-        const m = line.exec(await (await fetch(`${gateway}/metrics`)).text());
+        const m = line.exec(await (await get(`${gateway}/metrics`)).text());
         return m && Number(m[1]) >= N ? true : undefined;
       }, 10000);
       // More execs, then SIGTERM: the last push at exit carries them.
       await execTimes(path, 2);
       serve.child.kill("SIGTERM");
-      assertEquals((await serve.child.status).code, 0, await serve.stderr());
-      const m = line.exec(await (await fetch(`${gateway}/metrics`)).text());
+      assertEquals((await exited(serve.child)).code, 0, await serve.stderr());
+      const m = line.exec(await (await get(`${gateway}/metrics`)).text());
       assert(m && Number(m[1]) >= N + 2, `the last push: ${m?.[0]}`);
     } finally {
       if (serve) {
