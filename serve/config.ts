@@ -278,7 +278,9 @@ export async function loadConfig(path: string): Promise<ServeConfig> {
   } catch (e) {
     throw new BpfError({
       op: "serve config",
-      message: `'${path}' is not valid YAML: ${(e as Error).message.split("\n")[0]}`,
+      message: `'${path}' is not valid YAML: ${
+        (e as Error).message.split("\n")[0].replace(/:$/, "")
+      }`,
     });
   }
   const slash = path.lastIndexOf("/");

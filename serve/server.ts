@@ -276,6 +276,11 @@ export class Serve {
     return `http://${host}:${a.port}`;
   }
 
+  /** What is served: the objects with their metrics and events. */
+  get units(): readonly ServeUnit[] {
+    return this.#units;
+  }
+
   /** The bound metrics. */
   get readers(): readonly MetricReader[] {
     return this.#readers;

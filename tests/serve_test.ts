@@ -202,6 +202,30 @@ bpfTest("serve refuses bad configs with clear errors, attaching nothing", async 
   });
   assertMatch(ringAsMetric.message, "map 'events' is a ringbuf map");
 
+  // The command line says the same and exits 1; a file that is no YAML is named too.
+  const dir = Deno.makeTempDirSync({ prefix: "bpfsh-badcfg-" });
+  try {
+    const bad = tmpConfig(
+      dir,
+      "bad.yaml",
+      `object: ${EXAMPLES}/execs.bpf.o\nmetrics:\n  - { name: x_total, type: counter, map: nope }\n`,
+    );
+    const notYaml = tmpConfig(dir, "not.yaml", "object: [unclosed\n");
+    for (
+      const [file, want] of [
+        [bad, "no map named 'nope' in execs"],
+        [notYaml, "is not valid YAML"],
+        [`${dir}/missing.yaml`, "cannot read"],
+      ]
+    ) {
+      const out = await new Deno.Command(`${ROOT}/bpfsh`, { args: ["serve", file] }).output();
+      assertEquals(out.code, 1);
+      assertMatch(new TextDecoder().decode(out.stderr), want);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+
   const held = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = (held.addr as Deno.NetAddr).port;
@@ -457,11 +481,35 @@ bpfTest("--otlp exports events as log records and counters as sums", async () =>
     "execs.yaml",
     EXAMPLES,
   );
-  const s = await Serve.start([await configUnit(cfg)], {
+  const nonce = BigInt(Math.floor(Math.random() * 1e12));
+  // A perf buffer and bpf_printk lines too, from the events fixture.
+  const fixtureCfg = validateConfig(
+    {
+      object: "events.bpf.o",
+      attach: ["on_execve"],
+      events: [
+        {
+          perfbuf: "output",
+          type: "data_t",
+          name: "perf_exec",
+          fields: ["pid", "uid", "command"],
+          decoders: { uid: [{ static: { 0: "root" } }] },
+        },
+        { trace_pipe: `bpfsh-events nonce=${nonce} `, name: "printk" },
+      ],
+    },
+    "events.yaml",
+    `${ROOT}/build/tests`,
+  );
+  const s = await Serve.start([await configUnit(cfg), await configUnit(fixtureCfg)], {
     otlp: rx.url,
     otlpInterval: 1,
     log: () => {},
   });
+  const events = s.units[1].obj;
+  const ctx = new Uint8Array(8);
+  new DataView(ctx.buffer).setBigUint64(0, nonce, true);
+  const say = setInterval(() => events.program("say").testRun({ ctx }), 200);
   try {
     const { path, comm } = uniqueBinary(dir);
     await execTimes(path, 3);
@@ -490,6 +538,22 @@ bpfTest("--otlp exports events as log records and counters as sums", async () =>
     assert(Number(attr(records[0].attributes, "ppid")) > 0, "ppid");
     const resource = (rx.logs as LogBody[])[0].resourceLogs[0].resource.attributes;
     assertEquals(attr(resource, "service.name"), "bpfsh");
+    const allRecords = () =>
+      (rx.logs as LogBody[]).flatMap((b) =>
+        b.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords))
+      );
+    // Perf buffer records: only the fields asked for, a static decoder applied.
+    const perf = await waitFor("perf buffer records", () => {
+      const r = allRecords().find((r) => r.eventName === "perf_exec");
+      return Promise.resolve(r);
+    }, 10000);
+    assertEquals(perf.attributes.map((a) => a.key).sort(), ["command", "pid", "uid"]);
+    assertEquals(attr(perf.attributes, "uid"), "root");
+    // bpf_printk lines, filtered by the config's regexp.
+    const line = await waitFor("a trace_pipe line", () => {
+      return Promise.resolve(allRecords().find((r) => r.eventName === "printk"));
+    }, 10000);
+    assertMatch(String(attr(line.attributes, "message")), `nonce=${nonce} answer=42`);
 
     type MetricBody = {
       resourceMetrics: {
@@ -522,6 +586,7 @@ bpfTest("--otlp exports events as log records and counters as sums", async () =>
     assert(point.m.sum!.isMonotonic, "a counter is a monotonic sum");
     assertEquals(point.m.sum!.aggregationTemporality, 2); // cumulative
   } finally {
+    clearInterval(say);
     await s.stop();
     await rx.server.shutdown();
     Deno.removeSync(dir, { recursive: true });
