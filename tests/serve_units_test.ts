@@ -9,7 +9,7 @@ import { NOT_ROOT } from "./helpers.ts";
 import { parseListen } from "../serve/server.ts";
 import { flattenEvent } from "../serve/events.ts";
 import { parseErrnoHeader } from "../bpf/system/errnos.ts";
-import { cgroup2Mount } from "../serve/cgroups.ts";
+import { cgroup2Mount, cgroupPath } from "../serve/cgroups.ts";
 import { histogramValues } from "../serve/exposition.ts";
 import { parseServeArgs } from "../serve/cli.ts";
 import type { MetricReader } from "../serve/bind.ts";
@@ -323,4 +323,13 @@ Deno.test("the deploy files run bpfsh serve on a config the schema accepts", asy
     const text = Deno.readTextFileSync(`${root}examples/${name}.yaml`);
     validateConfig((await import("yaml")).parse(text), name, `${root}examples`);
   }
+});
+
+Deno.test("cgroupPath() names this process's cgroup by its id (the directory's inode)", () => {
+  const mount = cgroup2Mount();
+  const own = /^0::(.*)$/m.exec(Deno.readTextFileSync("/proc/self/cgroup"))?.[1];
+  if (!mount || own === undefined) return; // cgroup v1 host: the decoder passes ids through
+  const ino = Deno.statSync(`${mount}${own}`).ino!;
+  assertEquals(cgroupPath(BigInt(ino)), own || "/");
+  assertEquals(cgroupPath(2n ** 62n), undefined);
 });
