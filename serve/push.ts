@@ -10,6 +10,30 @@ import { Pushgateway, type Registry } from "prom-client";
 import { BpfError } from "../ffi/errors.ts";
 
 /**
+ * Check a collector or gateway URL before anything is loaded.
+ *
+ * @param url The URL.
+ * @param op `serve push` or `serve otlp`, for the error.
+ * @param example An example URL for the hint.
+ * @throws {BpfError} when the URL is not http(s).
+ * @example
+ * ```ts
+ * checkHttpUrl("http://127.0.0.1:9091", "serve push", "http://127.0.0.1:9091");
+ * ```
+ */
+export function checkHttpUrl(url: string, op: string, example: string): void {
+  let ok = false;
+  try {
+    ok = ["http:", "https:"].includes(new URL(url).protocol);
+  } catch {
+    // not a URL at all
+  }
+  if (!ok) {
+    throw new BpfError({ op, message: `'${url}' is not an http(s) URL`, hint: `e.g. ${example}` });
+  }
+}
+
+/**
  * Pushes a registry to one Pushgateway job, grouped by this host's name.
  *
  * @example
@@ -35,13 +59,7 @@ export class Pusher {
    * @throws {BpfError} op `serve push` when the URL is not http(s).
    */
   constructor(url: string, registry: Registry, job: string) {
-    if (!/^https?:\/\/[^/]+/.test(url)) {
-      throw new BpfError({
-        op: "serve push",
-        message: `'${url}' is not an http(s) URL`,
-        hint: "e.g. --push http://127.0.0.1:9091",
-      });
-    }
+    checkHttpUrl(url, "serve push", "--push http://127.0.0.1:9091");
     this.#url = url;
     this.#job = job;
     this.#gateway = new Pushgateway(url, { timeout: 5000 }, registry);

@@ -15,7 +15,7 @@ import { bindMetric, type MetricReader } from "./bind.ts";
 import { Exposition } from "./exposition.ts";
 import { checkEvent, type EventReader, startEvents } from "./events.ts";
 import type { OtlpExport } from "./otlp.ts";
-import { Pusher } from "./push.ts";
+import { checkHttpUrl, Pusher } from "./push.ts";
 
 /** One object to serve: what to load and what to read from it. */
 export interface ServeUnit {
@@ -156,6 +156,8 @@ export class Serve {
 
   async #start(): Promise<void> {
     const opts = this.#opts;
+    if (opts.push) checkHttpUrl(opts.push, "serve push", "--push http://127.0.0.1:9091");
+    if (opts.otlp) checkHttpUrl(opts.otlp, "serve otlp", "--otlp http://127.0.0.1:4318");
     const listen = opts.listen ?? (opts.push ? undefined : DEFAULT_LISTEN);
     if (listen) this.#listen(listen);
     const names = new Set<string>();

@@ -12,6 +12,7 @@ import { parseErrnoHeader } from "../bpf/system/errnos.ts";
 import { cgroup2Mount, cgroupPath } from "../serve/cgroups.ts";
 import { histogramValues } from "../serve/exposition.ts";
 import { parseServeArgs } from "../serve/cli.ts";
+import { checkHttpUrl } from "../serve/push.ts";
 import type { MetricReader } from "../serve/bind.ts";
 
 const base = { object: "x.bpf.c" };
@@ -259,6 +260,12 @@ Deno.test("parseServeArgs() reads the options and refuses bad ones", () => {
   assertThrows(() => parseServeArgs(["--nope"]), BpfError, "nope");
   assertThrows(() => parseServeArgs(["a.yaml", "--duration", "x"]), BpfError, "--duration");
   assertThrows(() => parseServeArgs(["a.yaml", "--push-interval", "2"]), BpfError, "needs --push");
+  checkHttpUrl("https://gw.example:9091/x", "serve push", "");
+  assertThrows(
+    () => checkHttpUrl("127.0.0.1:9091", "serve push", "u"),
+    BpfError,
+    "not an http(s) URL",
+  );
 });
 
 Deno.test("flattenEvent() flattens nested structs and keeps arrays", () => {
