@@ -11,13 +11,14 @@ import { Serve } from "../serve/server.ts";
 import { setKsymResolver } from "../serve/decoders.ts";
 
 const EXAMPLES = `${ROOT}/build/examples`;
-const haveProm = (bin: string) => {
+/** tools/setup.sh installs Prometheus and its Pushgateway: missing, the test fails. */
+function needBinary(bin: string): void {
   try {
-    return Deno.statSync(`/usr/bin/${bin}`).isFile;
+    Deno.statSync(`/usr/bin/${bin}`);
   } catch {
-    return false;
+    throw new Error(`/usr/bin/${bin} is missing: tools/setup.sh installs it (apt ${bin})`);
   }
-};
+}
 
 /** A TCP port nothing listens on now. */
 function freePort(): number {
@@ -276,8 +277,10 @@ bpfTest("a metric whose read fails serves nothing; the others are served", async
 
 Deno.test({
   name: "Prometheus scrapes bpfsh serve every second: exec counts and a histogram; SIGTERM",
-  ignore: NOT_ROOT || !haveProm("prometheus"),
+  ignore: NOT_ROOT,
   async fn() {
+    needBinary("prometheus");
+    needBinary("promtool");
     const dir = Deno.makeTempDirSync({ prefix: "bpfsh-serve-" });
     const serve = await serveProcess([
       `${ROOT}/examples/execs.yaml`,
@@ -382,8 +385,9 @@ Deno.test({
 
 Deno.test({
   name: "--push sends the metrics to a Pushgateway every N s and at exit",
-  ignore: NOT_ROOT || !haveProm("prometheus-pushgateway"),
+  ignore: NOT_ROOT,
   async fn() {
+    needBinary("prometheus-pushgateway");
     const dir = Deno.makeTempDirSync({ prefix: "bpfsh-push-" });
     const port = freePort();
     const gw = new Deno.Command("prometheus-pushgateway", {
