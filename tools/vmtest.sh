@@ -161,6 +161,7 @@ if [ -f "$initrd" ]; then
   log "initramfs up to date ($initrd)"
 else
   log "building the initramfs"
+  built_at=$SECONDS
   stage=$vm/root
   rm -rf "$stage" "$vm"/initramfs-*.cpio
   mkdir -p "$stage"/usr/{bin,sbin,lib,lib64} "$stage"/{dev,proc,sys,tmp,run,root,etc}
@@ -185,6 +186,7 @@ else
     >"$initrd.tmp" || fail "cpio failed"
   mv "$initrd.tmp" "$initrd"
   rm -rf "$stage"
+  log "initramfs built in $((SECONDS - built_at)) s ($(($(stat -c %s "$initrd") >> 20)) MiB)"
 fi
 mv "$manifest" "$vm/manifest"
 
@@ -218,6 +220,7 @@ boot() {
     sleep 0.2
   done
   grep -q '^bpfsh-vm: up' "$out" || { wait "$pid"; return 2; }
+  log "the guest is up after $((SECONDS - t0)) s"
   tail -n +1 -f --pid="$pid" "$out" | sed -u -e 's/\r$//' -e '/^bpfsh-vm: doctor-json /d'
   wait "$pid"
 }
