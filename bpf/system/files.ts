@@ -1,6 +1,7 @@
 /**
  * Small file checks the kernel-facing code asks often: does a path exist, what kind of file
- * it is when it is not a regular one, and a file's text when it can be read.
+ * it is when it is not a regular one, a file's text when it can be read, and the kernel id
+ * of a BPF fd (from its fdinfo).
  *
  * @module
  */
@@ -63,4 +64,26 @@ export function nonRegularKind(st: Deno.FileInfo): string | undefined {
   if (st.isBlockDevice) return "a block device";
   if (st.isSocket) return "a socket";
   return "a special file";
+}
+
+/**
+ * The kernel id of a BPF fd of this process (what bpftool shows), from /proc/self/fdinfo.
+ *
+ * @param fd The fd.
+ * @param key `"prog_id"`, `"map_id"` or `"link_id"`.
+ * @returns The id, or undefined.
+ * @example
+ * ```ts
+ * kernelId(prog.fd, "prog_id"); // 705
+ * ```
+ */
+export function kernelId(fd: number, key: "prog_id" | "map_id" | "link_id"): number | undefined {
+  if (fd < 0) return undefined;
+  try {
+    const text = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
+    const m = new RegExp(`${key}:\\s*(\\d+)`).exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

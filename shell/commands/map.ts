@@ -12,7 +12,8 @@ import { formatCell, type Row } from "../output.ts";
 import { abortableSleep } from "../sleep.ts";
 import { parseCount, parseValue } from "../values.ts";
 import type { CommandSpec, Ctx } from "./types.ts";
-import { kernelId, safe } from "./util.ts";
+import { kernelId } from "../../bpf/system/files.ts";
+import { safe } from "./util.ts";
 
 const MAP_ARG = { name: "map", help: "the map (name or object.name)", required: true };
 

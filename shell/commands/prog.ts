@@ -7,7 +7,8 @@
 import { toHex } from "../output.ts";
 import { parseCount, parseHex } from "../values.ts";
 import type { CommandSpec } from "./types.ts";
-import { kernelId, safe } from "./util.ts";
+import { kernelId } from "../../bpf/system/files.ts";
+import { safe } from "./util.ts";
 
 /** `prog run`: BPF_PROG_TEST_RUN of a loaded program. */
 export const progRunCommand: CommandSpec = {

@@ -36,25 +36,3 @@ export function safe<T>(f: () => T): T | undefined {
     return undefined;
   }
 }
-
-/**
- * The kernel id of a BPF fd of this process (what bpftool shows), from /proc/self/fdinfo.
- *
- * @param fd The fd.
- * @param key `"prog_id"`, `"map_id"` or `"link_id"`.
- * @returns The id, or undefined.
- * @example
- * ```ts
- * kernelId(prog.fd, "prog_id"); // 705
- * ```
- */
-export function kernelId(fd: number, key: "prog_id" | "map_id" | "link_id"): number | undefined {
-  if (fd < 0) return undefined;
-  try {
-    const text = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
-    const m = new RegExp(`${key}:\\s*(\\d+)`).exec(text);
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
