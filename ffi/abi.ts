@@ -256,6 +256,47 @@ export const BPF_TC_OPTS = new Struct(32, {
 export const BPF_TC = { INGRESS: 1, EGRESS: 2, CUSTOM: 4 } as const;
 
 /**
+ * The clsact qdisc's filter parents, `TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS|EGRESS)`, as
+ * netlink's `tcmsg.tcm_parent` names them.
+ */
+export const TC_PARENT = { INGRESS: 0xfffffff2, EGRESS: 0xfffffff3 } as const;
+
+// --- rtnetlink (the filter dump of tc hooks) ---
+
+/** `struct nlmsghdr`: len, type, flags, seq, pid. */
+export const NLMSGHDR = new Struct(16, {
+  len: [0, "u32"],
+  type: [4, "u16"],
+  flags: [6, "u16"],
+  seq: [8, "u32"],
+  pid: [12, "u32"],
+}, false);
+
+/** `struct tcmsg`: family, (pads), ifindex, handle, parent, info. */
+export const TCMSG = new Struct(20, {
+  family: [0, "u8"],
+  ifindex: [4, "i32"],
+  handle: [8, "u32"],
+  parent: [12, "u32"],
+  info: [16, "u32"],
+}, false);
+
+/** Netlink constants: the family and protocol, message types and flags bpfsh uses. */
+export const NETLINK = {
+  AF_NETLINK: 16,
+  NETLINK_ROUTE: 0,
+  NLMSG_ERROR: 2,
+  NLMSG_DONE: 3,
+  RTM_NEWTFILTER: 44,
+  RTM_GETTFILTER: 46,
+  NLM_F_REQUEST: 0x1,
+  NLM_F_DUMP: 0x300,
+} as const;
+
+/** File-descriptor flags: `O_CLOEXEC` (pipe2, socket's `SOCK_CLOEXEC`), `F_SETFD`. */
+export const FD_FLAGS = { O_CLOEXEC: 0o2000000, F_SETFD: 2, FD_CLOEXEC: 1 } as const;
+
+/**
  * `struct bpf_prog_load_opts`: sz, attempts, expected_attach_type, prog_btf_fd, prog_flags,
  * prog_ifindex, kern_version, attach_btf_id, attach_prog_fd, attach_btf_obj_fd, fd_array,
  * func_info and line_info (pointer, count, record size), log_level, log_size, log_buf.
@@ -419,8 +460,12 @@ export const ATTACH_TYPE = {
   TRACE_FEXIT: 25,
   MODIFY_RETURN: 26,
   LSM_MAC: 27,
+  XDP: 37,
   PERF_EVENT: 41,
   TRACE_KPROBE_MULTI: 42,
+  /** tcx links (kernel 6.6+): `BPF_TCX_INGRESS`, `BPF_TCX_EGRESS`. */
+  TCX_INGRESS: 46,
+  TCX_EGRESS: 47,
 } as const;
 
 /** `BTF_KIND_*` values looked up by name in the kernel's BTF. */

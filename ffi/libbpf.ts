@@ -227,6 +227,8 @@ const symbols = {
   bpf_tc_attach: { parameters: ["buffer", "buffer"], result: "i32" },
   /** int bpf_tc_detach(const struct bpf_tc_hook *hook, const struct bpf_tc_opts *opts); */
   bpf_tc_detach: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** int bpf_tc_query(const struct bpf_tc_hook *hook, struct bpf_tc_opts *opts); */
+  bpf_tc_query: { parameters: ["buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

@@ -63,6 +63,10 @@ const symbols = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   /** int setsockopt(int sockfd, int level, int optname, const void *optval, socklen_t optlen); */
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  /** int pipe2(int pipefd[2], int flags); */
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int fcntl(int fd, int cmd, int arg); (integer-argument commands only) */
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

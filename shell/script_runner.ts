@@ -5,8 +5,9 @@
  *
  * Signals: a signal the script listens for itself is the script's (a tool that prints its
  * summary at Ctrl-C keeps doing so). A signal it does not listen for would end a `deno run`
- * at once; here it first closes everything bpfsh opened (tc filters and qdiscs, legacy probe
- * events are not freed by the kernel at exit), then exits with 128 + the signal's number.
+ * at once; here it first closes everything bpfsh opened (the reaper would remove netlink tc
+ * filters and legacy probe events only after the process), then exits with 128 + the
+ * signal's number.
  *
  * Imports only the lifetime module, so a script run pays for nothing else of the shell.
  *

@@ -231,3 +231,62 @@ export function unlinkSome(n: number): void {
   }
   Deno.removeSync(dir);
 }
+
+/**
+ * The programs tc runs on one direction of an interface, by kernel id: netlink filters
+ * (`tc filter show`) and tcx links (`bpftool link`; bpftool 7.1 names their type 11 and
+ * shows no interface, so every tcx link counts).
+ *
+ * @param iface The interface.
+ * @param dir `"ingress"` or `"egress"`.
+ * @returns `filters` and `tcx`: the program ids of each.
+ */
+export function tcProgramIds(
+  iface: string,
+  dir: "ingress" | "egress",
+): { filters: number[]; tcx: number[] } {
+  const filters = json<{ kind?: string; options?: { prog?: { id?: number } } }>("tc", [
+    "-j",
+    "filter",
+    "show",
+    "dev",
+    iface,
+    dir,
+  ]).flatMap((f) => f.kind === "bpf" && f.options?.prog?.id ? [f.options.prog.id] : []);
+  const tcx = json<{ type: string | number; prog_id: number }>("bpftool", ["-j", "link", "list"])
+    .filter((l) => l.type === "tcx" || l.type === 11).map((l) => l.prog_id);
+  return { filters, tcx };
+}
+
+/**
+ * The id of the XDP program an interface runs (`ip link show`), if any.
+ *
+ * @param iface The interface.
+ * @returns The program id, or undefined.
+ */
+export function xdpProgramId(iface: string): number | undefined {
+  const [link] = json<
+    { xdp?: { prog?: { id?: number }; attached?: { prog?: { id?: number } }[] } }
+  >(
+    "ip",
+    ["-j", "-d", "link", "show", "dev", iface],
+  );
+  return link?.xdp?.prog?.id ?? link?.xdp?.attached?.[0]?.prog?.id;
+}
+
+/**
+ * Wait for a process to be gone (a reaper exits once it undid what was left).
+ *
+ * @param pid The process.
+ * @param ms How long to wait.
+ */
+export async function processGone(pid: number, ms = 5000): Promise<void> {
+  await eventually(`process ${pid} ended`, () => {
+    try {
+      // A zombie (no parent reaped it yet) has ended too.
+      return /^\S+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+    } catch {
+      return true;
+    }
+  }, ms);
+}

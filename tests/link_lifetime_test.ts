@@ -1,10 +1,12 @@
 // @guest
-// Nothing an attachment made outlives its process, however it ends: the tc filter and the
-// clsact qdisc bpfsh created, cgroup attachments, socket filters, uprobes and iterators are
-// gone after close, a normal exit, SIGTERM and SIGINT (what tc, bpftool and tracefs list
-// is compared before and after).
+// Nothing an attachment made outlives its process, however it ends: the tcx link, or the
+// netlink tc filter and the clsact qdisc bpfsh created, cgroup attachments, socket filters,
+// uprobes and iterators are gone after close, a normal exit, SIGTERM and SIGINT (what tc,
+// bpftool and tracefs list is compared before and after). SIGKILL: link_reaper_test.ts.
 import { BpfObject } from "../mod.ts";
-import { assert, assertEquals } from "./assert.ts";
+import { kernelId } from "../bpf/system/files.ts";
+import { tcxAvailable } from "../bpf/link/tcx.ts";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { bpfTest, fixture, kernelProgIds, NOT_ROOT, ROOT } from "./helpers.ts";
 import {
   cgroupPrograms,
@@ -13,23 +15,45 @@ import {
   probeEventsOf,
   tcBpfFilters,
   tcpExchange,
+  tcProgramIds,
   withCgroup,
 } from "./link_helpers.ts";
 
 bpfTest(
-  "a tc program counts lo's packets; close removes its filter and the qdisc it made",
+  "a tc program counts lo's packets, as a tcx link and as a netlink filter; close removes it",
   async () => {
     const hadClsact = hasClsact("lo");
     using obj = await BpfObject.open(fixture("net_kinds"));
     obj.load();
-    const link = obj.program("on_tc").attach("lo:ingress");
-    assertEquals(tcBpfFilters("lo", "ingress").filter((n) => n.includes("on_tc")).length, 1);
-    assert(hasClsact("lo"), "clsact is there while attached");
-    await tcpExchange();
-    assert((obj.map<number, bigint>("seen").get(7) ?? 0n) > 0n, "tc saw lo's packets");
-    link.close();
-    assertEquals(tcBpfFilters("lo", "ingress").filter((n) => n.includes("on_tc")), []);
-    assertEquals(hasClsact("lo"), hadClsact, "the qdisc is removed only if this attach made it");
+    const id = kernelId(obj.program("on_tc").fd, "prog_id");
+    for (const mechanism of tcxAvailable() ? ["tcx", "netlink"] : ["netlink"]) {
+      Deno.env.set("BPFSH_TC", mechanism);
+      try {
+        const link = obj.program("on_tc").attach("lo:ingress");
+        const on = tcProgramIds("lo", "ingress");
+        if (mechanism === "tcx") {
+          assertEquals(on.tcx.filter((p) => p === id).length, 1, "one tcx link");
+          assertEquals(on.filters.filter((p) => p === id), [], "no netlink filter");
+          assertMatch(link.via ?? "", /^tcx link \d+$/);
+        } else {
+          assertEquals(on.filters.filter((p) => p === id).length, 1, "one netlink filter");
+          assert(hasClsact("lo"), "clsact is there while attached");
+        }
+        const before = obj.map<number, bigint>("seen").get(7) ?? 0n;
+        await tcpExchange();
+        assert((obj.map<number, bigint>("seen").get(7) ?? 0n) > before, `${mechanism}: tc saw lo`);
+        link.close();
+        const after = tcProgramIds("lo", "ingress");
+        assertEquals([...after.filters, ...after.tcx].filter((p) => p === id), [], mechanism);
+        assertEquals(
+          hasClsact("lo"),
+          hadClsact,
+          "the qdisc is removed only if this attach made it",
+        );
+      } finally {
+        Deno.env.delete("BPFSH_TC");
+      }
+    }
   },
 );
 
@@ -43,6 +67,8 @@ async function holdAndEnd(how: "SIGTERM" | "SIGINT" | "exit", cgroup: string) {
       how === "exit" ? "exit" : "wait",
       cgroup,
     ],
+    // The netlink path: what the process itself must remove (tcx links go with their fd).
+    env: { BPFSH_TC: "netlink" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -29,7 +29,8 @@ async function holdAndSignal(
   const child = new Deno.Command(DENO, {
     args,
     cwd: ROOT,
-    env: { TC_HOLD: mode, NO_COLOR: "1" },
+    // Netlink filters: what the script's own cleanup removes (a tcx link goes with its fd).
+    env: { TC_HOLD: mode, NO_COLOR: "1", BPFSH_TC: "netlink" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -22,7 +22,7 @@ import {
 import { readTextIfAny } from "../system/files.ts";
 import { tracefsPath } from "../system/mounts.ts";
 import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
-import { sweepStaleProbeEvents, usesLegacyEvents } from "./probe_events.ts";
+import { guardLegacyEvents } from "./reaper.ts";
 
 /** What {@link attachKprobe} probes. */
 export interface KprobeTarget {
@@ -49,7 +49,7 @@ export interface KprobeTarget {
  */
 export function attachKprobe(ctx: AttachContext, t: KprobeTarget): LinkRelease {
   requireKprobes(ctx.op, t.func);
-  if (usesLegacyEvents("kprobe")) sweepStaleProbeEvents("kprobe_events");
+  guardLegacyEvents("kprobe");
   const opts = BPF_KPROBE_OPTS.alloc();
   BPF_KPROBE_OPTS.set(opts, "offset", t.offset);
   BPF_KPROBE_OPTS.set(opts, "retprobe", t.retprobe);

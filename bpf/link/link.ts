@@ -13,6 +13,8 @@ import { pinPath } from "../system/mounts.ts";
 export interface LinkRelease {
   /** The link's fd, when it has one (-1 when not). */
   fd: number;
+  /** How the kernel holds it, where that is worth showing (`tcx link 42`, `tc filter …`). */
+  via?: string;
   /** Detach and free; called once. */
   destroy(): void;
   /** Pin to bpffs, when supported. */
@@ -89,6 +91,14 @@ export class Link {
   /** The link's fd (-1 for attachments without one, or once closed). */
   get fd(): number {
     return this.#release?.fd ?? -1;
+  }
+
+  /**
+   * How the kernel holds the attachment, where it is worth showing: a tc program is a
+   * `tcx link ID` (as `bpftool link` lists it) or a `tc filter (netlink) …`.
+   */
+  get via(): string | undefined {
+    return this.#release?.via;
   }
 
   /**

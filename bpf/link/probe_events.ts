@@ -2,8 +2,9 @@
  * Legacy tracefs probe events (`kprobe_events`, `uprobe_events`). libbpf falls back to
  * them on kernels without the kprobe/uprobe perf PMU, naming each event
  * `libbpf_<pid>_...` and removing it when the link is destroyed. A process killed with
- * SIGKILL cannot remove its own: {@link sweepStaleProbeEvents} removes those whose process
- * is gone, before bpfsh adds any of its own.
+ * SIGKILL cannot remove its own: its reaper does ({@link removeProbeEventsOf}, from
+ * bpf/link/reaper_main.ts), and {@link sweepStaleProbeEvents} removes those of processes
+ * that had none (killed together with it, or older bpfsh), before bpfsh adds any.
  *
  * @module
  */
@@ -95,19 +96,45 @@ export function sweepStaleProbeEvents(file: ProbeEventFile): string[] {
  * ```
  */
 export function removeStaleProbeEvents(file: ProbeEventFile): string[] {
+  return removeEvents(file, (pid) => pid !== Deno.pid && !pathExists(`/proc/${pid}`)).removed;
+}
+
+/**
+ * Remove the legacy events libbpf named after one process (`libbpf_<pid>_…`): what the
+ * reaper does once that process is gone. An event still in use is left (the kernel refuses
+ * with EBUSY), so a live process's events are never taken from it.
+ *
+ * @param file `"kprobe_events"` or `"uprobe_events"`.
+ * @param pid The process.
+ * @returns How many of its events are left.
+ * @example
+ * ```ts
+ * removeProbeEventsOf("uprobe_events", 4242); // 0
+ * ```
+ */
+export function removeProbeEventsOf(file: ProbeEventFile, pid: number): number {
+  return removeEvents(file, (p) => p === pid).left;
+}
+
+function removeEvents(
+  file: ProbeEventFile,
+  whose: (pid: number) => boolean,
+): { removed: string[]; left: number } {
   const path = tracefsPath(file);
-  if (!path) return [];
   const removed: string[] = [];
+  let left = 0;
+  if (!path) return { removed, left };
   for (const e of probeEvents(file)) {
     const pid = /^libbpf_(\d+)_/.exec(e.name)?.[1];
-    if (!pid || Number(pid) === Deno.pid || pathExists(`/proc/${pid}`)) continue;
+    if (!pid || !whose(Number(pid))) continue;
     try {
       // O_APPEND: writing without it would clear every event in the file.
       Deno.writeTextFileSync(path, `-:${e.group}/${e.name}\n`, { append: true });
       removed.push(e.name);
     } catch {
       // Busy (still open somewhere) or already gone: leave it.
+      left++;
     }
   }
-  return removed;
+  return { removed, left };
 }

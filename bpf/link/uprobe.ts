@@ -16,7 +16,7 @@ import { cstr } from "../../ffi/libc.ts";
 import { type ElfImage, PF_X, PT_LOAD } from "../elf/image.ts";
 import { type BinaryFunction, binaryFunctions, openBinary, resolveBinary } from "./binaries.ts";
 import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
-import { sweepStaleProbeEvents, usesLegacyEvents } from "./probe_events.ts";
+import { guardLegacyEvents } from "./reaper.ts";
 
 /** `st_info` type of an indirect function: its address is the resolver's. */
 const STT_GNU_IFUNC = 10;
@@ -61,7 +61,7 @@ export interface UprobeLocation {
 export function attachUprobe(ctx: AttachContext, t: UprobeTarget): LinkRelease {
   const where = locateUprobe(t, ctx.op);
   checkPid(t.pid, ctx.op);
-  if (usesLegacyEvents("uprobe")) sweepStaleProbeEvents("uprobe_events");
+  guardLegacyEvents("uprobe");
   const opts = BPF_UPROBE_OPTS.alloc();
   BPF_UPROBE_OPTS.set(opts, "retprobe", t.retprobe);
   return attachWithLibbpf(

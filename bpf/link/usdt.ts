@@ -13,7 +13,7 @@ import { cstr } from "../../ffi/libc.ts";
 import { usdtProbes } from "../elf/stapsdt.ts";
 import { openBinary, resolveBinary } from "./binaries.ts";
 import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
-import { sweepStaleProbeEvents, usesLegacyEvents } from "./probe_events.ts";
+import { guardLegacyEvents } from "./reaper.ts";
 
 /** What {@link attachUsdt} probes. */
 export interface UsdtTarget {
@@ -64,7 +64,7 @@ export function attachUsdt(ctx: AttachContext, t: UsdtTarget): LinkRelease {
       throw new BpfError({ op: ctx.op, errno: ERRNO.ESRCH, message: `no process ${t.pid}` });
     }
   }
-  if (usesLegacyEvents("uprobe")) sweepStaleProbeEvents("uprobe_events");
+  guardLegacyEvents("uprobe");
   const opts = BPF_USDT_OPTS.alloc();
   return attachWithLibbpf(
     ctx,

@@ -116,9 +116,10 @@ export type ExitSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
  * Close everything bpfsh opened and exit when one of these signals arrives. Importing the
  * library installs no signal handler: the host decides. Runners call this (the `bpfsh`
  * launcher, `bpfsh run`, the scripts' runner); a script run with plain `deno run` calls it
- * itself when it wants bpfsh's cleanup on Ctrl-C. The kernel frees fds at exit anyway, but
- * what it does not free goes only through close(): tc filters and their clsact qdisc,
- * legacy tracefs probe events, and the leak checks stay honest.
+ * itself when it wants bpfsh's cleanup on Ctrl-C. The kernel frees fds at exit anyway, and
+ * the reaper (bpf/link/reaper.ts) removes netlink tc filters and legacy probe events after
+ * any death, but close() undoes everything at once, in order, and the leak checks stay
+ * honest.
  *
  * @param signals Which signals (default: SIGINT, SIGTERM and SIGHUP).
  * @returns A function that removes the handlers again.

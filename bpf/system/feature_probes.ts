@@ -27,7 +27,9 @@ export type ProbeAction =
   /** A software perf event, e.g. `cpu-clock`. */
   | { perfEvent: string }
   /** BPF_PROG_TEST_RUN on a zeroed 64-byte packet. */
-  | { testRun: true };
+  | { testRun: true }
+  /** A tcx link on interface 0: ENODEV (the attach type was accepted), and nothing attached. */
+  | { tcxLink: true };
 
 /**
  * A program type / attach kind to probe: a two-instruction program (`r0 = returns; exit`)
@@ -160,6 +162,13 @@ export const PROGRAM_PROBES: ProgramProbe[] = [
     action: { testRun: true },
     minKernel: "4.1",
     alternative: "xdp",
+  },
+  {
+    name: "tcx",
+    progType: PROG_TYPE.SCHED_CLS,
+    action: { tcxLink: true },
+    minKernel: "6.6",
+    alternative: "tc filters under clsact (bpfsh attaches tc programs so by itself here)",
   },
   {
     name: "socket_filter",

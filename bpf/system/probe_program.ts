@@ -3,7 +3,7 @@
  * (`r0 = N; exit`) loaded with libbpf's `bpf_prog_load`, then attached through the kernel's
  * own interfaces — perf events (tracepoints, the kprobe and uprobe PMUs, software events),
  * `BPF_RAW_TRACEPOINT_OPEN` (raw_tp and the BTF-targeted kinds: tp_btf, fentry, fexit,
- * lsm), `BPF_LINK_CREATE` (kprobe.multi) — or test-run. Every fd a probe opens is closed
+ * lsm), `BPF_LINK_CREATE` (kprobe.multi, tcx) — or test-run. Every fd a probe opens is closed
  * before it returns, so a probe leaves nothing attached.
  *
  * @module
@@ -145,6 +145,11 @@ function attach(probe: ProgramProbe, prog: number, ctx: ProbeContext, fds: numbe
     BPF_TEST_RUN_OPTS.set(opts, "data_size_in", data.length);
     BPF_TEST_RUN_OPTS.set(opts, "repeat", 1);
     check(libbpf().bpf_prog_test_run_opts(prog, opts), { op: `test run ${probe.name}` });
+  } else if ("tcxLink" in a) {
+    const opts = BPF_LINK_CREATE_OPTS.alloc();
+    const fd = libbpf().bpf_link_create(prog, 0, ATTACH_TYPE.TCX_INGRESS, opts);
+    if (fd >= 0) fds.push(fd);
+    else if (fd !== -ERRNO.ENODEV) check(fd, { op });
   } else if ("rawTracepoint" in a) {
     fds.push(check(libbpf().bpf_raw_tracepoint_open(cstr(a.rawTracepoint), prog), { op }));
   } else if ("btfTarget" in a) {

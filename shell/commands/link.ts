@@ -25,6 +25,9 @@ export const linkCommand: CommandSpec = {
             object,
             program: link.program,
             target: link.target,
+            // How the kernel holds it, where it matters: `tcx link ID` (in `bpftool link`),
+            // or a netlink `tc filter` (in `tc filter show`).
+            via: link.via,
           })),
           { empty: "no links (prog attach PROG [TARGET])" },
         );
