@@ -218,6 +218,12 @@ export const BPF_ITER_LINK_INFO = new Struct(16, {
   task_pid: [4, "u32"],
 }, false);
 
+/** `struct bpf_tracepoint_opts`: sz, bpf_cookie. */
+export const BPF_TRACEPOINT_OPTS = new Struct(16, { bpf_cookie: [8, "u64"] }, true);
+
+/** `struct bpf_perf_event_opts`: sz, bpf_cookie. */
+export const BPF_PERF_EVENT_OPTS = new Struct(16, { bpf_cookie: [8, "u64"] }, true);
+
 /** `struct bpf_test_run_opts`. */
 export const BPF_TEST_RUN_OPTS = new Struct(80, {
   data_in: [8, "ptr"],

@@ -117,6 +117,16 @@ const symbols = {
   },
   /** struct bpf_link *bpf_program__attach_perf_event(const struct bpf_program *prog, int pfd); */
   bpf_program__attach_perf_event: { parameters: ["pointer", "i32"], result: "pointer" },
+  /** struct bpf_link *bpf_program__attach_perf_event_opts(const struct bpf_program *prog, int pfd, const struct bpf_perf_event_opts *opts); */
+  bpf_program__attach_perf_event_opts: {
+    parameters: ["pointer", "i32", "buffer"],
+    result: "pointer",
+  },
+  /** struct bpf_link *bpf_program__attach_tracepoint_opts(const struct bpf_program *prog, const char *tp_category, const char *tp_name, const struct bpf_tracepoint_opts *opts); */
+  bpf_program__attach_tracepoint_opts: {
+    parameters: ["pointer", "buffer", "buffer", "buffer"],
+    result: "pointer",
+  },
   /** struct bpf_link *bpf_program__attach_xdp(const struct bpf_program *prog, int ifindex); */
   bpf_program__attach_xdp: { parameters: ["pointer", "i32"], result: "pointer" },
   /** struct bpf_link *bpf_program__attach_cgroup(const struct bpf_program *prog, int cgroup_fd); */

@@ -18,6 +18,7 @@
  */
 
 import { runScript } from "./script_runner.ts";
+import { isProbeCommandLine } from "../probe/argv.ts";
 
 /** The version printed by `-V`. */
 export const VERSION = "0.1.0";
@@ -47,6 +48,7 @@ const USAGE = `usage: bpfsh [options] [command [args...]]
   bpfsh run script.ts [args]   run a tracing script (it imports mod.ts)
   bpfsh run session.yaml       run a declarative session
   bpfsh serve CONFIG.yaml      export maps to Prometheus, events to OTLP (bpfsh serve -h)
+  bpfsh -e 'PROGRAM' [args]    run a bpftrace program (also: bpfsh FILE.bt, -l, -lv, --emit-c)
   bpfsh doctor                 what this kernel supports
   bpfsh CMD [args]             any shell command (see: bpfsh help)
 
@@ -118,6 +120,11 @@ function importShell<T>(path: string): Promise<T> {
  *   script's work is done (its timers too), as under `deno run`.
  */
 async function main(argv: string[]): Promise<number | undefined> {
+  // The probe language (-e, -l, FILE.bt) needs none of the shell either.
+  if (isProbeCommandLine(argv)) {
+    const { probeMain } = await importShell<typeof import("../probe/cli.ts")>("../probe/cli.ts");
+    return await probeMain(argv);
+  }
   let cli: CliOptions;
   try {
     cli = parseCli(argv);

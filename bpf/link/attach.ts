@@ -57,7 +57,7 @@ export function attachPlan(ctx: AttachContext, plan: AttachPlan): LinkRelease {
 function dispatch(ctx: AttachContext, plan: AttachPlan): LinkRelease {
   switch (plan.kind) {
     case "tracepoint":
-      return attachTracepoint(ctx, plan.category, plan.name);
+      return attachTracepoint(ctx, plan.category, plan.name, plan.cookie);
     case "raw_tp":
       return attachRawTracepoint(ctx, plan.name);
     case "tracing":

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { BPF_PERF_EVENT_OPTS } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { libbpf } from "../../ffi/libbpf.ts";
 import { libc, onlineCpus } from "../../ffi/libc.ts";
@@ -19,6 +20,10 @@ export interface PerfEventTarget {
   frequency?: number;
   /** One sample every N events. */
   period?: number;
+  /** Only this CPU (default: every online CPU). */
+  cpu?: number;
+  /** The value `bpf_get_attach_cookie()` returns in the program. */
+  cookie?: bigint;
 }
 
 /**
@@ -44,7 +49,10 @@ export function attachPerfEvent(ctx: AttachContext, t: PerfEventTarget): LinkRel
   }
   const parts: LinkRelease[] = [];
   try {
-    for (let cpu = 0; cpu < onlineCpus(); cpu++) {
+    const cpus = t.cpu === undefined ? Array.from({ length: onlineCpus() }, (_, i) => i) : [t.cpu];
+    const opts = BPF_PERF_EVENT_OPTS.alloc();
+    if (t.cookie !== undefined) BPF_PERF_EVENT_OPTS.set(opts, "bpf_cookie", t.cookie);
+    for (const cpu of cpus) {
       const fd = perfEventOpen(
         { type: ev[0], config: ev[1], frequency: t.frequency, period: t.period },
         -1,
@@ -52,7 +60,13 @@ export function attachPerfEvent(ctx: AttachContext, t: PerfEventTarget): LinkRel
       );
       let link: LinkRelease;
       try {
-        link = attachWithLibbpf(ctx, () => libbpf().bpf_program__attach_perf_event(ctx.ptr, fd));
+        link = attachWithLibbpf(
+          ctx,
+          () =>
+            t.cookie === undefined
+              ? libbpf().bpf_program__attach_perf_event(ctx.ptr, fd)
+              : libbpf().bpf_program__attach_perf_event_opts(ctx.ptr, fd, opts),
+        );
       } catch (e) {
         libc().close(fd);
         throw e;

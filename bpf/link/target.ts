@@ -10,7 +10,7 @@ import { BpfError } from "../../ffi/errors.ts";
 
 /** Where and how to attach, decided from the target text, the section and the program type. */
 export type AttachPlan =
-  | { kind: "tracepoint"; category: string; name: string }
+  | { kind: "tracepoint"; category: string; name: string; cookie?: bigint }
   | { kind: "raw_tp"; name: string }
   /** tp_btf, fentry, fexit, fmod_ret: the function is fixed when the program loads. */
   | { kind: "tracing"; func?: string }
@@ -28,9 +28,18 @@ export type AttachPlan =
     /** Bytes past the symbol. */
     offset: number;
     pid: number;
+    cookie?: bigint;
   }
   | { kind: "usdt"; binary: string; provider: string; name: string; pid: number }
-  | { kind: "perf_event"; event: string; frequency?: number; period?: number }
+  | {
+    kind: "perf_event";
+    event: string;
+    frequency?: number;
+    period?: number;
+    /** Only this CPU (default: every online CPU). */
+    cpu?: number;
+    cookie?: bigint;
+  }
   | { kind: "xdp"; iface: string }
   | { kind: "tc"; iface: string; direction: "ingress" | "egress" }
   /** Iterators: the kind (task, bpf_map…) is fixed at load; bpf_map_elem and friends need a map. */
@@ -56,9 +65,17 @@ export interface AttachOptions {
   map?: number | { readonly fd: number };
   /** For socket filters: a socket fd the caller owns (instead of an interface). */
   fd?: number;
+  /**
+   * For tracepoints, uprobes and perf events: a value the program reads with
+   * `bpf_get_attach_cookie()` (kernel 5.15+), so that one program attached to several
+   * targets knows which one fired.
+   */
+  cookie?: bigint;
+  /** For perf events: only this CPU (default: every online CPU). */
+  cpu?: number;
 }
 
-const OPTION_NAMES = new Set(["pid", "retprobe", "map", "fd"]);
+const OPTION_NAMES = new Set(["pid", "retprobe", "map", "fd", "cookie", "cpu"]);
 
 /** How each kind is recognised: in a section, or as an explicit prefix of a target. */
 const KINDS: [RegExp, AttachKind][] = [
@@ -164,7 +181,7 @@ export function planAttach(
     throw bad(JSON.stringify(explicit), "it contains a control character (a NUL?)");
   }
   const sectionKind = kindFromSection(section);
-  if (!explicit) return planFromSection(progType, section, sectionKind, opts);
+  if (!explicit) return withCookie(planFromSection(progType, section, sectionKind, opts), opts);
   const fallback = sectionKind ?? kindFromType(progType);
   let prefixed = KINDS.find(([re]) => re.test(explicit));
   // Tracepoint categories share names with kinds (xdp/xdp_redirect, cgroup/cgroup_mkdir).
@@ -178,7 +195,22 @@ export function planAttach(
   const body = prefixed ? stripPrefix(explicit) : explicit;
   // The section's own words (kretprobe, uretprobe) count when the target has no prefix.
   const words = prefixed ? explicit : section;
-  return planBody(kind, body, explicit, words, section, opts);
+  return withCookie(planBody(kind, body, explicit, words, section, opts), opts);
+}
+
+/** Carry the cookie and CPU options into the plans that take them. */
+function withCookie(plan: AttachPlan, opts: AttachOptions): AttachPlan {
+  if (opts.cookie !== undefined) {
+    if (plan.kind !== "tracepoint" && plan.kind !== "uprobe" && plan.kind !== "perf_event") {
+      throw badOption(`cookie applies to tracepoints, uprobes and perf events, not ${plan.kind}`);
+    }
+    plan.cookie = opts.cookie;
+  }
+  if (opts.cpu !== undefined) {
+    if (plan.kind !== "perf_event") throw badOption(`cpu applies to perf events, not ${plan.kind}`);
+    plan.cpu = opts.cpu;
+  }
+  return plan;
 }
 
 /**
@@ -376,6 +408,12 @@ function checkOptions(opts: AttachOptions): void {
     throw badOption(`retprobe is true or false, not ${String(retprobe)}`);
   }
   if (fd !== undefined && !isFd(fd)) throw badOption(`fd ${String(fd)} is not a file descriptor`);
+  if (opts.cookie !== undefined && typeof opts.cookie !== "bigint") {
+    throw badOption(`cookie is a bigint, not ${typeof opts.cookie}`);
+  }
+  if (opts.cpu !== undefined && !(Number.isInteger(opts.cpu) && opts.cpu >= 0 && opts.cpu < 4096)) {
+    throw badOption(`cpu ${String(opts.cpu)} is not a CPU number`);
+  }
   if (opts.map !== undefined) mapFdOf(opts);
 }
 

@@ -35,6 +35,8 @@ export interface UprobeTarget {
   retprobe: boolean;
   /** Only this process (-1: every process). */
   pid: number;
+  /** The value `bpf_get_attach_cookie()` returns in the program. */
+  cookie?: bigint;
 }
 
 /** Where a uprobe lands, resolved. */
@@ -64,6 +66,7 @@ export function attachUprobe(ctx: AttachContext, t: UprobeTarget): LinkRelease {
   guardLegacyEvents("uprobe");
   const opts = BPF_UPROBE_OPTS.alloc();
   BPF_UPROBE_OPTS.set(opts, "retprobe", t.retprobe);
+  if (t.cookie !== undefined) BPF_UPROBE_OPTS.set(opts, "bpf_cookie", t.cookie);
   return attachWithLibbpf(
     ctx,
     () =>

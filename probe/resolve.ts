@@ -1,0 +1,453 @@
+/**
+ * The resolve pass: positional parameters become literals, attach points are parsed and
+ * their wildcards expanded (tracepoints from tracefs, uprobe functions from the binary's
+ * symbols), tracepoint fields are looked up in each tracepoint's format, and every probe
+ * block becomes one or more *units*: the BPF programs to build, each with the targets it
+ * attaches to.
+ *
+ * A block's targets share one program when they can: same program type, and (when the
+ * block reads `args`) the same layout of the fields it reads. `probe` and `func` then come
+ * from the attach cookie; where a provider has no cookie, each target gets its own program.
+ *
+ * @module
+ */
+
+import {
+  type AttachPoint,
+  globRegExp,
+  hasWildcard,
+  parseAttachPoint,
+  probeName,
+} from "./attach.ts";
+import { type Expr, type Probe, type Program, walkExpr, walkStmts } from "./ast.ts";
+import { BUILTINS } from "./builtins.ts";
+import type { Provider } from "./context.ts";
+import { fail, nearest, type SourceText, type Span } from "./diagnostic.ts";
+import { findBinary, functionSymbols } from "./symbols.ts";
+import {
+  tracefsRoot,
+  type TracepointField,
+  type TracepointFormat,
+  tracepointFormat,
+  tracepoints,
+} from "./tracefs.ts";
+
+/** One concrete place a program attaches to. */
+export interface Target {
+  /** Index in {@link ResolvedProgram.targets}: the value `probe` stores. */
+  id: number;
+  /** What it is. */
+  ap: AttachPoint;
+  /** As `probe` prints it. */
+  name: string;
+  /** The function, for `func` (uprobes, kprobes, kfuncs). */
+  func?: string;
+  /** The resolved binary of a uprobe. */
+  binary?: string;
+  /** A tracepoint's record layout (when its fields are read). */
+  format?: TracepointFormat;
+}
+
+/** One BPF program to build. */
+export interface Unit {
+  /** Its index; the C function is `probe_<index>`. */
+  index: number;
+  /** The probe block it comes from. */
+  probe: Probe;
+  /** That block's index in the program. */
+  probeIndex: number;
+  /** The program type's provider. */
+  provider: Provider;
+  /** What it attaches to. */
+  targets: Target[];
+  /** True when `probe`/`func` are read from the attach cookie (several targets). */
+  cookie: boolean;
+  /** For tracepoints that read `args`: the fields read, as the unit's layout gives them. */
+  fields: Map<string, TracepointField>;
+  /** The tracepoint layout the unit's `args` struct follows. */
+  format?: TracepointFormat;
+}
+
+/** The resolved program. */
+export interface ResolvedProgram {
+  units: Unit[];
+  targets: Target[];
+  /** The names of the targets, by id (what `probe` prints). */
+  probeNames: string[];
+  /** The function of each target, by id (what `func` prints). */
+  funcNames: string[];
+}
+
+/** Options of {@link resolve}. */
+export interface ResolveOptions {
+  /** Positional parameters: `$1` is `params[0]`. */
+  params?: string[];
+}
+
+/** Providers whose attach takes a BPF cookie (perf-event based links). */
+const COOKIE_PROVIDERS = new Set<Provider>([
+  "tracepoint",
+  "uprobe",
+  "uretprobe",
+  "profile",
+  "interval",
+]);
+
+/**
+ * Resolve a parsed program against the running kernel and the binaries it names.
+ *
+ * @param src The program text (for errors).
+ * @param prog The parsed program (positional parameters are replaced in it).
+ * @param opts Positional parameters.
+ * @returns The units to build and the targets they attach to.
+ * @throws {ProbeError} For unknown tracepoints (with the nearest names), fields, functions,
+ *   binaries, and providers this kernel lacks.
+ * @example
+ * ```ts
+ * const r = resolve(src, parseProgram(src), { params: ["42"] });
+ * r.units.length;
+ * ```
+ */
+export function resolve(
+  src: SourceText,
+  prog: Program,
+  opts: ResolveOptions = {},
+): ResolvedProgram {
+  const params = opts.params ?? [];
+  const targets: Target[] = [];
+  const units: Unit[] = [];
+  prog.probes.forEach((probe, probeIndex) => {
+    substituteParams(src, probe, params);
+    const found: Target[] = [];
+    for (const ap of probe.attach) {
+      const text = ap.text.replace(/\$(\d+)/g, (_, n) => params[Number(n) - 1] ?? "");
+      const parsed = parseAttachPoint(src, text, ap.span);
+      for (const t of expand(src, parsed, ap.span)) {
+        found.push({ ...t, id: targets.length });
+        targets.push(found[found.length - 1]);
+      }
+    }
+    for (const group of groupTargets(src, probe, found)) {
+      units.push({ ...group, index: units.length, probe, probeIndex });
+    }
+  });
+  return {
+    units,
+    targets,
+    probeNames: targets.map((t) => t.name),
+    funcNames: targets.map((t) => t.func ?? ""),
+  };
+}
+
+/** Replace `$N` and `$#` by literals (strings inside `str()`, integers elsewhere). */
+function substituteParams(src: SourceText, probe: Probe, params: string[]): void {
+  const visit = (e: Expr, inStr: boolean) => {
+    if (e.kind === "param") {
+      const node = e as unknown as Record<string, unknown>;
+      if (e.n === 0) {
+        Object.assign(node, { kind: "int", value: BigInt(params.length) });
+        return;
+      }
+      const raw = params[e.n - 1];
+      if (inStr) {
+        Object.assign(node, { kind: "str", value: raw ?? "" });
+        return;
+      }
+      if (raw === undefined || raw === "") {
+        Object.assign(node, { kind: "int", value: 0n });
+        return;
+      }
+      const m = /^(-)?(0[xX][0-9a-fA-F]+|\d+)$/.exec(raw.trim());
+      if (!m) {
+        fail(src, e.span, `$${e.n} used numerically but given "${raw}". Try using str($${e.n}).`);
+      }
+      const v = BigInt(m[2]);
+      Object.assign(node, { kind: "int", value: m[1] ? -v : v });
+      return;
+    }
+    if (e.kind === "call" && e.name === "str" && e.args[0]?.kind === "param") {
+      visit(e.args[0], true);
+      e.args.slice(1).forEach((a) => walkExpr(a, (x) => visit(x, false)));
+      return;
+    }
+    for (const child of children(e)) visit(child, false);
+  };
+  if (probe.predicate) visit(probe.predicate, false);
+  walkStmtsShallow(probe, (e) => visit(e, false));
+}
+
+/** The direct sub-expressions of an expression. */
+function children(e: Expr): Expr[] {
+  switch (e.kind) {
+    case "map":
+      return e.keys;
+    case "call":
+      return e.args;
+    case "binop":
+      return [e.left, e.right];
+    case "unop":
+    case "cast":
+    case "field":
+      return [e.expr];
+    case "index":
+      return [e.expr, e.index];
+    case "ternary":
+      return [e.cond, e.then, e.otherwise];
+    default:
+      return [];
+  }
+}
+
+/** Call `fn` on the top-level expressions of a probe's statements. */
+function walkStmtsShallow(probe: Probe, fn: (e: Expr) => void): void {
+  const stmts = (list: Probe["body"]) => {
+    for (const s of list) {
+      if (s.kind === "expr") fn(s.expr);
+      else if (s.kind === "assign") {
+        fn(s.target);
+        fn(s.value);
+      } else {
+        fn(s.cond);
+        stmts(s.then);
+        stmts(s.otherwise);
+      }
+    }
+  };
+  stmts(probe.body);
+}
+
+type Found = Omit<Target, "id">;
+
+/** The concrete targets of one attach point. */
+function expand(src: SourceText, ap: AttachPoint, span: Span): Found[] {
+  switch (ap.provider) {
+    case "tracepoint": {
+      const all = tracepoints();
+      const full = `${ap.category}:${ap.event}`;
+      if (!hasWildcard(full)) {
+        if (!all.includes(full) && !tracepointFormat(ap.category, ap.event)) {
+          const near = nearest(full, all).map((n) => `tracepoint:${n}`);
+          fail(
+            src,
+            span,
+            `unknown tracepoint 'tracepoint:${full}'`,
+            near.length
+              ? `did you mean ${near.join(", ")}?`
+              : "list them with bpfsh -l 'tracepoint:*'",
+          );
+        }
+        return [{ ap, name: probeName(ap) }];
+      }
+      const re = globRegExp(full);
+      const matches = all.filter((n) => re.test(n));
+      if (!matches.length) {
+        fail(src, span, `no tracepoint matches 'tracepoint:${full}'`, "list them with bpfsh -l");
+      }
+      return matches.map((n) => {
+        const [category, event] = n.split(":");
+        const c: AttachPoint = { provider: "tracepoint", category, event };
+        return { ap: c, name: probeName(c) };
+      });
+    }
+    case "rawtracepoint": {
+      const names = new Set(tracepoints().map((n) => n.split(":")[1]));
+      if (hasWildcard(ap.event)) {
+        const re = globRegExp(ap.event);
+        const matches = [...names].filter((n) => re.test(n)).sort();
+        if (!matches.length) fail(src, span, `no raw tracepoint matches '${ap.event}'`);
+        return matches.map((event) => {
+          const c: AttachPoint = { provider: "rawtracepoint", event };
+          return { ap: c, name: probeName(c) };
+        });
+      }
+      if (!names.has(ap.event)) {
+        const near = nearest(ap.event, names);
+        fail(
+          src,
+          span,
+          `unknown raw tracepoint '${ap.event}'`,
+          near.length ? `did you mean ${near.join(", ")}?` : undefined,
+        );
+      }
+      return [{ ap, name: probeName(ap) }];
+    }
+    case "uprobe":
+    case "uretprobe": {
+      const binary = findBinary(ap.binary);
+      if (!binary) {
+        fail(src, span, `binary '${ap.binary}' not found`, "give a path or a name on PATH");
+      }
+      const syms = functionSymbols(binary);
+      const make = (func: string): Found => {
+        const c: AttachPoint = { ...ap, binary, func };
+        return { ap: c, name: probeName(c), func, binary };
+      };
+      if (hasWildcard(ap.func)) {
+        const re = globRegExp(ap.func);
+        const matches = syms.filter((s) => re.test(s));
+        if (!matches.length) fail(src, span, `no function of '${binary}' matches '${ap.func}'`);
+        return matches.map(make);
+      }
+      if (syms.length && !syms.includes(ap.func)) {
+        const near = nearest(ap.func, syms);
+        fail(
+          src,
+          span,
+          `'${binary}' has no function '${ap.func}'`,
+          near.length
+            ? `did you mean ${near.join(", ")}?`
+            : `list them with bpfsh -l 'uprobe:${binary}:*'`,
+        );
+      }
+      return [make(ap.func)];
+    }
+    case "kprobe":
+    case "kretprobe": {
+      if (!kprobesAvailable()) {
+        fail(
+          src,
+          span,
+          `${ap.provider} probes are not available on this kernel (CONFIG_KPROBES is not set)`,
+          kprobeAlternative(ap.func),
+        );
+      }
+      if (hasWildcard(ap.func)) {
+        fail(src, span, `wildcards in ${ap.provider} names are not supported`);
+      }
+      return [{ ap, name: probeName(ap), func: ap.func }];
+    }
+    case "kfunc":
+    case "kretfunc":
+      if (hasWildcard(ap.func)) {
+        fail(src, span, `wildcards in ${ap.provider} names are not supported`);
+      }
+      return [{ ap, name: probeName(ap), func: ap.func }];
+    default:
+      return [{ ap, name: probeName(ap) }];
+  }
+}
+
+/**
+ * Whether this kernel can attach kprobes (the kprobe PMU or the legacy tracefs interface).
+ *
+ * @returns True when kprobes can be attached.
+ * @example
+ * ```ts
+ * if (!kprobesAvailable()) console.log("use a tracepoint");
+ * ```
+ */
+export function kprobesAvailable(): boolean {
+  for (const p of ["/sys/bus/event_source/devices/kprobe", `${tracefsRoot()}/kprobe_events`]) {
+    try {
+      Deno.statSync(p);
+      return true;
+    } catch {
+      // Try the next.
+    }
+  }
+  return false;
+}
+
+/**
+ * What to use instead of a kernel function probe here: the syscall tracepoint for a
+ * syscall entry, else tracepoints in general.
+ *
+ * @param func The kernel function.
+ * @returns A hint.
+ * @example
+ * ```ts
+ * kprobeAlternative("__x64_sys_openat"); // "use tracepoint:syscalls:sys_enter_openat ..."
+ * ```
+ */
+export function kprobeAlternative(func: string): string {
+  const sys = /^(?:__x64_sys_|__arm64_sys_|__se_sys_|__do_sys_|ksys_|sys_|do_sys_)(\w+?)\d*$/.exec(
+    func,
+  );
+  if (sys) {
+    const name = sys[1];
+    const all = tracepoints();
+    for (const cand of [name, `${name}at`, name.replace(/at$/, "")]) {
+      if (all.includes(`syscalls:sys_enter_${cand}`)) {
+        return `use tracepoint:syscalls:sys_enter_${cand} (and sys_exit_${cand} for the return value)`;
+      }
+    }
+  }
+  return "use a tracepoint (bpfsh -l 'tracepoint:*') or a rawtracepoint";
+}
+
+/** The fields of `args` a probe block reads. */
+function argsFields(probe: Probe): { name: string; span: Span }[] {
+  const out: { name: string; span: Span }[] = [];
+  const visit = (e: Expr) => {
+    if (e.kind === "field" && e.expr.kind === "builtin" && e.expr.name === "args") {
+      out.push({ name: e.field, span: e.span });
+    }
+  };
+  if (probe.predicate) walkExpr(probe.predicate, visit);
+  walkStmts(probe.body, visit);
+  return out;
+}
+
+/** Whether a block reads a builtin whose value depends on the target (probe, func). */
+function readsPerTarget(probe: Probe): boolean {
+  let found = false;
+  const visit = (e: Expr) => {
+    if (e.kind === "builtin" && BUILTINS.get(e.name)?.perTarget) found = true;
+  };
+  if (probe.predicate) walkExpr(probe.predicate, visit);
+  walkStmts(probe.body, visit);
+  return found;
+}
+
+/** Split a block's targets into units (see the module notes). */
+function groupTargets(
+  src: SourceText,
+  probe: Probe,
+  found: Target[],
+): Omit<Unit, "index" | "probe" | "probeIndex">[] {
+  const fields = argsFields(probe);
+  const perTarget = readsPerTarget(probe);
+  const byKey = new Map<string, Omit<Unit, "index" | "probe" | "probeIndex">>();
+  for (const t of found) {
+    const provider = t.ap.provider;
+    let key = provider;
+    let layout = new Map<string, TracepointField>();
+    let format: TracepointFormat | undefined;
+    if (t.ap.provider === "tracepoint" && fields.length) {
+      format = tracepointFormat(t.ap.category, t.ap.event);
+      if (!format) fail(src, probe.attach[0].span, `cannot read the format of ${t.name}`);
+      t.format = format;
+      layout = new Map();
+      for (const f of fields) {
+        const field = format.fields.find((x) => x.name === f.name);
+        if (!field) {
+          const names = format.fields.filter((x) => !x.name.startsWith("common_")).map((x) =>
+            x.name
+          );
+          fail(
+            src,
+            f.span,
+            `${t.name} has no field '${f.name}'`,
+            names.length ? `its fields are: ${names.join(", ")}` : "it has no fields",
+          );
+        }
+        layout.set(f.name, field);
+      }
+      key += "|" + [...layout.values()].map((f) => `${f.name}@${f.offset}:${f.cType}:${f.size}`)
+        .join(",");
+    }
+    // BEGIN/END run once by a test run, interval and profile by their own perf events.
+    if (perTarget && !COOKIE_PROVIDERS.has(t.ap.provider)) key += `#${t.id}`;
+    if (t.ap.provider === "interval" || t.ap.provider === "BEGIN" || t.ap.provider === "END") {
+      key += `#${t.id}`;
+    }
+    let unit = byKey.get(key);
+    if (!unit) {
+      unit = { provider, targets: [], cookie: false, fields: layout, format };
+      byKey.set(key, unit);
+    }
+    unit.targets.push(t);
+  }
+  for (const u of byKey.values()) u.cookie = perTarget && u.targets.length > 1;
+  return [...byKey.values()];
+}
