@@ -177,8 +177,8 @@ static __always_inline __u64 bt_linear(__s64 v, __s64 min, __s64 max, __s64 step
 \tif (v < min)
 \t\treturn 0;
 \tif (v > max)
-\t\treturn 1 + (max - min) / step;
-\treturn 1 + (v - min) / step;
+\t\treturn 1 + (__u64)(max - min) / (__u64)step;
+\treturn 1 + (__u64)(v - min) / (__u64)step;
 }
 `;
 

@@ -262,12 +262,18 @@ class Emitter {
     }
     const bucketOffset = hasBucket ? off : undefined;
     if (hasBucket) off += 8;
-    const keySize = off || 8;
     const isValue = def.kind === "value";
+    const mapType = isValue
+      ? "hash"
+      : def.kind === "count" && !def.keys.length
+      ? "percpu_array"
+      : "percpu_hash";
+    const keySize = off || (mapType === "percpu_array" ? 4 : 8);
     return {
       name: def.name,
       bpfName: bpfMapName(def.name),
       kind: def.kind,
+      mapType,
       keys,
       keySize,
       bucketOffset,
@@ -286,7 +292,8 @@ class Emitter {
     const out: string[] = [];
     let keyType: string;
     const hasBucket = m.bucketOffset !== undefined;
-    if (m.keys.length === 0 && !hasBucket) keyType = "__u64";
+    if (m.mapType === "percpu_array") keyType = "__u32";
+    else if (m.keys.length === 0 && !hasBucket) keyType = "__u64";
     else if (m.keys.length === 1 && !hasBucket) {
       keyType = this.fieldType(m.keys[0].ty, m.keys[0].size);
     } else {
@@ -298,13 +305,15 @@ class Emitter {
     const valueType = m.kind === "value"
       ? this.fieldType(m.value, m.valueSize)
       : valueCType(m.kind, m.signed);
-    const type = m.kind === "value" ? "BPF_MAP_TYPE_HASH" : "BPF_MAP_TYPE_PERCPU_HASH";
+    const type = `BPF_MAP_TYPE_${m.mapType.toUpperCase()}`;
     const what = m.kind === "value" ? "" : ` = ${m.kind}()`;
     out.push(
       `/* ${m.name}${
         m.keys.length ? `[${m.keys.map((k) => k.expr).join(", ")}]` : ""
       }${what} */\n` +
-        `struct {\n\t__uint(type, ${type});\n\t__uint(max_entries, ${m.maxEntries});\n` +
+        `struct {\n\t__uint(type, ${type});\n\t__uint(max_entries, ${
+          m.mapType === "percpu_array" ? 1 : m.maxEntries
+        });\n` +
         `\t__type(key, ${keyType});\n\t__type(value, ${valueType});\n} ${m.bpfName} SEC(".maps");\n`,
     );
     return out.join("\n");
@@ -490,7 +499,7 @@ class Emitter {
     const fn = this.#fn;
     const hasBucket = m.bucketOffset !== undefined;
     if (!m.keys.length && !hasBucket) {
-      const k = fn.local("__u64");
+      const k = fn.local(m.mapType === "percpu_array" ? "__u32" : "__u64");
       fn.stmt(`${k} = 0;`);
       return k;
     }

@@ -161,7 +161,12 @@ export class ProbeProgram implements AsyncDisposable {
     opts: ProbeOptions = {},
   ): Promise<ProbeProgram> {
     const src: SourceText = { name: opts.name ?? "stdin", text };
-    const obj = await BpfObject.fromSource(spec.c, { name: "probe", cacheDir: opts.cacheDir });
+    let obj: BpfObject;
+    try {
+      obj = await BpfObject.fromSource(spec.c, { name: "probe", cacheDir: opts.cacheDir });
+    } catch (e) {
+      throw compileError(e, spec, src);
+    }
     let p: ProbeProgram | undefined;
     try {
       try {
@@ -492,7 +497,7 @@ function verifierError(e: unknown, spec: ProbeSpec, src: SourceText): unknown {
   if (prog && (prog.provider === "kfunc" || prog.provider === "kretfunc") && e.errno === 1) {
     return new ProbeError(
       src,
-      undefined,
+      prog.span,
       `${prog.provider} probes (fentry/fexit) are refused by this kernel (${e.code})`,
       "use a tracepoint (bpfsh -l 'tracepoint:*') or a rawtracepoint instead",
     );
@@ -508,5 +513,42 @@ function verifierError(e: unknown, spec: ProbeSpec, src: SourceText): unknown {
   );
   Object.defineProperty(err, "log", { value: e.log });
   Object.defineProperty(err, "message", { value: `${err.message}\n${e.message}` });
+  return err;
+}
+
+/**
+ * A clang failure on generated C: the BPF stack limit names the probe that needs too much
+ * of it; anything else is a bpfsh bug, reported with clang's words and where it points.
+ */
+function compileError(e: unknown, spec: ProbeSpec, src: SourceText): unknown {
+  if (!(e instanceof BpfError) || e.op !== "compile") return e;
+  const text = `${e.message}\n${e.log ?? ""}`;
+  const line = Number(/probe\.bpf\.c:(\d+):\d+: error/.exec(text)?.[1] ?? 0);
+  const lines = spec.c.split("\n");
+  let unit = -1;
+  for (let i = Math.min(line, lines.length) - 1; i >= 0 && line > 0; i--) {
+    const m = /^(?:static __always_inline )?int (?:body|probe)_(\d+)/.exec(lines[i]);
+    if (m) {
+      unit = Number(m[1]);
+      break;
+    }
+  }
+  const prog = spec.programs.find((p) => p.name === `probe_${unit}` || p.name.startsWith(`probe_${unit}_`));
+  if (/stack limit of 512 bytes/.test(text)) {
+    return new ProbeError(
+      src,
+      prog?.span,
+      "this probe needs more than the 512 bytes of stack a BPF program has",
+      "use fewer or shorter strings (str(p, N)) in its map keys and variables",
+    );
+  }
+  const first = /error: (.*)/.exec(text)?.[1] ?? e.message;
+  const err = new ProbeError(
+    src,
+    prog?.span,
+    `internal error: the C generated for this probe does not compile: ${first}`,
+    "bpfsh --emit-c shows the C; please report it",
+  );
+  Object.defineProperty(err, "log", { value: e.log });
   return err;
 }

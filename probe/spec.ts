@@ -39,9 +39,14 @@ export interface MapSpec {
   bpfName: string;
   /** What it holds: `value` (plain assignments) or an aggregation. */
   kind: MapKind;
+  /**
+   * The BPF map type: `hash` for values, `percpu_hash` for aggregations, and (as in
+   * bpftrace) `percpu_array` for a `count()` without keys, which always has its one entry.
+   */
+  mapType: "hash" | "percpu_hash" | "percpu_array";
   /** Its keys, in order (empty for a map without keys). */
   keys: KeySpec[];
-  /** Bytes of the BPF key. */
+  /** Bytes of the BPF key (a map without keys: one `__u64` 0; a `percpu_array`: `__u32` 0). */
   keySize: number;
   /** hist/lhist: byte offset of the `__u64` bucket index in the key. */
   bucketOffset?: number;

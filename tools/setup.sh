@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian 12 machine: system packages (libbpf, clang, bpftool,
 # tmux for the shell tests, sys/sdt.h for the USDT fixture, Prometheus and its Pushgateway
-# for the serve tests), Deno and the npm libraries, then every BPF object under build/.
+# for the serve tests, bpftrace as the probe language's oracle), Deno and the npm libraries,
+# then every BPF object under build/.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 packages=(libbpf1 libbpf-dev libelf-dev zlib1g-dev clang llvm bpftool gcc libc6-dev tmux
-  iproute2 procps systemtap-sdt-dev prometheus prometheus-pushgateway)
+  iproute2 procps systemtap-sdt-dev prometheus prometheus-pushgateway bpftrace)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
