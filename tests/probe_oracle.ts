@@ -105,7 +105,7 @@ export async function runOracle(
     });
   }
   const all = procs.flatMap((x) => [x.bt, x.sh, x.btj, x.shj].filter((y): y is Proc => !!y));
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
       Promise.all(all.map((x) => x.attached)),
