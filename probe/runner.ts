@@ -270,7 +270,7 @@ export class ProbeProgram implements AsyncDisposable {
       }
       case EVENT.clear: {
         const d = this.descriptors[ev.id];
-        if (d) d.keys.length || d.bucketOffset !== undefined ? d.map.clear() : zeroMap(d);
+        if (d) d.mapType === "percpu_array" ? zeroMap(d) : d.map.clear();
         return;
       }
       case EVENT.zero: {
