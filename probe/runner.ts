@@ -533,7 +533,9 @@ function compileError(e: unknown, spec: ProbeSpec, src: SourceText): unknown {
       break;
     }
   }
-  const prog = spec.programs.find((p) => p.name === `probe_${unit}` || p.name.startsWith(`probe_${unit}_`));
+  const prog = spec.programs.find((p) =>
+    p.name === `probe_${unit}` || p.name.startsWith(`probe_${unit}_`)
+  );
   if (/stack limit of 512 bytes/.test(text)) {
     return new ProbeError(
       src,

@@ -53,9 +53,15 @@ const BAD: [string, string | RegExp, string[]?][] = [
   ["iter:task { }", "'iter' probes are not supported"],
   ["BEGIN { @x = (uint32 *)5; }", "pointer casts are not supported"],
   // Names that do not exist.
-  ["tracepoint:syscalls:sys_enter_opennat { }", /unknown tracepoint[^]*did you mean tracepoint:syscalls:sys_enter_openat/],
+  [
+    "tracepoint:syscalls:sys_enter_opennat { }",
+    /unknown tracepoint[^]*did you mean tracepoint:syscalls:sys_enter_openat/,
+  ],
   ["tracepoint:nosuchcategory:* { }", "no tracepoint matches"],
-  ["tracepoint:syscalls:sys_enter_openat { @x = args->nofield; }", /has no field 'nofield'[^]*filename/],
+  [
+    "tracepoint:syscalls:sys_enter_openat { @x = args->nofield; }",
+    /has no field 'nofield'[^]*filename/,
+  ],
   ["uprobe:/nonexistent/bin:main { }", "binary '/nonexistent/bin' not found"],
   ["uprobe:/bin/bash:no_such_function_here { }", "has no function 'no_such_function_here'"],
   ["rawtracepoint:no_such_tracepoint { }", "unknown raw tracepoint"],
@@ -109,45 +115,54 @@ const BAD: [string, string | RegExp, string[]?][] = [
   ],
 ];
 
-bpfTest("bad programs fail with a clear error naming the construct, leaving nothing loaded", async () => {
-  const cases = [...BAD];
-  if (!kprobesAvailable()) {
-    cases.push(["kprobe:do_nanosleep { @x = count(); }", "kprobe probes are not available on this kernel"]);
-    cases.push([
-      "kretprobe:__x64_sys_openat { @x = count(); }",
-      /not available[^]*tracepoint:syscalls:sys_enter_openat/,
-    ]);
-  }
-  assert(cases.length >= 50, `only ${cases.length} cases`);
-  const failures: string[] = [];
-  for (const [text, want, params] of cases) {
-    try {
-      const p = await ProbeProgram.start(text, { params });
-      await p.close();
-      failures.push(`accepted: ${text}`);
-    } catch (e) {
-      if (!(e instanceof BpfError)) {
-        failures.push(`not a BpfError for ${text}: ${e}`);
-        continue;
-      }
-      const shown = e instanceof ProbeError ? e.diagnostic : e.message;
+bpfTest(
+  "bad programs fail with a clear error naming the construct, leaving nothing loaded",
+  async () => {
+    const cases = [...BAD];
+    if (!kprobesAvailable()) {
+      cases.push([
+        "kprobe:do_nanosleep { @x = count(); }",
+        "kprobe probes are not available on this kernel",
+      ]);
+      cases.push([
+        "kretprobe:__x64_sys_openat { @x = count(); }",
+        /not available[^]*tracepoint:syscalls:sys_enter_openat/,
+      ]);
+    }
+    assert(cases.length >= 50, `only ${cases.length} cases`);
+    const failures: string[] = [];
+    for (const [text, want, params] of cases) {
       try {
-        assertMatch(shown, want);
-      } catch {
-        failures.push(`for ${text}\nwanted ${want}\ngot ${shown}`);
+        const p = await ProbeProgram.start(text, { params });
+        await p.close();
+        failures.push(`accepted: ${text}`);
+      } catch (e) {
+        if (!(e instanceof BpfError)) {
+          failures.push(`not a BpfError for ${text}: ${e}`);
+          continue;
+        }
+        const shown = e instanceof ProbeError ? e.diagnostic : e.message;
+        try {
+          assertMatch(shown, want);
+        } catch {
+          failures.push(`for ${text}\nwanted ${want}\ngot ${shown}`);
+        }
       }
     }
-  }
-  assert(failures.length === 0, failures.join("\n\n"));
-});
+    assert(failures.length === 0, failures.join("\n\n"));
+  },
+);
 
-bpfTest("kfunc probes: loaded where the kernel allows fentry, else refused naming the alternative", async () => {
-  try {
-    const p = await ProbeProgram.start("kfunc:vfs_read { @x = count(); }");
-    // This kernel allows fentry: it must then work.
-    await p.close();
-  } catch (e) {
-    assert(e instanceof ProbeError, `${e}`);
-    assertMatch(e.diagnostic, /refused by this kernel[^]*tracepoint/);
-  }
-});
+bpfTest(
+  "kfunc probes: loaded where the kernel allows fentry, else refused naming the alternative",
+  async () => {
+    try {
+      const p = await ProbeProgram.start("kfunc:vfs_read { @x = count(); }");
+      // This kernel allows fentry: it must then work.
+      await p.close();
+    } catch (e) {
+      assert(e instanceof ProbeError, `${e}`);
+      assertMatch(e.diagnostic, /refused by this kernel[^]*tracepoint/);
+    }
+  },
+);

@@ -71,7 +71,9 @@ function spawn(cmd: string, args: string[]): Proc {
     for await (const chunk of child.stderr) {
       proc.stderr += dec.decode(chunk, { stream: true });
       if (proc.stderr.includes("__BPFTRACE_NOTIFY_PROBES_ATTACHED")) {
-        if (Deno.env.get("ORACLE_DEBUG")) console.error(cmd, args[0], "attached", performance.now() - t0);
+        if (Deno.env.get("ORACLE_DEBUG")) {
+          console.error(cmd, args[0], "attached", performance.now() - t0);
+        }
         attached();
       }
     }
@@ -154,9 +156,19 @@ export async function runOracle(
       out(x.shj),
     ]);
     const errors = [x.bt, x.sh, x.btj, x.shj].filter((y) => y).map((y) =>
-      y!.stderr.replace(/.*RLIMIT_MEMLOCK.*\n/, "").replace(/__BPFTRACE_NOTIFY_PROBES_ATTACHED\n/, "")
+      y!.stderr.replace(/.*RLIMIT_MEMLOCK.*\n/, "").replace(
+        /__BPFTRACE_NOTIFY_PROBES_ATTACHED\n/,
+        "",
+      )
     ).join("");
-    runs.push({ program: x.p, bpftrace: bpftrace!, bpfsh: bpfsh!, bpftraceJson, bpfshJson, errors });
+    runs.push({
+      program: x.p,
+      bpftrace: bpftrace!,
+      bpfsh: bpfsh!,
+      bpftraceJson,
+      bpfshJson,
+      errors,
+    });
   }
   return runs;
 }

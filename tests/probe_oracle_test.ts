@@ -88,7 +88,8 @@ Deno.test({
           selfExit: true,
           // bpftrace's probes may fire again before exit() takes effect: compare what
           // both print (it drops events after exit()), not the final count.
-          text: `interval:ms:100 { @ticks++; printf("tick %d\\n", @ticks); if (@ticks == 3) { exit(); } }
+          text:
+            `interval:ms:100 { @ticks++; printf("tick %d\\n", @ticks); if (@ticks == 3) { exit(); } }
             END { clear(@ticks); printf("end\\n"); }`,
         },
       ];
@@ -120,7 +121,9 @@ Deno.test({
         for (const [name, entries] of theirs) {
           const mine = ours.get(name);
           if (!mine) {
-            failures.push(`${label}: ${name} missing from bpfsh's output:\n${r.bpfsh}\n${r.errors}`);
+            failures.push(
+              `${label}: ${name} missing from bpfsh's output:\n${r.bpfsh}\n${r.errors}`,
+            );
             continue;
           }
           const a = [...entries].sort().join("\n");
@@ -133,19 +136,27 @@ Deno.test({
         const pt = printfLines(r.bpftrace).filter((l) => !l.startsWith("@") && !/^[[(]/.test(l));
         const po = printfLines(r.bpfsh).filter((l) => !l.startsWith("@") && !/^[[(]/.test(l));
         if (pt.join("\n") !== po.join("\n")) {
-          failures.push(`${label}: printf lines differ\nbpftrace:\n${pt.join("\n")}\nbpfsh:\n${po.join("\n")}`);
+          failures.push(
+            `${label}: printf lines differ\nbpftrace:\n${pt.join("\n")}\nbpfsh:\n${po.join("\n")}`,
+          );
         }
         if (r.bpftraceJson !== undefined) {
           const norm = (text: string) =>
-            jsonLines(text).map((o) => JSON.stringify(o, (_k, v) =>
-              v && typeof v === "object" && !Array.isArray(v)
-                ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)))
-                : v
-            )).sort();
+            jsonLines(text).map((o) =>
+              JSON.stringify(
+                o,
+                (_k, v) =>
+                  v && typeof v === "object" && !Array.isArray(v)
+                    ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)))
+                    : v,
+              )
+            ).sort();
           const a = norm(r.bpftraceJson);
           const b = norm(r.bpfshJson!);
           if (a.join("\n") !== b.join("\n")) {
-            failures.push(`${label}: JSON differs\nbpftrace:\n${a.join("\n")}\nbpfsh:\n${b.join("\n")}`);
+            failures.push(
+              `${label}: JSON differs\nbpftrace:\n${a.join("\n")}\nbpfsh:\n${b.join("\n")}`,
+            );
           }
         }
         // Our own order: by value, ascending, as bpftrace sorts.

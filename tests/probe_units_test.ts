@@ -13,7 +13,7 @@ import { formatPrintf, parseFormat } from "../probe/format/printf.ts";
 import { formatMap, histLabel, lhistLabel } from "../probe/format/text.ts";
 import { formatMapJson, jsonString } from "../probe/format/json.ts";
 import { strftime } from "../probe/format/strftime.ts";
-import { sortEntries, type MapSnapshot } from "../probe/read.ts";
+import { type MapSnapshot, sortEntries } from "../probe/read.ts";
 import type { MapSpec } from "../probe/spec.ts";
 import type { MapValue } from "../probe/aggregations.ts";
 import { check } from "../probe/check.ts";
@@ -66,7 +66,10 @@ Deno.test("diagnostics: line:column, the source line and a caret under the const
   );
   assertMatch(diag(() => parseProgram(src("BEGIN { while (1) { } }"))), "'while' is not supported");
   assertMatch(diag(() => parseProgram(src("BEGIN { $t = (1, 2); }"))), "tuples are not supported");
-  assertMatch(diag(() => parseProgram(src("BEGIN { @x = (struct task_struct *)curtask; }"))), "struct");
+  assertMatch(
+    diag(() => parseProgram(src("BEGIN { @x = (struct task_struct *)curtask; }"))),
+    "struct",
+  );
   assertMatch(diag(() => parseProgram(src("BEGIN { @x = *arg0; }"))), "dereference");
   assertMatch(diag(() => parseProgram(src("BEGIN"))), "unexpected end of file, expected {");
   assertMatch(diag(() => parseProgram(src("#define X 1\nBEGIN {}"))), "preprocessor");
@@ -93,7 +96,10 @@ Deno.test("attach points: providers, aliases and bpftrace's probe names", () => 
 });
 
 Deno.test("tracefs formats: field types as bpftrace gives them", () => {
-  const f = parseTpFormat("syscalls", "sys_enter_x", `name: x
+  const f = parseTpFormat(
+    "syscalls",
+    "sys_enter_x",
+    `name: x
 ID: 7
 format:
 \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
@@ -105,7 +111,8 @@ format:
 \tfield:char comm[16];\toffset:48;\tsize:16;\tsigned:0;
 \tfield:__data_loc char[] name;\toffset:64;\tsize:4;\tsigned:0;
 \tfield:unsigned long args[6];\toffset:72;\tsize:48;\tsigned:0;
-`);
+`,
+  );
   const by = (n: string) => f.fields.find((x) => x.name === n)!;
   assertEquals(f.id, 7);
   assertEquals(by("dfd").ty, { k: "int", bits: 64, signed: true });
@@ -172,7 +179,11 @@ function snapshot(spec: Partial<MapSpec>, entries: [string[], MapValue][]): MapS
   } as MapSpec;
   const snap = {
     spec: s,
-    entries: entries.map(([k, v]) => ({ keys: k.map((x) => (/^-?\d+$/.test(x) ? BigInt(x) : x)), keyText: k, value: v })),
+    entries: entries.map(([k, v]) => ({
+      keys: k.map((x) => (/^-?\d+$/.test(x) ? BigInt(x) : x)),
+      keyText: k,
+      value: v,
+    })),
   };
   sortEntries(s, snap.entries);
   return snap;
@@ -191,10 +202,22 @@ Deno.test("text output: hist and lhist bars, labels and blank lines as bpftrace 
   const text = formatMap(snapshot({ name: "@h", kind: "hist" }, [[[], { kind: "hist", buckets }]]));
   const lines = text.split("\n");
   assertEquals(lines[0], "@h: ");
-  assertEquals(lines[1], "(..., 0)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |");
-  assertEquals(lines[4], "[2, 4)                 2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|");
-  assertEquals(lines[13], "[1K, 2K)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |");
-  assertEquals(lines[33], "[1G, 2G)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |");
+  assertEquals(
+    lines[1],
+    "(..., 0)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |",
+  );
+  assertEquals(
+    lines[4],
+    "[2, 4)                 2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|",
+  );
+  assertEquals(
+    lines[13],
+    "[1K, 2K)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |",
+  );
+  assertEquals(
+    lines[33],
+    "[1G, 2G)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |",
+  );
   assert(text.endsWith("|\n\n"));
   // lhist(-5, 0, 100, 10), lhist(5, ...), lhist(500, ...)
   const l = new Array(12).fill(0n);
@@ -202,11 +225,23 @@ Deno.test("text output: hist and lhist bars, labels and blank lines as bpftrace 
   l[1] = 1n;
   l[11] = 1n;
   const ltext = formatMap(
-    snapshot({ name: "@l", kind: "lhist", lhist: { min: 0, max: 100, step: 10 } }, [[[], { kind: "lhist", buckets: l }]]),
+    snapshot({ name: "@l", kind: "lhist", lhist: { min: 0, max: 100, step: 10 } }, [[[], {
+      kind: "lhist",
+      buckets: l,
+    }]]),
   );
-  assertEquals(ltext.split("\n")[1], "(..., 0)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|");
-  assertEquals(ltext.split("\n")[2], "[0, 10)                1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|");
-  assertEquals(ltext.split("\n")[12], "[100, ...)             1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|");
+  assertEquals(
+    ltext.split("\n")[1],
+    "(..., 0)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|",
+  );
+  assertEquals(
+    ltext.split("\n")[2],
+    "[0, 10)                1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|",
+  );
+  assertEquals(
+    ltext.split("\n")[12],
+    "[100, ...)             1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|",
+  );
   assertEquals([histLabel(20), histLabel(5), lhistLabel(2048), lhistLabel(3072), lhistLabel(100)], [
     "1M",
     "32",
@@ -215,11 +250,25 @@ Deno.test("text output: hist and lhist bars, labels and blank lines as bpftrace 
     "100",
   ]);
   assertEquals(
-    formatMap(snapshot({ name: "@st", kind: "stats" }, [[[], { kind: "stats", count: 2n, total: 3n, average: 1n }]])),
+    formatMap(
+      snapshot({ name: "@st", kind: "stats" }, [[[], {
+        kind: "stats",
+        count: 2n,
+        total: 3n,
+        average: 1n,
+      }]]),
+    ),
     "@st: count 2, average 1, total 3\n\n",
   );
   assertEquals(
-    formatMap(snapshot({ name: "@a", kind: "avg" }, [[[], { kind: "avg", count: 2n, total: -7n, value: -3n }]])),
+    formatMap(
+      snapshot({ name: "@a", kind: "avg" }, [[[], {
+        kind: "avg",
+        count: 2n,
+        total: -7n,
+        value: -3n,
+      }]]),
+    ),
     "@a: -3\n\n",
   );
   assertEquals(formatMap(snapshot({ name: "@e" }, [])), "\n");
@@ -244,7 +293,14 @@ Deno.test("JSON output: bpftrace's -f json objects", () => {
   const counts = snapshot({ name: "@mk" }, [[["a", "1"], { kind: "count", value: 1n }]]);
   counts.spec.keys = [
     { name: "k", expr: "k", type: "string[8]", ty: { k: "str", size: 8 }, offset: 0, size: 8 },
-    { name: "n", expr: "n", type: "int64", ty: { k: "int", bits: 64, signed: true }, offset: 8, size: 8 },
+    {
+      name: "n",
+      expr: "n",
+      type: "int64",
+      ty: { k: "int", bits: 64, signed: true },
+      offset: 8,
+      size: 8,
+    },
   ];
   assertEquals(formatMapJson(counts), '{"type": "map", "data": {"@mk": {"a,1": 1}}}');
   const buckets = new Array(65).fill(0n);
@@ -255,7 +311,14 @@ Deno.test("JSON output: bpftrace's -f json objects", () => {
     '{"type": "hist", "data": {"@h": [{"min": 0, "max": 0, "count": 1}, {"min": 1, "max": 1, "count": 0}, {"min": 2, "max": 3, "count": 2}]}}',
   );
   assertEquals(
-    formatMapJson(snapshot({ name: "@st", kind: "stats" }, [[[], { kind: "stats", count: 2n, total: 3n, average: 1n }]])),
+    formatMapJson(
+      snapshot({ name: "@st", kind: "stats" }, [[[], {
+        kind: "stats",
+        count: 2n,
+        total: 3n,
+        average: 1n,
+      }]]),
+    ),
     '{"type": "stats", "data": {"@st": {"count": 2, "average": 1, "total": 3}}}',
   );
   assertEquals(formatMapJson(snapshot({ name: "@e" }, [])), undefined);
@@ -296,15 +359,24 @@ function unitOf(text: string, fields: Record<string, TracepointField["ty"]> = {}
 Deno.test("check: types, map kinds and bpftrace's error messages", () => {
   const ok = (text: string, fields = {}) => check(src(text), unitOf(text, fields));
   const err = (text: string, fields = {}) => diag(() => check(src(text), unitOf(text, fields)));
-  const c = ok('t:a:b { @[comm, args->fd] = count(); @h = hist(args->fd); @s = "x"; @n = sum(args->fd); }', {
-    fd: { k: "int", bits: 64, signed: true },
-  });
+  const c = ok(
+    't:a:b { @[comm, args->fd] = count(); @h = hist(args->fd); @s = "x"; @n = sum(args->fd); }',
+    {
+      fd: { k: "int", bits: 64, signed: true },
+    },
+  );
   assertEquals([...c.maps.keys()], ["@", "@h", "@s", "@n"]);
-  assertEquals(c.maps.get("@")!.keys.map((k) => [k.name, k.ty.k]), [["comm", "str"], ["fd", "int"]]);
+  assertEquals(c.maps.get("@")!.keys.map((k) => [k.name, k.ty.k]), [["comm", "str"], [
+    "fd",
+    "int",
+  ]]);
   assertEquals(c.maps.get("@s")!.value, { k: "str", size: 2 });
   assertMatch(err("BEGIN { @x = count(); @x = 1; }"), "Type mismatch for @x");
-  assertMatch(err("BEGIN { @x[1] = 1; @x[\"a\"] = 1; }"), "Argument mismatch for @x");
-  assertMatch(err('BEGIN { printf("%d\\n", "s"); }'), "%d specifier expects a value of type integer");
+  assertMatch(err('BEGIN { @x[1] = 1; @x["a"] = 1; }'), "Argument mismatch for @x");
+  assertMatch(
+    err('BEGIN { printf("%d\\n", "s"); }'),
+    "%d specifier expects a value of type integer",
+  );
   assertMatch(err('BEGIN { printf("%s %s\\n", "s"); }'), "Not enough arguments");
   assertMatch(err("BEGIN { @x = lhist(1, 0, 10, 0); }"), "lhist() step must be >= 1");
   assertMatch(err("BEGIN { @x = foo(); }"), "Unknown function: foo");
@@ -314,7 +386,7 @@ Deno.test("check: types, map kinds and bpftrace's error messages", () => {
   assertMatch(err("BEGIN { count(); }"), "should be directly assigned to a map");
   assertMatch(err("BEGIN { @x = comm + 1; }"), "Type mismatch for '+'");
   assertMatch(err("BEGIN { @x = kstack; }"), "kstack is not supported");
-  assertMatch(err("BEGIN { system(\"ls\"); }"), "function 'system' is not supported");
+  assertMatch(err('BEGIN { system("ls"); }'), "function 'system' is not supported");
   assertMatch(err("BEGIN { @c = count(); @x = @c; }"), "reading a count() map");
   assertMatch(err("t:a:b { @x = args->nope; }", {}), "no field 'nope'");
 });

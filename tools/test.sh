@@ -15,7 +15,7 @@ targets=("$@")
 # Type-check everything once, as its own result, so a type error in one module does not
 # hide the results of every test.
 check_failed=0
-if ! NO_COLOR=1 "$deno" check --quiet mod.ts bpf/ ffi/ shell/ serve/ scripts/ tests/ bench/ tools/ \
+if ! NO_COLOR=1 "$deno" check --quiet mod.ts bpf/ ffi/ probe/ shell/ serve/ scripts/ tests/ bench/ tools/ \
   >build/check.log 2>&1; then
   cat build/check.log
   echo "type check ... FAILED"
