@@ -143,3 +143,9 @@ export {
 } from "./bpf/stack/proc_maps.ts";
 export { type EventStack, EventStacks } from "./bpf/stack/event_stacks.ts";
 export { STACK_PID_SEEN, StackPidWatch } from "./bpf/stack/stack_pids.ts";
+export { probe, type ProbeTag, startProbe } from "./probe/template.ts";
+export type { MapDescriptor, ProbeOptions, ProbeProgram } from "./probe/runner.ts";
+export { ProbeError } from "./probe/diagnostic.ts";
+export type { KeySpec, MapSpec, ProbeSpec } from "./probe/spec.ts";
+export type { MapEntry, MapSnapshot } from "./probe/read.ts";
+export type { LhistBounds, MapKind, MapValue } from "./probe/aggregations.ts";

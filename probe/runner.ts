@@ -238,7 +238,8 @@ export class ProbeProgram implements AsyncDisposable {
       try {
         await this.#ring.poll(250, (ev) => this.#handle(ev));
       } catch (e) {
-        if (this.#closed) return;
+        // Closed under us (the shell's `unload` closes the object): the loop just ends.
+        if (this.#closed || this.#ring.closed || this.object.closed) return;
         throw e;
       }
       const now = performance.now();
@@ -306,6 +307,7 @@ export class ProbeProgram implements AsyncDisposable {
   }
 
   #reportLost(): void {
+    if (this.object.closed) return;
     let lost = 0n;
     try {
       const v = this.object.map(LOST_MAP).get(0) as bigint[] | bigint | undefined;
@@ -435,6 +437,11 @@ export class ProbeProgram implements AsyncDisposable {
   /** Same as close(), for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** The printf lines, as {@link ProbeProgram.lines}: `for await (const line of p)`. */
+  [Symbol.asyncIterator](): AsyncGenerator<string> {
+    return this.lines();
   }
 
   /** The ring's decoder: each record to a {@link RingEvent}, printf text formatted. */

@@ -17,6 +17,7 @@ import { objectStructNames } from "./commands/stream.ts";
 import { SCRIPT_RE, SESSION_RE } from "./commands/run.ts";
 import { findCommand } from "./commands/help.ts";
 import type { CommandSpec } from "./commands/types.ts";
+import { completeProbeWord } from "./commands/probe.ts";
 
 /** Completions and the text they replace (what readline expects). */
 export type Completion = [string[], string];
@@ -192,6 +193,8 @@ export class Completer {
         ];
       case "target":
         return this.#targets(current);
+      case "probe-program":
+        return await completeProbeWord(current);
       case "format":
         return words(["table", "json", "yaml"]);
       case "kind":

@@ -171,6 +171,8 @@ export class Session {
    * @returns The map and its object.
    */
   map(spec: string): MapRef {
+    // A probe program's `@name` is the BPF map `at_name`.
+    spec = spec.replace(/(^|\.)@(\w*)$/, "$1at_$2");
     return resolve(spec, "map", this.allMaps(), (r) => r.map.name, this.objects.size);
   }
 

@@ -7,7 +7,7 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { NOT_ROOT } from "./helpers.ts";
+import { NOT_ROOT, ROOT } from "./helpers.ts";
 import { HAVE_BPFTRACE, jsonLines, parseMaps, printfLines, runOracle } from "./probe_oracle.ts";
 
 Deno.test({
@@ -173,6 +173,28 @@ Deno.test({
       assertEquals(parseMaps(latency.bpfsh).get("@start")?.size ?? 0, 0);
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "bpfsh -l and -lv list the same probes as bpftrace -l and -lv",
+  ignore: NOT_ROOT,
+  async fn() {
+    assert(HAVE_BPFTRACE, "bpftrace (the oracle) is missing: tools/setup.sh installs it");
+    const out = async (cmd: string, ...args: string[]) =>
+      new TextDecoder().decode(
+        (await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output()).stdout,
+      );
+    for (const flag of ["-l", "-lv"]) {
+      for (const glob of ["tracepoint:syscalls:sys_enter_open*", "tracepoint:sched:sched_switch"]) {
+        const [theirs, ours] = await Promise.all([
+          out("bpftrace", flag, glob),
+          out(`${ROOT}/bpfsh`, flag, glob),
+        ]);
+        assert(theirs.length > 0, `bpftrace ${flag} ${glob} printed nothing`);
+        assertEquals(ours, theirs, `${flag} ${glob}`);
+      }
     }
   },
 });

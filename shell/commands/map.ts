@@ -8,6 +8,7 @@
 import { type BpfMap, type BpfObject, loadCore } from "../core.ts";
 import { ShellError } from "../errors.ts";
 import { log2Hist, slotsOf } from "../hist.ts";
+import { probeMapText } from "./probe.ts";
 import { formatCell, type Row } from "../output.ts";
 import { abortableSleep } from "../sleep.ts";
 import { parseCount, parseValue } from "../values.ts";
@@ -221,6 +222,9 @@ export const mapCommand: CommandSpec = {
       options: { label: { type: "string", help: "the value column's label", default: "value" } },
       run({ session, out }, { args, opts }) {
         const m = session.map(args.map as string).map;
+        // A probe program's hist()/lhist() prints as bpftrace prints it.
+        const probeHist = probeMapText(m);
+        if (probeHist !== undefined) return out.raw(probeHist);
         const slots = slotsOf(m.entries() as Iterable<[unknown, unknown]>);
         if (out.format !== "table") {
           slots.forEach((count, slot) => {

@@ -15,6 +15,7 @@ import { mapCommand, progarrayCommand } from "./map.ts";
 import { tailCommand, traceCommand } from "./stream.ts";
 import { btfCommand } from "./btf.ts";
 import { iterCommand, probesCommand } from "./probes.ts";
+import { probeCommand } from "./probe.ts";
 import {
   doctorCommand,
   exitCommand,
@@ -40,6 +41,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   progCommand,
   linkCommand,
   runCommand,
+  probeCommand,
   iterCommand,
   mapCommand,
   progarrayCommand,
