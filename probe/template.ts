@@ -17,11 +17,14 @@ export type ProbeTag = (
   ...values: unknown[]
 ) => Promise<ProbeProgram>;
 
-/** Join a template's pieces: values are inserted as text (numbers and bigints as decimals). */
+/**
+ * Join a template's pieces as written (raw: `printf("%d\n")` keeps its backslash for the
+ * probe language's own escapes); values are inserted as text.
+ */
 function joinTemplate(strings: TemplateStringsArray, values: unknown[]): string {
-  let text = strings[0];
+  let text = strings.raw[0];
   values.forEach((v, i) => {
-    text += String(v) + strings[i + 1];
+    text += String(v) + strings.raw[i + 1];
   });
   return text;
 }
@@ -51,7 +54,8 @@ export async function startProbe(text: string, opts: ProbeOptions = {}): Promise
 }
 
 /**
- * Start a bpftrace program. Interpolated values are inserted as text. Use
+ * Start a bpftrace program. The text is taken as written (escapes such as `\n` are the
+ * probe language's), and interpolated values are inserted as text. Use
  * `probe.with({ params, format, cacheDir })` for options.
  *
  * @param strings The template's text pieces.

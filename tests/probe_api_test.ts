@@ -90,10 +90,12 @@ bpfTest(
   async () => {
     const { dir, comm } = await setup("emc");
     try {
-      const text =
-        `tracepoint:syscalls:sys_enter_openat, tracepoint:syscalls:sys_enter_open* /comm == "${comm}"/ {
-        @opens[str(args->filename), probe] = count(); @total = sum(1);
-      }`;
+      const text = `tracepoint:syscalls:sys_enter_openat /comm == "${comm}"/ {
+          @opens[str(args->filename), probe] = count(); @total = sum(1);
+        }
+        tracepoint:syscalls:sys_enter_open*, tracepoint:syscalls:sys_enter_close /comm == "${comm}"/ {
+          @calls[probe] = count();
+        }`;
       const spec = compileProbe(text, { standalone: true });
       assertMatch(spec.c, 'SEC("tracepoint/syscalls/sys_enter_openat")');
       assert(!spec.c.includes("vmlinux.h"), "the C needs no vmlinux.h");
@@ -115,6 +117,12 @@ bpfTest(
         );
       }
       assertMatch(p.print(), `@opens[one.txt, tracepoint:syscalls:sys_enter_openat]: 2`);
+      // One program for the wildcard, its matches told apart by attach cookie.
+      assertEquals(compileProbe(text).programs.filter((g) => g.cookie).length, 1);
+      assertMatch(p.print(), /@calls\[tracepoint:syscalls:sys_enter_close\]: \d+/);
+      // One program for the wildcard, its matches told apart by attach cookie.
+      assertEquals(compileProbe(text).programs.filter((g) => g.cookie).length, 1);
+      assertMatch(p.print(), /@calls\[tracepoint:syscalls:sys_enter_close\]: \d+/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
