@@ -36,8 +36,9 @@ export interface SourceText {
  * @example
  * ```ts
  * try {
- *   parseProgram({ name: "stdin", text: "BEGIN { @x = nope(); }" });
+ *   await startProbe("BEGIN { @x = nope(); }");
  * } catch (e) {
+ *   // stdin:1:14-18: ERROR: Unknown function: nope, the line, and a caret under "nope"
  *   if (e instanceof ProbeError) console.error(e.diagnostic);
  * }
  * ```

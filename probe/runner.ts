@@ -70,10 +70,10 @@ interface RingEvent {
  *
  * @example
  * ```ts
- * await using p = await ProbeProgram.start("tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }");
- * await new Promise((r) => setTimeout(r, 1000));
+ * await using p = await probe`tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }`;
+ * await new Deno.Command("/bin/true").output();
  * await p.stop();
- * console.log(p.print());
+ * console.log(p.print()); // @[true]: 3 …
  * ```
  */
 export class ProbeProgram implements AsyncDisposable {
@@ -133,29 +133,19 @@ export class ProbeProgram implements AsyncDisposable {
    *   for verifier rejections (naming the probe, with the log).
    * @example
    * ```ts
-   * const p = await ProbeProgram.start("BEGIN { printf(\"hi\\n\"); exit(); }");
+   * // From mod.ts, startProbe() calls this.
+   * const p = await startProbe('BEGIN { printf("hi\\n"); exit(); }');
    * await p.exited;
    * await p.close();
    * ```
    */
   static async start(text: string, opts: ProbeOptions = {}): Promise<ProbeProgram> {
     const spec = compileProbe(text, { params: opts.params, name: opts.name });
-    return await ProbeProgram.fromSpec(spec, text, opts);
+    return await ProbeProgram.#fromSpec(spec, text, opts);
   }
 
-  /**
-   * Start an already compiled program.
-   *
-   * @param spec The compiled program.
-   * @param text Its source (for errors).
-   * @param opts As for {@link ProbeProgram.start}.
-   * @returns The running program.
-   * @example
-   * ```ts
-   * const p = await ProbeProgram.fromSpec(compileProbe(text), text);
-   * ```
-   */
-  static async fromSpec(
+  /** Start an already compiled program. */
+  static async #fromSpec(
     spec: ProbeSpec,
     text: string,
     opts: ProbeOptions = {},
@@ -327,12 +317,14 @@ export class ProbeProgram implements AsyncDisposable {
   }
 
   /**
-   * The printed output (printf, time, print) as lines, as it comes; ends after stop().
+   * The printed output (printf, time, print) as lines, as it comes; ends once the program
+   * has called exit() or been stopped, and everything printed before is read.
    *
    * @yields Each line, without its newline.
    * @example
    * ```ts
-   * for await (const line of p.lines()) if (line.includes("bash")) break;
+   * await using p = await probe`BEGIN { printf("a\\nb\\n"); exit(); }`;
+   * for await (const line of p.lines()) console.log(line); // "a", then "b"
    * ```
    */
   async *lines(): AsyncGenerator<string> {
@@ -346,7 +338,7 @@ export class ProbeProgram implements AsyncDisposable {
           partial = partial.slice(nl + 1);
         }
       }
-      if (this.#stopped && !this.#queue.length) {
+      if ((this.#stopped || this.#finalizing) && !this.#queue.length) {
         if (partial) yield partial;
         return;
       }
@@ -361,8 +353,10 @@ export class ProbeProgram implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * await p.stop();
-   * console.log(p.print());
+   * await using p = await probe`interval:ms:10 { @ticks = count(); }`;
+   * await new Promise((r) => setTimeout(r, 50));
+   * await p.stop(); // detached: @ticks counts no more
+   * console.log(p.print()); // @ticks: 5
    * ```
    */
   async stop(): Promise<void> {
@@ -392,7 +386,9 @@ export class ProbeProgram implements AsyncDisposable {
    * @returns The text (bpftrace prints two newlines before it).
    * @example
    * ```ts
-   * console.log("\n\n" + p.print());
+   * await using p = await probe`BEGIN { @x[1] = 2; @h = hist(5); exit(); }`;
+   * await p.exited;
+   * console.log(p.print()); // "@h: \n[4, 8)   1 |@@@…|\n\n@x[1]: 2\n"
    * ```
    */
   print(): string {
@@ -405,7 +401,9 @@ export class ProbeProgram implements AsyncDisposable {
    * @returns One JSON text per map.
    * @example
    * ```ts
-   * for (const line of p.printJson()) console.log(line);
+   * await using p = await probe`BEGIN { @x[1] = 2; exit(); }`;
+   * await p.exited;
+   * console.log(p.printJson()); // ['{"type": "map", "data": {"@x": {"1": 2}}}']
    * ```
    */
   printJson(): string[] {
@@ -421,7 +419,8 @@ export class ProbeProgram implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * await p.close();
+   * const p = await probe`tracepoint:syscalls:sys_enter_openat { @opens = count(); }`;
+   * await p.close(); // detached, END run, programs and maps freed
    * ```
    */
   async close(): Promise<void> {
