@@ -68,24 +68,6 @@ export function hasWildcard(name: string): boolean {
 }
 
 /**
- * A wildcard pattern (`*` any run, `?` one character) as an anchored regular expression.
- *
- * @param glob The pattern.
- * @returns The expression.
- * @example
- * ```ts
- * globRegExp("sys_enter_open*").test("sys_enter_openat"); // true
- * ```
- */
-export function globRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(
-    /\?/g,
-    ".",
-  );
-  return new RegExp(`^${body}$`);
-}
-
-/**
  * Parse one attach point.
  *
  * @param src The program (for errors).

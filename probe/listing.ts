@@ -1,29 +1,16 @@
 /**
- * Listing probes, as `bpftrace -l` does: tracepoints (from tracefs), raw tracepoints,
- * kernel functions with BTF as `kfunc:` (and `kprobe:` where kprobes exist), the
- * functions of a binary as `uprobe:BIN:FUNC`; `-lv` adds each tracepoint's fields and
- * each kernel function's arguments. The same listing feeds Tab completion.
+ * `bpfsh -l` / `-lv`: the probe listing (bpf/link/listing.ts) in bpftrace's words
+ * (`kfunc:` for kernel functions with BTF, as bpftrace 0.17 names fentry), with the
+ * fields of each tracepoint (as tracefs declares them) and the arguments of each kfunc
+ * (from BTF) in verbose listings, printed as `bpftrace -l` prints them.
  *
  * @module
  */
 
 import { Btf } from "../bpf/btf/btf.ts";
-import { globRegExp } from "./attach.ts";
-import { kprobesAvailable } from "./resolve.ts";
-import { findBinary, functionSymbols } from "./symbols.ts";
-import { tracepointFormat, tracepoints } from "./tracefs.ts";
-
-/** Provider aliases a listing pattern may use. */
-const ALIAS: Record<string, string> = {
-  t: "tracepoint",
-  rt: "rawtracepoint",
-  u: "uprobe",
-  ur: "uretprobe",
-  k: "kprobe",
-  kr: "kretprobe",
-  f: "kfunc",
-  fr: "kretfunc",
-};
+import { globRegExp } from "../bpf/link/kprobe.ts";
+import { listProbes as listAttachPoints } from "../bpf/link/listing.ts";
+import { tracepointFormat } from "./tracefs.ts";
 
 /** One listed probe. */
 export interface ListedProbe {
@@ -33,99 +20,84 @@ export interface ListedProbe {
   fields?: string[];
 }
 
+/** bpftrace's provider names where the attach listing uses libbpf's. */
+const TO_BPFTRACE: Record<string, string> = { fentry: "kfunc" };
+const FROM_BPFTRACE: Record<string, string> = {
+  kfunc: "fentry",
+  kretfunc: "fentry",
+  f: "fentry",
+  fr: "fentry",
+  uretprobe: "uprobe",
+  ur: "uprobe",
+  kretprobe: "kprobe",
+  kr: "kprobe",
+};
+
 /**
- * List the probes matching a pattern.
+ * List the probes matching a pattern, as bpftrace names them.
  *
- * @param pattern A glob over full probe names (`tracepoint:syscalls:sys_enter_open*`,
- *   `uprobe:/bin/bash:read*`, `*openat*`); all probes when empty.
- * @param verbose Add fields (tracepoints) and arguments (kfuncs).
- * @returns The probes, in bpftrace's order (by provider, then sorted).
+ * @param pattern `tracepoint:syscalls:sys_enter_open*`, `uprobe:/bin/bash:read*`,
+ *   `kfunc:vfs_*`, `rawtracepoint:*`, or a bare glob (tracepoints and raw tracepoints).
+ * @param verbose Add each tracepoint's fields and each kfunc's arguments.
+ * @returns The probes, sorted within each provider.
+ * @throws {BpfError} When a uprobe pattern names a binary that cannot be read.
  * @example
  * ```ts
  * listProbes("tracepoint:syscalls:sys_enter_open*").map((p) => p.name);
  * ```
  */
 export function listProbes(pattern = "", verbose = false): ListedProbe[] {
-  let glob = pattern.trim() || "*";
-  const colon = glob.indexOf(":");
-  if (colon > 0 && ALIAS[glob.slice(0, colon)]) {
-    glob = ALIAS[glob.slice(0, colon)] + glob.slice(colon);
+  const text = pattern.trim() || "*";
+  const m = /^(\w+):(.*)$/.exec(text);
+  const asked = m?.[1];
+  const query = m && FROM_BPFTRACE[m[1]] ? `${FROM_BPFTRACE[m[1]]}:${m[2]}` : text;
+  let names = listAttachPoints(query);
+  // Without ftrace's function list (locked down here), kernel functions come from BTF.
+  if (!names.length && query.startsWith("fentry:")) {
+    names = btfFunctions(query.slice("fentry:".length)).map((f) => `fentry:${f}`);
   }
-  const provider = colon > 0 ? glob.slice(0, glob.indexOf(":")) : "";
-  const re = globRegExp(glob);
-  const out: ListedProbe[] = [];
-  const want = (p: string) => !provider || /[*?]/.test(provider) || provider === p;
-
-  if (want("tracepoint")) {
-    for (const tp of tracepoints()) {
-      const name = `tracepoint:${tp}`;
-      if (!re.test(name)) continue;
-      const item: ListedProbe = { name };
-      if (verbose) {
-        const [cat, ev] = tp.split(":");
+  return names.map((name) => {
+    const cut = name.indexOf(":");
+    let provider = name.slice(0, cut);
+    provider = asked && FROM_BPFTRACE[asked] === provider
+      ? asked
+      : TO_BPFTRACE[provider] ?? provider;
+    const item: ListedProbe = { name: `${provider}:${name.slice(cut + 1)}` };
+    if (verbose) {
+      if (provider === "tracepoint") {
+        const [, cat, ev] = name.split(":");
         item.fields = (tracepointFormat(cat, ev)?.fields ?? [])
           .filter((f) => !f.name.startsWith("common_"))
           .map((f) => f.decl);
-      }
-      out.push(item);
-    }
-  }
-  if (want("rawtracepoint") && provider === "rawtracepoint") {
-    const names = [...new Set(tracepoints().map((t) => t.split(":")[1]))].sort();
-    for (const n of names) {
-      if (re.test(`rawtracepoint:${n}`)) out.push({ name: `rawtracepoint:${n}` });
-    }
-  }
-  if (
-    (want("uprobe") || want("uretprobe")) && (provider === "uprobe" || provider === "uretprobe")
-  ) {
-    const rest = glob.slice(provider.length + 1);
-    const cut = rest.lastIndexOf(":");
-    const bin = findBinary(cut > 0 ? rest.slice(0, cut) : rest);
-    if (bin) {
-      for (const f of functionSymbols(bin)) {
-        const name = `${provider}:${bin}:${f}`;
-        if (globRegExp(`${provider}:${bin}:${cut > 0 ? rest.slice(cut + 1) : "*"}`).test(name)) {
-          out.push({ name });
-        }
+      } else if (provider === "kfunc" || provider === "kretfunc") {
+        item.fields = kernelFunctionArgs(name.slice(cut + 1));
       }
     }
-  }
-  if (
-    provider === "kfunc" || provider === "kretfunc" || (provider === "kprobe" && kprobesAvailable())
-  ) {
-    const fns = kernelFunctions();
-    for (const f of fns) {
-      const name = `${provider}:${f}`;
-      if (!re.test(name)) continue;
-      const item: ListedProbe = { name };
-      if (verbose && provider !== "kprobe") item.fields = kernelFunctionArgs(f);
-      out.push(item);
-    }
-  }
-  return out;
+    return item;
+  });
 }
 
-let kfuncMemo: string[] | undefined;
+let btfFunctionsMemo: string[] | undefined;
 
-/** Kernel functions with BTF (vmlinux), sorted. */
-function kernelFunctions(): string[] {
-  if (!kfuncMemo) {
+/** Kernel functions that BTF describes, matching a glob, sorted. */
+function btfFunctions(glob: string): string[] {
+  if (!btfFunctionsMemo) {
+    const names = new Set<string>();
     try {
       const btf = Btf.kernel();
-      const names = new Set<string>();
       for (let id = 1; id < btf.count; id++) {
         if (btf.kind(id) === "func") names.add(btf.typeById(id).name);
       }
-      kfuncMemo = [...names].sort();
     } catch {
-      kfuncMemo = [];
+      // No kernel BTF: no functions.
     }
+    btfFunctionsMemo = [...names].sort();
   }
-  return kfuncMemo;
+  const re = globRegExp(glob || "*");
+  return btfFunctionsMemo.filter((n) => re.test(n));
 }
 
-/** A kernel function's arguments as `TYPE NAME`, from BTF. */
+/** A kernel function's arguments as `TYPE NAME`, from BTF, then its return value. */
 function kernelFunctionArgs(name: string): string[] {
   try {
     const btf = Btf.kernel();
@@ -133,9 +105,10 @@ function kernelFunctionArgs(name: string): string[] {
     if (!fn || fn.kind !== "func") return [];
     const proto = btf.typeById(fn.type);
     if (proto.kind !== "func_proto") return [];
-    const args = proto.params.map((p) => btf.declare(p.type, p.name));
-    args.push(btf.declare(proto.type, "retval"));
-    return args;
+    return [
+      ...proto.params.map((p) => btf.declare(p.type, p.name)),
+      btf.declare(proto.type, "retval"),
+    ];
   } catch {
     return [];
   }

@@ -12,20 +12,16 @@
  * @module
  */
 
-import {
-  type AttachPoint,
-  globRegExp,
-  hasWildcard,
-  parseAttachPoint,
-  probeName,
-} from "./attach.ts";
+import { kprobeAlternative, kprobesAvailable } from "../bpf/system/kernel_limits.ts";
+import { globRegExp } from "../bpf/link/kprobe.ts";
+import { listProbes as listAttachPoints } from "../bpf/link/listing.ts";
+import { type AttachPoint, hasWildcard, parseAttachPoint, probeName } from "./attach.ts";
 import { type Expr, type Probe, type Program, walkExpr, walkStmts } from "./ast.ts";
 import { BUILTINS } from "./builtins.ts";
 import type { Provider } from "./context.ts";
 import { fail, nearest, type SourceText, type Span } from "./diagnostic.ts";
 import { findBinary, functionSymbols } from "./symbols.ts";
 import {
-  tracefsRoot,
   type TracepointField,
   type TracepointFormat,
   tracepointFormat,
@@ -250,7 +246,9 @@ function expand(src: SourceText, ap: AttachPoint, span: Span): Found[] {
       });
     }
     case "rawtracepoint": {
-      const names = new Set(tracepoints().map((n) => n.split(":")[1]));
+      const names = new Set(
+        listAttachPoints("rawtracepoint:*").map((n) => n.slice("rawtracepoint:".length)),
+      );
       if (hasWildcard(ap.event)) {
         const re = globRegExp(ap.event);
         const matches = [...names].filter((n) => re.test(n)).sort();
@@ -308,7 +306,7 @@ function expand(src: SourceText, ap: AttachPoint, span: Span): Found[] {
           src,
           span,
           `${ap.provider} probes are not available on this kernel (CONFIG_KPROBES is not set)`,
-          kprobeAlternative(ap.func),
+          probeAlternative(ap.func),
         );
       }
       if (hasWildcard(ap.func)) {
@@ -328,49 +326,20 @@ function expand(src: SourceText, ap: AttachPoint, span: Span): Found[] {
 }
 
 /**
- * Whether this kernel can attach kprobes (the kprobe PMU or the legacy tracefs interface).
- *
- * @returns True when kprobes can be attached.
- * @example
- * ```ts
- * if (!kprobesAvailable()) console.log("use a tracepoint");
- * ```
- */
-export function kprobesAvailable(): boolean {
-  for (const p of ["/sys/bus/event_source/devices/kprobe", `${tracefsRoot()}/kprobe_events`]) {
-    try {
-      Deno.statSync(p);
-      return true;
-    } catch {
-      // Try the next.
-    }
-  }
-  return false;
-}
-
-/**
- * What to use instead of a kernel function probe here: the syscall tracepoint for a
- * syscall entry, else tracepoints in general.
+ * What to use instead of a kernel function probe here, in bpftrace's words: the syscall
+ * tracepoint for a syscall entry, else tracepoints in general.
  *
  * @param func The kernel function.
  * @returns A hint.
  * @example
  * ```ts
- * kprobeAlternative("__x64_sys_openat"); // "use tracepoint:syscalls:sys_enter_openat ..."
+ * probeAlternative("__x64_sys_openat"); // "use tracepoint:syscalls:sys_enter_openat ..."
  * ```
  */
-export function kprobeAlternative(func: string): string {
-  const sys = /^(?:__x64_sys_|__arm64_sys_|__se_sys_|__do_sys_|ksys_|sys_|do_sys_)(\w+?)\d*$/.exec(
-    func,
-  );
-  if (sys) {
-    const name = sys[1];
-    const all = tracepoints();
-    for (const cand of [name, `${name}at`, name.replace(/at$/, "")]) {
-      if (all.includes(`syscalls:sys_enter_${cand}`)) {
-        return `use tracepoint:syscalls:sys_enter_${cand} (and sys_exit_${cand} for the return value)`;
-      }
-    }
+export function probeAlternative(func: string): string {
+  const m = /tracepoint\/syscalls\/sys_enter_(\w+)/.exec(kprobeAlternative(func));
+  if (m && tracepoints().includes(`syscalls:sys_enter_${m[1]}`)) {
+    return `use tracepoint:syscalls:sys_enter_${m[1]} (and sys_exit_${m[1]} for the return value)`;
   }
   return "use a tracepoint (bpfsh -l 'tracepoint:*') or a rawtracepoint";
 }

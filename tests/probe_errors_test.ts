@@ -10,7 +10,7 @@ import { bpfTest } from "./helpers.ts";
 import { ProbeProgram } from "../probe/runner.ts";
 import { ProbeError } from "../probe/diagnostic.ts";
 import { BpfError } from "../ffi/errors.ts";
-import { kprobesAvailable } from "../probe/resolve.ts";
+import { kprobesAvailable } from "../bpf/system/kernel_limits.ts";
 
 /** [program, what the error must say, positional parameters]. */
 const BAD: [string, string | RegExp, string[]?][] = [

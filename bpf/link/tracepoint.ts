@@ -49,8 +49,7 @@ export function attachTracepoint(
     BPF_TRACEPOINT_OPTS.set(opts, "bpf_cookie", cookie);
     return attachWithLibbpf(
       ctx,
-      () =>
-        libbpf().bpf_program__attach_tracepoint_opts(ctx.ptr, cstr(category), cstr(name), opts),
+      () => libbpf().bpf_program__attach_tracepoint_opts(ctx.ptr, cstr(category), cstr(name), opts),
     );
   }
   return attachWithLibbpf(
