@@ -7,7 +7,7 @@
 
 import { bucketRange } from "../aggregations.ts";
 import type { MapEntry, MapSnapshot } from "../read.ts";
-import type { PrintOptions } from "./text.ts";
+import { nonEmptyBuckets, type PrintOptions, valueText } from "./text.ts";
 
 /**
  * bpftrace's JSON string escaping (quotes included).
@@ -86,9 +86,8 @@ function valueJson(snap: MapSnapshot, e: MapEntry, div: bigint): string {
     case "sum":
     case "min":
     case "max":
-      return (v.value / div).toString();
     case "avg":
-      return (v.value / div).toString();
+      return valueText(v, div);
     case "stats":
       return `{"count": ${v.count}, "average": ${v.average}, "total": ${v.total}}`;
     case "value":
@@ -99,15 +98,9 @@ function valueJson(snap: MapSnapshot, e: MapEntry, div: bigint): string {
       );
     case "hist":
     case "lhist": {
-      let first = -1;
-      let last = -1;
-      v.buckets.forEach((b, i) => {
-        if (b > 0n) {
-          if (first < 0) first = i;
-          last = i;
-        }
-      });
-      if (first < 0) return "[]";
+      const range = nonEmptyBuckets(v.buckets);
+      if (!range) return "[]";
+      const [first, last] = range;
       const items: string[] = [];
       for (let i = first; i <= last; i++) {
         const [lo, hi] = bucketRange(v.kind, i, snap.spec.lhist);

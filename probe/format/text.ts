@@ -87,8 +87,17 @@ function statsText(v: MapValue, div: bigint): string {
   return "";
 }
 
-/** The range of buckets bpftrace prints: first to last non-empty; undefined when all empty. */
-function nonEmpty(buckets: bigint[]): [number, number] | undefined {
+/**
+ * The range of buckets bpftrace prints: from the first non-empty one to the last.
+ *
+ * @param buckets Counts by bucket.
+ * @returns `[first, last]`, or undefined when every bucket is empty.
+ * @example
+ * ```ts
+ * nonEmptyBuckets([0n, 2n, 0n, 1n, 0n]); // [1, 3]
+ * ```
+ */
+export function nonEmptyBuckets(buckets: bigint[]): [number, number] | undefined {
   let first = -1;
   let last = -1;
   buckets.forEach((b, i) => {
@@ -157,7 +166,7 @@ export function lhistLabel(n: number): string {
  * ```
  */
 export function histLines(buckets: bigint[], div = 1n): string {
-  const range = nonEmpty(buckets);
+  const range = nonEmptyBuckets(buckets);
   if (!range) return "";
   const max = buckets.reduce((m, b) => (b > m ? b : m), 0n);
   let out = "";
@@ -186,7 +195,7 @@ export function histLines(buckets: bigint[], div = 1n): string {
  * ```
  */
 export function lhistLines(buckets: bigint[], b: LhistBounds): string {
-  const range = nonEmpty(buckets);
+  const range = nonEmptyBuckets(buckets);
   if (!range) return "";
   const n = buckets.length - 2;
   const max = buckets.reduce((m, x) => (x > m ? x : m), 0n);
