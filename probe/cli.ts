@@ -8,11 +8,14 @@
  */
 
 import { ProbeError } from "./diagnostic.ts";
-import { compileProbe } from "./compile.ts";
-import { formatListing, listProbes } from "./listing.ts";
-import { ProbeProgram } from "./runner.ts";
 import { jsonEvent } from "./format/json.ts";
+import { prepare } from "./prepare.ts";
 import { BpfError } from "../ffi/errors.ts";
+
+/** Import a module on first use (computed: it stays out of the start-up module graph). */
+function later<T>(path: string): Promise<T> {
+  return import(new URL(path, import.meta.url).href);
+}
 
 const USAGE = `usage:
   bpfsh -e 'PROGRAM' [args]   run a bpftrace program
@@ -95,6 +98,9 @@ export async function probeMain(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.list !== undefined) {
+    const { formatListing, listProbes } = await later<typeof import("./listing.ts")>(
+      "./listing.ts",
+    );
     await writeOut(formatListing(listProbes(args.list, args.verbose)));
     return 0;
   }
@@ -115,6 +121,7 @@ export async function probeMain(argv: string[]): Promise<number> {
   }
   try {
     if (args.emitC) {
+      const { compileProbe } = await later<typeof import("./compile.ts")>("./compile.ts");
       await writeOut(compileProbe(text, { params: args.params, name, standalone: true }).c);
       return 0;
     }
@@ -167,7 +174,12 @@ async function run(text: string, name: string, args: ProbeArgs): Promise<number>
       queueMicrotask(flush);
     }
   };
+  // Compile first; the runtime loads while clang runs.
+  const prepared = prepare(text, { params: args.params, name });
+  prepared.catch(() => {}); // reported by start() below
+  const { ProbeProgram } = await later<typeof import("./runner.ts")>("./runner.ts");
   const p = await ProbeProgram.start(text, {
+    prepared,
     params: args.params,
     name,
     format: args.json ? "json" : "text",

@@ -246,6 +246,7 @@ class Emitter {
       funcNames: this.resolved.funcNames,
       probeCount,
       init: this.checked.usesElapsed ? "bt_init" : undefined,
+      cacheable: this.resolved.cacheable,
     };
   }
 

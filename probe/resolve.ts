@@ -72,6 +72,11 @@ export interface ResolvedProgram {
   probeNames: string[];
   /** The function of each target, by id (what `func` prints). */
   funcNames: string[];
+  /**
+   * Whether the result depends on nothing but the program and the kernel build: no
+   * wildcards (tracepoints come and go with modules) and no uprobes (binaries change).
+   */
+  cacheable: boolean;
 }
 
 /** Options of {@link resolve}. */
@@ -112,12 +117,16 @@ export function resolve(
   const params = opts.params ?? [];
   const targets: Target[] = [];
   const units: Unit[] = [];
+  let cacheable = true;
   prog.probes.forEach((probe, probeIndex) => {
     substituteParams(src, probe, params);
     const found: Target[] = [];
     for (const ap of probe.attach) {
       const text = ap.text.replace(/\$(\d+)/g, (_, n) => params[Number(n) - 1] ?? "");
       const parsed = parseAttachPoint(src, text, ap.span);
+      if (/[*?]/.test(text) || parsed.provider === "uprobe" || parsed.provider === "uretprobe") {
+        cacheable = false;
+      }
       for (const t of expand(src, parsed, ap.span)) {
         found.push({ ...t, id: targets.length });
         targets.push(found[found.length - 1]);
@@ -132,6 +141,7 @@ export function resolve(
     targets,
     probeNames: targets.map((t) => t.name),
     funcNames: targets.map((t) => t.func ?? ""),
+    cacheable,
   };
 }
 
@@ -218,11 +228,11 @@ type Found = Omit<Target, "id">;
 function expand(src: SourceText, ap: AttachPoint, span: Span): Found[] {
   switch (ap.provider) {
     case "tracepoint": {
-      const all = tracepoints();
       const full = `${ap.category}:${ap.event}`;
       if (!hasWildcard(full)) {
-        if (!all.includes(full) && !tracepointFormat(ap.category, ap.event)) {
-          const near = nearest(full, all).map((n) => `tracepoint:${n}`);
+        // Its format file says it exists; the whole list is read only to suggest names.
+        if (!tracepointFormat(ap.category, ap.event)) {
+          const near = nearest(full, tracepoints()).map((n) => `tracepoint:${n}`);
           fail(
             src,
             span,
@@ -235,7 +245,7 @@ function expand(src: SourceText, ap: AttachPoint, span: Span): Found[] {
         return [{ ap, name: probeName(ap) }];
       }
       const re = globRegExp(full);
-      const matches = all.filter((n) => re.test(n));
+      const matches = tracepoints().filter((n) => re.test(n));
       if (!matches.length) {
         fail(src, span, `no tracepoint matches 'tracepoint:${full}'`, "list them with bpfsh -l");
       }

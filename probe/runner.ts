@@ -12,7 +12,7 @@ import { BpfObject } from "../bpf/object/object.ts";
 import { type BpfMap, possibleCpus } from "../bpf/map/map.ts";
 import type { Link } from "../bpf/link/link.ts";
 import type { RingBuffer } from "../bpf/events/ringbuf.ts";
-import { compileProbe } from "./compile.ts";
+import { prepare, type Prepared } from "./prepare.ts";
 import { ProbeError, type SourceText } from "./diagnostic.ts";
 import { formatPrintf } from "./format/printf.ts";
 import { formatMap } from "./format/text.ts";
@@ -42,6 +42,11 @@ export interface ProbeOptions {
   onExit?: () => void;
   /** Called with the probe count just before BEGIN runs (bpftrace prints "Attaching"). */
   onAttaching?: (probes: number) => void;
+  /**
+   * The program compiled already (from ./prepare.ts), or being compiled: a caller that
+   * starts the compile first can load the rest of bpfsh while clang runs.
+   */
+  prepared?: Prepared | Promise<Prepared>;
 }
 
 /**
@@ -140,23 +145,10 @@ export class ProbeProgram implements AsyncDisposable {
    * ```
    */
   static async start(text: string, opts: ProbeOptions = {}): Promise<ProbeProgram> {
-    const spec = compileProbe(text, { params: opts.params, name: opts.name });
-    return await ProbeProgram.#fromSpec(spec, text, opts);
-  }
-
-  /** Start an already compiled program. */
-  static async #fromSpec(
-    spec: ProbeSpec,
-    text: string,
-    opts: ProbeOptions = {},
-  ): Promise<ProbeProgram> {
+    const { spec, objectPath } = await (opts.prepared ??
+      prepare(text, { params: opts.params, name: opts.name, cacheDir: opts.cacheDir }));
     const src: SourceText = { name: opts.name ?? "stdin", text };
-    let obj: BpfObject;
-    try {
-      obj = await BpfObject.fromSource(spec.c, { name: "probe", cacheDir: opts.cacheDir });
-    } catch (e) {
-      throw compileError(e, spec, src);
-    }
+    const obj = BpfObject.openSync(objectPath, { name: "probe", cacheDir: opts.cacheDir });
     let p: ProbeProgram | undefined;
     try {
       try {
@@ -519,44 +511,5 @@ function verifierError(e: unknown, spec: ProbeSpec, src: SourceText): unknown {
   );
   Object.defineProperty(err, "log", { value: e.log });
   Object.defineProperty(err, "message", { value: `${err.message}\n${e.message}` });
-  return err;
-}
-
-/**
- * A clang failure on generated C: the BPF stack limit names the probe that needs too much
- * of it; anything else is a bpfsh bug, reported with clang's words and where it points.
- */
-function compileError(e: unknown, spec: ProbeSpec, src: SourceText): unknown {
-  if (!(e instanceof BpfError) || e.op !== "compile") return e;
-  const text = `${e.message}\n${e.log ?? ""}`;
-  const line = Number(/probe\.bpf\.c:(\d+):\d+: error/.exec(text)?.[1] ?? 0);
-  const lines = spec.c.split("\n");
-  let unit = -1;
-  for (let i = Math.min(line, lines.length) - 1; i >= 0 && line > 0; i--) {
-    const m = /^(?:static __always_inline )?int (?:body|probe)_(\d+)/.exec(lines[i]);
-    if (m) {
-      unit = Number(m[1]);
-      break;
-    }
-  }
-  const prog = spec.programs.find((p) =>
-    p.name === `probe_${unit}` || p.name.startsWith(`probe_${unit}_`)
-  );
-  if (/stack limit of 512 bytes/.test(text)) {
-    return new ProbeError(
-      src,
-      prog?.span,
-      "this probe needs more than the 512 bytes of stack a BPF program has",
-      "use fewer or shorter strings (str(p, N)) in its map keys and variables",
-    );
-  }
-  const first = /error: (.*)/.exec(text)?.[1] ?? e.message;
-  const err = new ProbeError(
-    src,
-    prog?.span,
-    `internal error: the C generated for this probe does not compile: ${first}`,
-    "bpfsh --emit-c shows the C; please report it",
-  );
-  Object.defineProperty(err, "log", { value: e.log });
   return err;
 }

@@ -126,6 +126,8 @@ export interface ProbeSpec {
   probeCount: number;
   /** A program to test-run first that records the start time for `elapsed`. */
   init?: string;
+  /** Whether the spec stays right while the kernel does (no wildcards, no uprobes). */
+  cacheable: boolean;
 }
 
 /** Record kinds in the event ring (the header's first u32). */

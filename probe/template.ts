@@ -46,11 +46,21 @@ function joinTemplate(strings: TemplateStringsArray, values: unknown[]): string 
  * ```
  */
 export async function startProbe(text: string, opts: ProbeOptions = {}): Promise<ProbeProgram> {
-  // A computed specifier: the compiler is loaded (and compiled) only when first used.
+  // Computed specifiers: the compiler and runtime load only when first used, and the
+  // runtime loads while clang runs.
+  const { prepare } = await import(
+    new URL("./prepare.ts", import.meta.url).href
+  ) as typeof import("./prepare.ts");
+  const prepared = prepare(text, {
+    params: opts.params,
+    name: opts.name ?? "probe",
+    cacheDir: opts.cacheDir,
+  });
+  prepared.catch(() => {}); // reported by start()
   const runner: typeof import("./runner.ts") = await import(
     new URL("./runner.ts", import.meta.url).href
   );
-  return await runner.ProbeProgram.start(text, { name: "probe", ...opts });
+  return await runner.ProbeProgram.start(text, { name: "probe", prepared, ...opts });
 }
 
 /**

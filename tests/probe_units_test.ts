@@ -353,7 +353,7 @@ function unitOf(text: string, fields: Record<string, TracepointField["ty"]> = {}
       }]),
     ),
   }));
-  return { units, targets: [], probeNames: [], funcNames: [] };
+  return { units, targets: [], probeNames: [], funcNames: [], cacheable: true };
 }
 
 Deno.test("check: types, map kinds and bpftrace's error messages", () => {
