@@ -42,7 +42,12 @@ export const probeCommand: CommandSpec = {
     "compile and start a bpftrace program (or a .bt file): printf output streams until Ctrl-C " +
     "(the program keeps running), exit() stops it and prints its maps; `unload NAME` frees it",
   args: [
-    { name: "program", help: "the program, quoted (or a .bt file)", required: true, complete: "probe-program" },
+    {
+      name: "program",
+      help: "the program, quoted (or a .bt file)",
+      required: true,
+      complete: "probe-program",
+    },
     { name: "params", help: "positional parameters $1, $2, ...", variadic: true, complete: "none" },
   ],
   options: { name: { type: "string", help: "the session name (default: probe)" } },
@@ -82,7 +87,7 @@ export const probeCommand: CommandSpec = {
     streaming = false;
     if (exited) {
       await p.stop();
-      if (json) for (const line of p.printJson()) out.line(line);
+      if (json) { for (const line of p.printJson()) out.line(line); }
       else out.raw("\n\n" + p.print());
       out.info(`${lo.name} stopped; its maps stay readable until \`unload ${lo.name}\``);
     } else {
