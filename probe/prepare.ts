@@ -2,15 +2,15 @@
  * From program text to a compiled object: the probe compiler (parse → resolve → check →
  * emit), then clang through bpf/build's compile cache. Programs whose meaning cannot change
  * while the kernel stays the same (no wildcards, no uprobes) also keep their compiled spec
- * in the cache, so a second run loads neither the compiler nor clang's cache key inputs:
- * it reads one small JSON file, checks the object is there, and loads it.
+ * in the (private) cache, so a second run does not load the compiler: it reads one small
+ * JSON file and finds the object through the compile cache, which checks it as always.
  *
  * The compiler itself is imported on a cache miss only.
  *
  * @module
  */
 
-import { cacheDir, exists, sha256Hex, writeFileAtomic } from "../bpf/build/cache.ts";
+import { cacheDir, PRIVATE, sha256Hex, writeFileAtomic } from "../bpf/build/cache.ts";
 import { kernelBuildId } from "../bpf/build/core_btf.ts";
 import { BpfError } from "../ffi/errors.ts";
 import { ProbeError, type SourceText } from "./diagnostic.ts";
@@ -31,7 +31,7 @@ export interface Prepared {
   spec: ProbeSpec;
   /** The compiled object. */
   objectPath: string;
-  /** True when neither the compiler nor clang ran. */
+  /** True when neither the probe compiler nor clang ran. */
   cached: boolean;
 }
 
@@ -80,41 +80,54 @@ export async function prepare(text: string, opts: PrepareOptions = {}): Promise<
     ? await sha256Hex([SPEC_FORMAT, text, JSON.stringify(opts.params ?? []), build, identity()])
     : undefined;
   const entry = key ? `${dir}/probe/${key}.json` : undefined;
-  if (entry) {
-    try {
-      const hit = JSON.parse(await Deno.readTextFile(entry)) as {
-        spec: ProbeSpec;
-        objectPath: string;
-      };
-      if (await exists(hit.objectPath)) return { ...hit, cached: true };
-    } catch {
-      // A miss (or a damaged entry): compile.
-    }
+  const builder = import(new URL("../bpf/build/compile.ts", import.meta.url).href) as Promise<
+    typeof import("../bpf/build/compile.ts")
+  >;
+  let spec = entry ? readEntry(entry) : undefined;
+  const hit = spec !== undefined;
+  if (!spec) {
+    const { compileProbe } = await import(
+      new URL("./compile.ts", import.meta.url).href
+    ) as typeof import("./compile.ts");
+    spec = compileProbe(text, { params: opts.params, name: opts.name });
   }
-  const [{ compileProbe }, { compile }] = await Promise.all([
-    import(new URL("./compile.ts", import.meta.url).href) as Promise<typeof import("./compile.ts")>,
-    import(new URL("../bpf/build/compile.ts", import.meta.url).href) as Promise<
-      typeof import("../bpf/build/compile.ts")
-    >,
-  ]);
-  const spec = compileProbe(text, { params: opts.params, name: opts.name });
+  const { compile } = await builder;
   const src: SourceText = { name: opts.name ?? "stdin", text };
   let objectPath: string;
+  let clang = false;
   try {
     // No CO-RE relocations (records are read at their tracefs offsets): no CO-RE BTF to
     // make, and these small objects keep their DWARF rather than pay for an llvm-strip run.
-    ({ objectPath } = await compile({ source: spec.c, name: "probe" }, {
+    const r = await compile({ source: spec.c, name: "probe" }, {
       cacheDir: opts.cacheDir,
       coreBtf: false,
       strip: false,
-    }));
+    });
+    objectPath = r.objectPath;
+    clang = !r.cached;
   } catch (e) {
     throw compileError(e, spec, src);
   }
-  if (entry && spec.cacheable) {
-    await writeFileAtomic(entry, JSON.stringify({ spec, objectPath })).catch(() => {});
+  if (entry && !hit && spec.cacheable) {
+    // Only an optimisation: a cache that cannot be written is no error.
+    await writeFileAtomic(entry, JSON.stringify(spec), PRIVATE).catch(() => {});
   }
-  return { spec, objectPath, cached: false };
+  return { spec, objectPath, cached: hit && !clang };
+}
+
+/**
+ * A cached spec, when its file is ours and writable by no one else (as the compile cache
+ * trusts its entries); undefined otherwise.
+ */
+function readEntry(path: string): ProbeSpec | undefined {
+  try {
+    const st = Deno.lstatSync(path);
+    if (!st.isFile || st.uid !== Deno.uid() || ((st.mode ?? 0) & 0o022) !== 0) return undefined;
+    const spec = JSON.parse(Deno.readTextFileSync(path)) as ProbeSpec;
+    return typeof spec?.c === "string" && Array.isArray(spec.programs) ? spec : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
