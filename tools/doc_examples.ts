@@ -3,7 +3,9 @@
  * `deno doc mod.ts` shows (the module, its exports, their methods and properties) becomes
  * one module in a temporary directory, with the names mod.ts exports in scope (as
  * `deno test --doc` puts a module's exports in scope), type-checked, then run in a process of
- * its own, bounded in time. An example that imports `./mod.ts` itself keeps its import.
+ * its own, bounded in time. An example that imports `./mod.ts` itself keeps its import. A
+ * type error fails its example, even one that would run (a ReferenceError caught by the
+ * example's own `try`).
  *
  * ```sh
  * deno run -A tools/doc_examples.ts [--list] [FILTER]   # exit 1 when an example fails
@@ -148,6 +150,39 @@ export function exampleModule(ex: DocExample, names: string[]): string {
   return `// ${ex.symbol} (${ex.location})\n${prelude}\n${code}`;
 }
 
+/**
+ * The type errors of each example, from `deno check`'s output over the example modules.
+ *
+ * @param output What `deno check` printed (without colour).
+ * @param paths The example modules, in order.
+ * @param firstLines The line of each module where its example's code starts.
+ * @returns Example index to its error messages (code and message, with the example's line).
+ * @example
+ * ```ts
+ * const out = "TS2304 [ERROR]: Cannot find name 'obj'.\nobj.load();\n~~~\n" +
+ *   "    at file:///tmp/x/example_000.ts:3:1\n";
+ * typeErrorsOf(out, ["/tmp/x/example_000.ts"], [3]); // Map { 0 => ["TS2304 [ERROR]: Cannot find name 'obj'. (line 1)"] }
+ * ```
+ */
+export function typeErrorsOf(
+  output: string,
+  paths: string[],
+  firstLines: number[],
+): Map<number, string[]> {
+  const index = new Map(paths.map((p, i) => [`file://${p}`, i]));
+  const out = new Map<number, string[]>();
+  for (const block of output.split(/\n(?=TS\d+ \[ERROR\])/)) {
+    const where = block.match(/at (file:\/\/\S+?):(\d+):\d+/);
+    const i = where ? index.get(where[1]) : undefined;
+    if (i === undefined) continue;
+    const list = out.get(i) ?? [];
+    const line = Number(where![2]) - firstLines[i] + 1;
+    list.push(`${block.split("\n")[0].trim()} (line ${line})`);
+    out.set(i, list);
+  }
+  return out;
+}
+
 /** Run one example module in a child process, killed after {@link EXAMPLE_TIMEOUT_MS}. */
 async function runExample(path: string): Promise<{ ok: boolean; ms: number; output: string }> {
   const start = performance.now();
@@ -198,26 +233,36 @@ if (import.meta.main) {
   }
   const dir = await Deno.makeTempDir({ prefix: "bpfsh-doc-examples-" });
   const tests: string[] = [];
+  const firstLines: number[] = [];
   examples.forEach((ex, i) => {
     const path = `${dir}/example_${String(i).padStart(3, "0")}.ts`;
-    Deno.writeTextFileSync(path, exampleModule(ex, names));
+    const text = exampleModule(ex, names);
+    Deno.writeTextFileSync(path, text);
     tests.push(path);
+    firstLines.push(text.slice(0, text.length - ex.code.length).split("\n").length);
   });
-  const deno = (args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args,
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output();
-  const checked = await deno(["check", "--quiet", "--config", `${ROOT}/deno.json`, ...tests]);
+  // Type-check them all in one run; an example with a type error fails on its own line.
+  const checked = await new Deno.Command(Deno.execPath(), {
+    args: ["check", "--quiet", "--config", `${ROOT}/deno.json`, ...tests],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const typeErrors = typeErrorsOf(new TextDecoder().decode(checked.stderr), tests, firstLines);
+  if (checked.code && !typeErrors.size) {
+    await Deno.stderr.write(checked.stdout);
+    await Deno.stderr.write(checked.stderr);
+  }
   // Each example in its own process, one after the other (trace_pipe is exclusive, tc and xdp
   // on lo are shared): one that never ends is killed, and takes nothing of the run with it.
   let failed = 0;
   for (const [i, ex] of examples.entries()) {
     const label = `${ex.symbol} (${ex.location})`;
-    const result = await runExample(tests[i]);
+    const bad = typeErrors.get(i);
+    const result = bad
+      ? { ok: false, ms: 0, output: `type check failed:\n${bad.join("\n")}` }
+      : await runExample(tests[i]);
     if (result.ok) console.log(`${label} ... ok (${result.ms} ms)`);
     else {
       failed++;
@@ -226,5 +271,5 @@ if (import.meta.main) {
   }
   await Deno.remove(dir, { recursive: true });
   console.log(`${examples.length - failed} passed, ${failed} failed (doc examples)`);
-  Deno.exit(checked.code || (failed ? 1 : 0));
+  Deno.exit(failed || (checked.code && !typeErrors.size) ? 1 : 0);
 }
