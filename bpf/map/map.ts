@@ -85,9 +85,11 @@ export function possibleCpus(): number {
  *
  * @example
  * ```ts
- * const counts = obj.map("counts");
+ * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+ * obj.load();
+ * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
  * counts.set(1000, 5n);
- * for (const [uid, n] of counts.entries()) console.log(uid, n);
+ * for (const [uid, n] of counts.entries()) console.log(uid, n); // 1000 5n
  * ```
  */
 export class BpfMap<K = unknown, V = unknown> {
@@ -245,7 +247,10 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns The key bytes.
    * @example
    * ```ts
-   * map.encodeKey(1000, "get");
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.encodeKey(1000); // Uint8Array(4) [232, 3, 0, 0]
    * ```
    */
   encodeKey(key: K | Uint8Array, op = "encode key"): Uint8Array {
@@ -272,7 +277,10 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns The value bytes, as the kernel expects them.
    * @example
    * ```ts
-   * map.encodeValue(5n, "set");
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.encodeValue(5n); // Uint8Array(8) [5, 0, 0, 0, 0, 0, 0, 0]
    * ```
    */
   encodeValue(value: V | V[] | Uint8Array, op = "encode value"): Uint8Array {
@@ -373,7 +381,12 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns The decoded value (an array per CPU for per-CPU maps), or undefined if absent.
    * @example
    * ```ts
-   * const n = counts.get(1000); // 5n
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.set(1000, 5n);
+   * counts.get(1000); // 5n
+   * counts.get(1001); // undefined
    * ```
    */
   get(key: K | Uint8Array): V | undefined {
@@ -388,7 +401,11 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns The value bytes, or undefined if absent.
    * @example
    * ```ts
-   * counts.getBytes(new Uint8Array(4));
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.set(0, 9n);
+   * counts.getBytes(new Uint8Array(4)); // Uint8Array(8) [9, 0, 0, 0, 0, 0, 0, 0]: uid 0
    * ```
    */
   getBytes(key: K | Uint8Array): Uint8Array | undefined {
@@ -409,8 +426,16 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns This map, for chaining.
    * @example
    * ```ts
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
    * counts.set(1000, 5n);
-   * counts.set(1000, 6n, "exist");
+   * counts.set(1000, 6n, "exist"); // only if present
+   * try {
+   *   counts.set(1000, 7n, "noexist");
+   * } catch (e) {
+   *   console.log((e as BpfError).message); // the key exists already
+   * }
    * ```
    */
   set(key: K | Uint8Array, value: V | V[] | Uint8Array, flags: UpdateFlag = "any"): this {
@@ -450,7 +475,12 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns True if it existed.
    * @example
    * ```ts
-   * counts.delete(1000);
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.set(1000, 5n);
+   * counts.delete(1000); // true
+   * counts.delete(1000); // false: gone already
    * ```
    */
   delete(key: K | Uint8Array): boolean {
@@ -473,7 +503,11 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns True if a lookup finds it.
    * @example
    * ```ts
-   * counts.has(1000);
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.has(1000); // false
+   * counts.set(1000, 5n).has(1000); // true
    * ```
    */
   has(key: K | Uint8Array): boolean {
@@ -488,7 +522,11 @@ export class BpfMap<K = unknown, V = unknown> {
    *   (values of per-CPU maps are `possibleCpus()` 8-byte-aligned slots each).
    * @example
    * ```ts
-   * for (const b of map.rawBatches()) console.log(b.count);
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.set(1, 1n).set(2, 2n);
+   * for (const b of counts.rawBatches()) console.log(b.count, b.keys.length); // 2 8
    * ```
    */
   *rawBatches(batchSize = 0): Generator<RawBatch> {
@@ -509,7 +547,11 @@ export class BpfMap<K = unknown, V = unknown> {
    * @yields Each entry.
    * @example
    * ```ts
-   * for (const [k, v] of counts.entries()) console.log(k, v);
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.set(1000, 5n);
+   * for (const [uid, n] of counts.entries()) console.log(uid, n); // 1000 5n
    * ```
    */
   *entries(): Generator<[K, V]> {
@@ -539,7 +581,11 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns `[key, value]` pairs.
    * @example
    * ```ts
-   * const all = counts.toArray();
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.set(1000, 5n);
+   * counts.toArray(); // [[1000, 5n]]
    * ```
    */
   toArray(): [K, V][] {
@@ -557,7 +603,11 @@ export class BpfMap<K = unknown, V = unknown> {
    * @yields Each key.
    * @example
    * ```ts
-   * [...counts.keys()];
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.set(1000, 5n);
+   * [...counts.keys()]; // [1000]
    * ```
    */
   *keys(): Generator<K> {
@@ -570,7 +620,11 @@ export class BpfMap<K = unknown, V = unknown> {
    * @yields Each value.
    * @example
    * ```ts
-   * [...counts.values()];
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.set(1000, 5n);
+   * [...counts.values()]; // [5n]
    * ```
    */
   *values(): Generator<V> {
@@ -588,7 +642,11 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns The number of entries.
    * @example
    * ```ts
-   * counts.count();
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.set(1, 1n).set(2, 2n);
+   * counts.count(); // 2
    * ```
    */
   count(): number {
@@ -603,7 +661,12 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns How many entries were removed or zeroed.
    * @example
    * ```ts
-   * counts.clear();
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.set(1, 1n).set(2, 2n);
+   * counts.clear(); // 2
+   * counts.count(); // 0
    * ```
    */
   clear(): number {
@@ -631,8 +694,12 @@ export class BpfMap<K = unknown, V = unknown> {
    * @param path A path under /sys/fs/bpf (mounted when needed).
    * @example
    * ```ts
-   * counts.pin("/sys/fs/bpf/counts");
-   * const again = BpfMap.fromPinned("/sys/fs/bpf/counts");
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * const counts = obj.map("exec_counts"); // u32 uid -> u64 execs
+   * counts.pin("/sys/fs/bpf/bpfsh_doc_counts"); // stays after the process ends
+   * using again = BpfMap.fromPinned("/sys/fs/bpf/bpfsh_doc_counts");
+   * Deno.removeSync("/sys/fs/bpf/bpfsh_doc_counts"); // unpin
    * ```
    */
   pin(path: string): void {
@@ -647,7 +714,14 @@ export class BpfMap<K = unknown, V = unknown> {
    * @returns A standalone map; close() releases its fd.
    * @example
    * ```ts
-   * using counts = BpfMap.fromPinned("/sys/fs/bpf/counts");
+   * // Pinned by another process, e.g. `bpftool map pin` or BpfMap.pin():
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * obj.map("exec_counts").set(1000, 5n).pin("/sys/fs/bpf/bpfsh_doc_pinned");
+   *
+   * using counts = BpfMap.fromPinned("/sys/fs/bpf/bpfsh_doc_pinned"); // typed by its BTF
+   * counts.get(1000); // 5n
+   * Deno.removeSync("/sys/fs/bpf/bpfsh_doc_pinned");
    * ```
    */
   static fromPinned<K = unknown, V = unknown>(path: string): BpfMap<K, V> {
