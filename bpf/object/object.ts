@@ -67,11 +67,14 @@ function releaseNative(n: Native): void {
  *
  * @example
  * ```ts
- * using obj = await BpfObject.open("build/scripts/execsnoop.bpf.o");
- * obj.globals.filter_uid = 1000;
+ * // open -> configure -> load -> attach -> read -> close
+ * using obj = await BpfObject.open("build/scripts/demo.bpf.o");
+ * obj.globals.filter_uid = Deno.uid()!; // .rodata, before load: other users are dropped in the kernel
  * obj.load();
- * obj.attachAll();
- * for (const [uid, n] of obj.map("counts").entries()) console.log(uid, n);
+ * obj.attachAll(); // tracepoint/sched/sched_process_exec
+ * await new Deno.Command("/bin/true").output();
+ * for (const [uid, n] of obj.map("execs_by_uid").entries()) console.log(uid, n); // 0 1n
+ * // `using`: leaving the scope detaches, unloads and frees everything
  * ```
  */
 export class BpfObject {
@@ -132,7 +135,9 @@ export class BpfObject {
    * @returns The opened (not yet loaded) object.
    * @example
    * ```ts
-   * const obj = await BpfObject.open("scripts/execsnoop.bpf.c");
+   * using obj = await BpfObject.open("tests/fixtures/exec_count.bpf.c"); // compiled once, then cached
+   * obj.name; // "exec_count"
+   * using same = await BpfObject.open("build/tests/exec_count.bpf.o"); // a compiled object
    * ```
    */
   static async open(path: string, opts: OpenOptions = {}): Promise<BpfObject> {
@@ -158,7 +163,16 @@ export class BpfObject {
    * @returns The opened object.
    * @example
    * ```ts
-   * const obj = await BpfObject.fromSource(`#include "vmlinux.h"\n...`);
+   * using obj = await BpfObject.fromSource(`
+   *   #include "vmlinux.h"
+   *   #include <bpf/bpf_helpers.h>
+   *   u64 calls = 0;
+   *   SEC("tracepoint/syscalls/sys_enter_getppid")
+   *   int count(void *ctx) { __sync_fetch_and_add(&calls, 1); return 0; }
+   *   char LICENSE[] SEC("license") = "GPL";
+   * `, { name: "calls" });
+   * obj.load();
+   * obj.programs.map((p) => p.section); // ["tracepoint/syscalls/sys_enter_getppid"]
    * ```
    */
   static async fromSource(source: string, opts: OpenOptions = {}): Promise<BpfObject> {
@@ -180,7 +194,8 @@ export class BpfObject {
    * @returns The opened object.
    * @example
    * ```ts
-   * const obj = BpfObject.openSync("build/tests/counter.bpf.o");
+   * using obj = BpfObject.openSync("build/tests/exec_count.bpf.o");
+   * obj.loaded; // false: maps and programs are created by load()
    * ```
    */
   static openSync(path: string, opts: OpenOptions = {}): BpfObject {
@@ -201,7 +216,9 @@ export class BpfObject {
    * @returns The opened object.
    * @example
    * ```ts
-   * const obj = BpfObject.fromBytes(Deno.readFileSync("x.bpf.o"), { name: "x" });
+   * const elf = Deno.readFileSync("build/tests/exec_count.bpf.o"); // or fetched, or embedded
+   * using obj = BpfObject.fromBytes(elf, { name: "exec_count" });
+   * obj.load();
    * ```
    */
   static fromBytes(bytes: Uint8Array, opts: OpenOptions = {}): BpfObject {
@@ -350,7 +367,12 @@ export class BpfObject {
    *
    * @example
    * ```ts
-   * obj.globals.filter_uid = 1000;
+   * using obj = await BpfObject.open("build/tests/globals.bpf.o");
+   * obj.globals.ro_value = 9; // const volatile (.rodata): set before load only
+   * obj.load();
+   * obj.globals.data_value; // 11, as the C source initialised it (.data)
+   * obj.globals.data_value = 12; // .data and .bss are live: the program sees 12 from now on
+   * obj.globals.pair_value; // { a: 1, b: 2 }, structs decoded from BTF
    * ```
    */
   get globals(): Record<string, unknown> {
@@ -363,7 +385,8 @@ export class BpfObject {
    * @returns Name, section, type, offset and size.
    * @example
    * ```ts
-   * obj.globalsInfo(); // [{ name: "filter_uid", section: ".rodata", type: "u32", … }]
+   * using obj = await BpfObject.open("build/tests/globals.bpf.o");
+   * obj.globalsInfo()[0]; // { name: "ro_value", section: ".rodata", type: "const volatile u32", offset: 0, size: 4 }
    * ```
    */
   globalsInfo(): GlobalVar[] {
@@ -377,7 +400,10 @@ export class BpfObject {
    * @returns The program.
    * @example
    * ```ts
-   * obj.program("on_exec").attach();
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * obj.program("count_exec").section; // "tracepoint/syscalls/sys_enter_execve"
+   * obj.program("count_exec").attach(); // there, by its section
    * ```
    */
   program(name: string): Program {
@@ -394,7 +420,12 @@ export class BpfObject {
    * @returns The map.
    * @example
    * ```ts
-   * obj.map("counts").get(1000);
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * obj.map("exec_counts").get(1000); // undefined: nothing counted yet
+   *
+   * using globals = await BpfObject.open("build/tests/globals.bpf.o");
+   * globals.map(".data").name; // "globals.data": a global section's map, by its section
    * ```
    */
   map<K = unknown, V = unknown>(name: string): BpfMap<K, V> {
@@ -421,7 +452,9 @@ export class BpfObject {
    * @returns A ProgArray over it.
    * @example
    * ```ts
-   * obj.progArray("jmp").set(59, obj.program("on_execve"));
+   * using obj = await BpfObject.open("build/tests/tailcall.bpf.o");
+   * obj.load();
+   * obj.progArray("jmp").set(39, obj.program("on_getpid")); // syscall 39 (getpid) jumps there
    * ```
    */
   progArray(name: string): ProgArray {
@@ -436,7 +469,14 @@ export class BpfObject {
    * @returns The reader.
    * @example
    * ```ts
-   * for await (const ev of obj.ringbuf("events", { type: "data_t" })) console.log(ev.pid);
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t on every execve
+   * await new Deno.Command("/bin/true").output();
+   * for await (const ev of obj.ringbuf("events", { type: "data_t" })) {
+   *   console.log(ev.pid, ev.command); // 4242 deno
+   *   break; // leaving the loop closes the reader
+   * }
    * ```
    */
   // deno-lint-ignore no-explicit-any
@@ -453,8 +493,13 @@ export class BpfObject {
    * @returns The reader; events are `{ cpu, data }`.
    * @example
    * ```ts
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t on every execve
+   * await new Deno.Command("/bin/true").output();
    * for await (const { cpu, data } of obj.perfbuf("output", { type: "data_t" })) {
-   *   console.log(cpu, data.pid);
+   *   console.log(cpu, data.pid, data.command); // 1 4242 deno
+   *   break; // leaving the loop closes the reader
    * }
    * ```
    */
@@ -475,7 +520,9 @@ export class BpfObject {
    * @returns This object.
    * @example
    * ```ts
-   * obj.load();
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load(); // throws a BpfError with the verifier's log when the kernel refuses a program
+   * obj.program("count_exec").fd; // a program fd: loaded
    * ```
    */
   load(): this {
@@ -498,7 +545,10 @@ export class BpfObject {
    * @returns The new links.
    * @example
    * ```ts
-   * const links = obj.attachAll();
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll().map((l) => l.target); // ["tracepoint/syscalls/sys_enter_execve"]
+   * // its raw_tp programs have no tracepoint in their section: they are left for testRun()
    * ```
    */
   attachAll(): Link[] {
@@ -527,7 +577,9 @@ export class BpfObject {
    * @returns The child.
    * @example
    * ```ts
-   * obj.adopt(reader);
+   * using obj = await BpfObject.open("build/tests/stack_events.bpf.o");
+   * obj.load();
+   * const symbols = obj.adopt(new Symbolizer()); // closed by obj.close()
    * ```
    */
   adopt<T extends Closeable>(child: T): T {
@@ -544,7 +596,10 @@ export class BpfObject {
    * @param child The resource.
    * @example
    * ```ts
-   * obj.forget(reader);
+   * using obj = await BpfObject.open("build/tests/stack_events.bpf.o");
+   * const symbols = obj.adopt(new Symbolizer());
+   * symbols.close(); // done with it early
+   * obj.forget(symbols); // obj.close() need not close it again
    * ```
    */
   forget(child: Closeable): void {
@@ -556,7 +611,12 @@ export class BpfObject {
    *
    * @example
    * ```ts
-   * obj.close();
+   * const obj = BpfObject.openSync("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * obj.attachAll();
+   * obj.close(); // detached, unloaded, freed
+   * obj.close(); // again: nothing happens
+   * obj.closed; // true
    * ```
    */
   close(): void {
