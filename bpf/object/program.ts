@@ -55,9 +55,11 @@ export interface TestRunResult {
  *
  * @example
  * ```ts
- * const prog = obj.program("on_exec");
- * console.log(prog.name, prog.section, prog.type);
- * const link = prog.attach();
+ * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+ * obj.load();
+ * const prog = obj.program("count_exec");
+ * console.log(prog.name, prog.section, prog.type); // count_exec tracepoint/syscalls/sys_enter_execve tracepoint
+ * using link = prog.attach(); // detached when the scope ends
  * ```
  */
 export class Program {
@@ -246,7 +248,11 @@ export class Program {
    * @returns The return value, average duration (ns) and the output packet.
    * @example
    * ```ts
-   * const { retval } = obj.program("sock").testRun({ data: new Uint8Array(64) });
+   * using obj = await BpfObject.open("build/tests/globals.bpf.o");
+   * obj.globals.ro_value = 9;
+   * obj.load();
+   * // A socket filter runs over a packet; it returns ro_value + ro_wide here.
+   * obj.program("ret_rodata").testRun({ data: new Uint8Array(64) }).retval; // 9
    * ```
    */
   testRun(opts: TestRunOptions = {}): TestRunResult {
@@ -291,7 +297,10 @@ export class Program {
    * @param path A path under /sys/fs/bpf (bpffs is mounted when needed).
    * @example
    * ```ts
-   * obj.program("on_exec").pin("/sys/fs/bpf/on_exec");
+   * using obj = await BpfObject.open("build/tests/exec_count.bpf.o");
+   * obj.load();
+   * obj.program("count_exec").pin("/sys/fs/bpf/bpfsh_doc_count_exec"); // outlives the process
+   * Deno.removeSync("/sys/fs/bpf/bpfsh_doc_count_exec"); // unpin: the kernel frees it with the object
    * ```
    */
   pin(path: string): void {
