@@ -49,8 +49,11 @@ let nextLinkId = 1;
  *
  * @example
  * ```ts
- * using link = obj.program("on_exec").attach("tracepoint/sched/sched_process_exec");
- * console.log(link.id, link.target);
+ * using obj = await BpfObject.open("build/tests/hooks.bpf.o");
+ * obj.load();
+ * using link = obj.program("on_close_tp").attach("syscalls/sys_enter_close");
+ * console.log(link.program, link.target); // on_close_tp syscalls/sys_enter_close
+ * link.close(); // detached; obj.close() would do it too
  * ```
  */
 export class Link {
@@ -107,7 +110,11 @@ export class Link {
    * @param path A path under /sys/fs/bpf.
    * @example
    * ```ts
-   * link.pin("/sys/fs/bpf/my_link");
+   * using obj = await BpfObject.open("build/tests/hooks.bpf.o");
+   * obj.load();
+   * const link = obj.program("on_sys_enter").attach(); // raw_tp/sys_enter
+   * link.pin("/sys/fs/bpf/bpfsh_doc_link"); // stays attached after this process exits
+   * Deno.removeSync("/sys/fs/bpf/bpfsh_doc_link"); // unpin: detached when the link closes
    * ```
    */
   pin(path: string): void {
