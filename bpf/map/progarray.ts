@@ -18,9 +18,15 @@ import { show } from "./map.ts";
  *
  * @example
  * ```ts
- * const jmp = obj.progArray("syscall");
- * jmp.set(59, obj.program("hello_exec"));
- * jmp.get(59)?.name; // "hello_exec"
+ * // dispatch (raw_tp/sys_enter) tail-calls jmp[syscall number] for this process
+ * using obj = await BpfObject.open("build/tests/tailcall.bpf.o");
+ * obj.globals.target_tgid = Deno.pid;
+ * obj.load();
+ * const jmp = obj.progArray("jmp");
+ * jmp.set(3, obj.program("on_close")); // close(2)
+ * obj.attachAll();
+ * Deno.openSync("/dev/null").close();
+ * obj.map("handled").get(3); // 1n or more: the closes on_close counted
  * ```
  */
 export class ProgArray {
@@ -107,8 +113,17 @@ export class ProgArray {
    * @returns This array, for chaining.
    * @example
    * ```ts
-   * obj.progArray("jmp").set(0, obj.program("handler"));
-   * obj.progArray("jmp").set(1, "other_handler");
+   * using obj = await BpfObject.open("build/tests/tailcall.bpf.o");
+   * obj.load();
+   * const jmp = obj.progArray("jmp");
+   * jmp.set(39, obj.program("on_getpid")).set(3, "on_close"); // a program, or its name
+   * try {
+   *   jmp.set(1, "wrong_type");
+   * } catch (e) {
+   *   // "…program 'wrong_type' is a socket_filter program but prog array 'jmp' holds
+   *   // raw_tracepoint programs", with a hint
+   *   console.log((e as BpfError).message);
+   * }
    * ```
    */
   set(index: number, program: Program | string): this {
@@ -145,7 +160,12 @@ export class ProgArray {
    * @returns The program set there through this array, or undefined when empty.
    * @example
    * ```ts
-   * jmp.get(59)?.name;
+   * using obj = await BpfObject.open("build/tests/tailcall.bpf.o");
+   * obj.load();
+   * const jmp = obj.progArray("jmp");
+   * jmp.set(39, obj.program("on_getpid"));
+   * jmp.get(39)?.name; // "on_getpid"
+   * jmp.get(3); // undefined: empty
    * ```
    */
   get(index: number): Program | undefined {
@@ -164,7 +184,12 @@ export class ProgArray {
    * @returns True if it held a program.
    * @example
    * ```ts
-   * jmp.delete(59);
+   * using obj = await BpfObject.open("build/tests/tailcall.bpf.o");
+   * obj.load();
+   * const jmp = obj.progArray("jmp");
+   * jmp.set(39, obj.program("on_getpid"));
+   * jmp.delete(39); // true
+   * jmp.delete(39); // false: already empty
    * ```
    */
   delete(index: number): boolean {
@@ -179,7 +204,11 @@ export class ProgArray {
    * @returns `[index, program name]` pairs, in index order.
    * @example
    * ```ts
-   * jmp.list(); // [[59, "hello_exec"]]
+   * using obj = await BpfObject.open("build/tests/tailcall.bpf.o");
+   * obj.load();
+   * const jmp = obj.progArray("jmp");
+   * jmp.set(39, obj.program("on_getpid")).set(3, obj.program("on_close"));
+   * jmp.list(); // [[3, "on_close"], [39, "on_getpid"]]
    * ```
    */
   list(): [number, string][] {
