@@ -67,11 +67,7 @@ export function assertThrows<E extends Error>(
   try {
     fn();
   } catch (e) {
-    if (!(e instanceof cls)) throw new AssertionError(`expected ${cls.name}, got ${show(e)}`);
-    if (includes && !e.message.includes(includes)) {
-      throw new AssertionError(`expected message to contain ${show(includes)}: ${e.message}`);
-    }
-    return e;
+    return caught(e, cls, includes);
   }
   throw new AssertionError(`expected ${cls.name} to be thrown`);
 }
@@ -93,13 +89,23 @@ export async function assertRejects<E extends Error>(
   try {
     await fn();
   } catch (e) {
-    if (!(e instanceof cls)) throw new AssertionError(`expected ${cls.name}, got ${show(e)}`);
-    if (includes && !e.message.includes(includes)) {
-      throw new AssertionError(`expected message to contain ${show(includes)}: ${e.message}`);
-    }
-    return e;
+    return caught(e, cls, includes);
   }
   throw new AssertionError(`expected ${cls.name} to be rejected`);
+}
+
+/** The error assertThrows or assertRejects caught, if it is of the class and says `includes`. */
+function caught<E extends Error>(
+  e: unknown,
+  // deno-lint-ignore no-explicit-any
+  cls: new (...args: any[]) => E,
+  includes?: string,
+): E {
+  if (!(e instanceof cls)) throw new AssertionError(`expected ${cls.name}, got ${show(e)}`);
+  if (includes && !e.message.includes(includes)) {
+    throw new AssertionError(`expected message to contain ${show(includes)}: ${e.message}`);
+  }
+  return e;
 }
 
 function show(v: unknown): string {

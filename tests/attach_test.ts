@@ -4,16 +4,11 @@
 import { BpfError, BpfObject } from "../mod.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { fixture, leakGuard, NOT_ROOT, run } from "./helpers.ts";
+import { hitsFixture } from "./link_helpers.ts";
 
 const libc = Deno.dlopen("libc.so.6", { getpid: { parameters: [], result: "i32" } });
 
-async function hooks() {
-  const obj = await BpfObject.open(fixture("hooks"));
-  obj.globals.target_tgid = Deno.pid;
-  obj.load();
-  const hits = obj.map<number, bigint>("hits");
-  return { obj, hit: (slot: number) => hits.get(slot) ?? 0n };
-}
+const hooks = () => hitsFixture("hooks");
 
 Deno.test({
   name: "Program.attach() with an explicit tracepoint target counts close() calls",

@@ -8,6 +8,7 @@
 import { assert } from "./assert.ts";
 import { targetArch } from "../bpf/build/compile.ts";
 import { findTool } from "../bpf/build/toolchain.ts";
+import { Output } from "../shell/output.ts";
 
 /** Tests that load BPF need root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN); CI runs as root. */
 export const NOT_ROOT = Deno.uid() !== 0;
@@ -166,6 +167,19 @@ export function run(cmd: string, ...args: string[]): number {
 }
 
 /**
+ * This process's open fds and its mappings of BPF maps and perf events: the stream tests
+ * compare them before and after, to show a reader leaves none behind.
+ *
+ * @returns The counts.
+ */
+export function streamResources(): { fds: number; maps: number } {
+  const fds = [...Deno.readDirSync("/proc/self/fd")].length;
+  const maps = Deno.readTextFileSync("/proc/self/maps").split("\n")
+    .filter((l) => /bpf|perf_event/.test(l)).length;
+  return { fds, maps };
+}
+
+/**
  * A test that loads BPF: skipped (with the reason) when not root, and failed if it leaves
  * a BPF fd of this process open or a program it loaded still in the kernel.
  *
@@ -224,4 +238,71 @@ export async function withTempDir(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * A child's output (stdout or stderr), read as text as it comes: the tests that start a
+ * process wait for a line it prints once ready, act on it, then let go of the stream.
+ */
+export class OutputText {
+  /** Everything read so far. */
+  text = "";
+  readonly #reader: ReadableStreamDefaultReader<string>;
+
+  /** @param stream The child's piped stdout or stderr. */
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /**
+   * Read on until the text holds `part`, or the stream ends.
+   *
+   * @param part A string, or a pattern the text must match.
+   * @returns Whether the text holds it.
+   */
+  async until(part: string | RegExp): Promise<boolean> {
+    const has = () => typeof part === "string" ? this.text.includes(part) : part.test(this.text);
+    while (!has()) {
+      const { value, done } = await this.#reader.read();
+      if (done) return false;
+      this.text += value;
+    }
+    return true;
+  }
+
+  /**
+   * Read to the end of the stream.
+   *
+   * @returns The whole text.
+   */
+  async rest(): Promise<string> {
+    for (let r = await this.#reader.read(); !r.done; r = await this.#reader.read()) {
+      this.text += r.value;
+    }
+    return this.text;
+  }
+
+  /** Stop reading: the stream is cancelled, so no pipe stays open. */
+  async close(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * A shell Output that collects what it prints, without colour.
+ *
+ * @param format The output format.
+ * @returns The output, and the text written to it so far (`out`, and `err` for diagnostics).
+ */
+export function captureOutput(
+  format: "table" | "json" | "yaml" = "table",
+): { out: Output; text: { out: string; err: string } } {
+  const text = { out: "", err: "" };
+  const out = new Output({
+    format,
+    color: false,
+    write: (t) => (text.out += t),
+    writeErr: (t) => (text.err += t),
+  });
+  return { out, text };
 }

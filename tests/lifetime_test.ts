@@ -3,7 +3,7 @@
 // Needs root; CI runs as root.
 import { BpfObject, closeAll } from "../mod.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { fixture, kernelProgIds, NOT_ROOT, ROOT } from "./helpers.ts";
+import { fixture, kernelProgIds, NOT_ROOT, OutputText, ROOT } from "./helpers.ts";
 
 async function holdAndEnd(how: "SIGTERM" | "SIGINT" | "throw"): Promise<Deno.CommandStatus> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -11,20 +11,14 @@ async function holdAndEnd(how: "SIGTERM" | "SIGINT" | "throw"): Promise<Deno.Com
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const id = Number(/ready (\d+)/.exec(text)?.[1]);
-  assert(id > 0, `child reported a program id: ${text}`);
+  const out = new OutputText(child.stdout);
+  await out.until("\n");
+  const id = Number(/ready (\d+)/.exec(out.text)?.[1]);
+  assert(id > 0, `child reported a program id: ${out.text}`);
   assert(kernelProgIds().has(id), "the program is loaded while the child runs");
   if (how !== "throw") child.kill(how);
   const status = await child.status;
-  reader.releaseLock();
-  await child.stdout.cancel().catch(() => {});
+  await out.close();
   for (let i = 0; i < 40 && kernelProgIds().has(id); i++) {
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -60,23 +54,14 @@ Deno.test({
       stdout: "piped",
       stderr: "null",
     }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    const readUntil = async (what: string) => {
-      while (!text.includes(what)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-    };
-    await readUntil("ready");
+    const out = new OutputText(child.stdout);
+    await out.until("ready");
     child.kill("SIGTERM");
-    await readUntil("host handled SIGTERM");
-    assert(text.includes("host handled SIGTERM"), `the host's handler ran: ${text}`);
+    await out.until("host handled SIGTERM");
+    assert(out.text.includes("host handled SIGTERM"), `the host's handler ran: ${out.text}`);
     child.kill("SIGKILL");
     await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel().catch(() => {});
+    await out.close();
   },
 });
 

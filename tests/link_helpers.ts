@@ -6,8 +6,25 @@
  * @module
  */
 
-import { feature, features } from "../mod.ts";
+import { BpfObject, feature, features } from "../mod.ts";
 import { assert } from "./assert.ts";
+import { fixture } from "./helpers.ts";
+
+/**
+ * Open and load a fixture built on tests/fixtures/hits.bpf.h, counting this process's hits.
+ *
+ * @param name The fixture, e.g. `"hooks"`.
+ * @returns The loaded object, and the count of a slot of its `hits` map.
+ */
+export async function hitsFixture(
+  name: string,
+): Promise<{ obj: BpfObject; hit: (slot: number) => bigint }> {
+  const obj = await BpfObject.open(fixture(name));
+  obj.globals.target_tgid = Deno.pid;
+  obj.load();
+  const hits = obj.map<number, bigint>("hits");
+  return { obj, hit: (slot: number) => hits.get(slot) ?? 0n };
+}
 
 let kallsyms: Set<string> | undefined;
 

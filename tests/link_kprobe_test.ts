@@ -3,18 +3,18 @@
 // 6.1 in the guest lane) they attach and count; where it lacks them they fail with the
 // clear error and its hint. What the kernel has comes from its own symbol table and the
 // doctor's probe, never from which machine this is.
-import { BpfError, BpfObject } from "../mod.ts";
+import { BpfError, type BpfObject } from "../mod.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { bpfTest, fixture, ROOT } from "./helpers.ts";
-import { doctorSays, kernelHasFunction, probeEventsOf, unlinkSome } from "./link_helpers.ts";
+import {
+  doctorSays,
+  hitsFixture,
+  kernelHasFunction,
+  probeEventsOf,
+  unlinkSome,
+} from "./link_helpers.ts";
 
-async function kprobes() {
-  const obj = await BpfObject.open(fixture("kprobes"));
-  obj.globals.target_tgid = Deno.pid;
-  obj.load();
-  const hits = obj.map<number, bigint>("hits");
-  return { obj, hit: (slot: number) => hits.get(slot) ?? 0n };
-}
+const kprobes = () => hitsFixture("kprobes");
 
 function refusal(e: unknown): void {
   assert(e instanceof BpfError, `a BpfError, not ${e}`);

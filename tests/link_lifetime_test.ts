@@ -7,7 +7,7 @@ import { BpfObject } from "../mod.ts";
 import { kernelId } from "../bpf/system/files.ts";
 import { tcxAvailable } from "../bpf/link/tcx.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { bpfTest, fixture, kernelProgIds, NOT_ROOT, ROOT } from "./helpers.ts";
+import { bpfTest, fixture, kernelProgIds, NOT_ROOT, OutputText, ROOT } from "./helpers.ts";
 import {
   cgroupPrograms,
   eventually,
@@ -72,17 +72,12 @@ async function holdAndEnd(how: "SIGTERM" | "SIGINT" | "exit", cgroup: string) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const ids = JSON.parse(/ready (\[.*\])/.exec(text)?.[1] ?? "null") as number[] | null;
+  const out = new OutputText(child.stdout);
+  await out.until("\n");
+  const ids = JSON.parse(/ready (\[.*\])/.exec(out.text)?.[1] ?? "null") as number[] | null;
   if (!ids) {
     const err = new TextDecoder().decode((await child.output()).stderr);
-    throw new Error(`the child did not get ready: ${text} ${err}`);
+    throw new Error(`the child did not get ready: ${out.text} ${err}`);
   }
   if (how !== "exit") {
     assert(tcBpfFilters("lo", "ingress").some((n) => n.includes("on_tc")), "tc filter attached");
@@ -90,8 +85,7 @@ async function holdAndEnd(how: "SIGTERM" | "SIGINT" | "exit", cgroup: string) {
     child.kill(how);
   }
   const status = await child.status;
-  reader.releaseLock();
-  await child.stdout.cancel().catch(() => {});
+  await out.close();
   await child.stderr.cancel().catch(() => {});
   if (how === "SIGTERM") assertEquals(status.code, 143);
   if (how === "SIGINT") assertEquals(status.code, 130);

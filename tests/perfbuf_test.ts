@@ -8,8 +8,8 @@
 import { BpfError } from "../ffi/errors.ts";
 import { BpfObject } from "../bpf/object/object.ts";
 import { PerfBuffer, type PerfBufferOptions } from "../bpf/events/perfbuf.ts";
-import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { bpfTest, fixture } from "./helpers.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { bpfTest, fixture, streamResources } from "./helpers.ts";
 
 /** What on_execve and blast write. */
 interface DataT {
@@ -33,13 +33,6 @@ function perfbuf(obj: BpfObject, opts: PerfBufferOptions = {}): PerfBuffer<DataT
 function blast(obj: BpfObject, count: number, first: number): void {
   const ctx = new Uint8Array(new BigUint64Array([BigInt(count), BigInt(first)]).buffer);
   obj.program("blast").testRun({ ctx, repeat: 0 });
-}
-
-function resources(): { fds: number; maps: number } {
-  const fds = [...Deno.readDirSync("/proc/self/fd")].length;
-  const maps = Deno.readTextFileSync("/proc/self/maps").split("\n")
-    .filter((l) => /bpf|perf_event/.test(l)).length;
-  return { fds, maps };
 }
 
 bpfTest("PerfBuffer delivers the data_t an execve wrote, with its CPU", async () => {
@@ -131,26 +124,20 @@ bpfTest("Breaking out of a perf buffer loop leaves it open and a new loop reads 
 
 bpfTest("PerfBuffer refuses a map that is not a perf event array, naming it", async () => {
   using obj = await loaded();
-  let err: unknown;
-  try {
-    new PerfBuffer(obj.map("events"));
-  } catch (e) {
-    err = e;
-  }
-  assert(err instanceof BpfError, `expected a BpfError, got ${err}`);
-  assertMatch(err.message, "map 'events' is a ringbuf map, not a perf_event_array");
-  err = undefined;
-  try {
-    new PerfBuffer(obj.map("output"), { pageCount: 3 });
-  } catch (e) {
-    err = e;
-  }
-  assert(err instanceof BpfError, `expected a BpfError, got ${err}`);
-  assertMatch(err.message, "page count 3 of map 'output' is not a power of two");
+  assertThrows(
+    () => new PerfBuffer(obj.map("events")),
+    BpfError,
+    "map 'events' is a ringbuf map, not a perf_event_array",
+  );
+  assertThrows(
+    () => new PerfBuffer(obj.map("output"), { pageCount: 3 }),
+    BpfError,
+    "page count 3 of map 'output' is not a power of two",
+  );
 });
 
 bpfTest("Perf buffers leave no fds or mappings behind", async () => {
-  const before = resources();
+  const before = streamResources();
   {
     await using obj = await loaded();
     for (let i = 0; i < 3; i++) {
@@ -166,7 +153,7 @@ bpfTest("Perf buffers leave no fds or mappings behind", async () => {
     }
   }
   await new Promise((r) => setTimeout(r, 50));
-  assertEquals(resources(), before);
+  assertEquals(streamResources(), before);
 });
 
 bpfTest("A for await over a perf buffer made for the loop leaves no fds or mappings", async () => {
@@ -174,7 +161,7 @@ bpfTest("A for await over a perf buffer made for the loop leaves no fds or mappi
   const warm = obj.perfbuf("output", { pageCount: 1 });
   blast(obj, 1, 0);
   for await (const _ of warm) break;
-  const before = resources();
+  const before = streamResources();
   for (let i = 0; i < 50; i++) {
     const pb = obj.perfbuf<DataT>("output", { type: "data_t", pageCount: 1 });
     blast(obj, 1, i);
@@ -183,7 +170,7 @@ bpfTest("A for await over a perf buffer made for the loop leaves no fds or mappi
       break;
     }
   }
-  assertEquals(resources(), before);
+  assertEquals(streamResources(), before);
 });
 
 bpfTest(

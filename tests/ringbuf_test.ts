@@ -9,8 +9,8 @@ import { BpfError } from "../ffi/errors.ts";
 import { BpfObject } from "../bpf/object/object.ts";
 import { copyWrapped, RingBuffer } from "../bpf/events/ringbuf.ts";
 import { guessEventType } from "../bpf/events/decoder.ts";
-import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { bpfTest, fixture } from "./helpers.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { bpfTest, fixture, streamResources } from "./helpers.ts";
 
 /** What fill() writes into the 4 KiB ring `small`. */
 interface FillEvent {
@@ -49,14 +49,6 @@ async function loaded(): Promise<BpfObject> {
   const obj = await BpfObject.open(fixture("events"));
   obj.load();
   return obj;
-}
-
-/** Count this process's open fds and its mappings of BPF maps and perf events. */
-function resources(): { fds: number; maps: number } {
-  const fds = [...Deno.readDirSync("/proc/self/fd")].length;
-  const maps = Deno.readTextFileSync("/proc/self/maps").split("\n")
-    .filter((l) => /bpf|perf_event/.test(l)).length;
-  return { fds, maps };
 }
 
 bpfTest("RingBuffer delivers the data_t an execve wrote, decoded through BTF", async () => {
@@ -279,14 +271,11 @@ bpfTest("An abort signal ends a for await over a ring", async () => {
 
 bpfTest("RingBuffer refuses a map that is not a ring buffer, naming it", async () => {
   using obj = await loaded();
-  let err: unknown;
-  try {
-    new RingBuffer(obj.map("output"));
-  } catch (e) {
-    err = e;
-  }
-  assert(err instanceof BpfError, `expected a BpfError, got ${err}`);
-  assertMatch(err.message, "map 'output' is a perf_event_array map, not a ringbuf");
+  const err = assertThrows(
+    () => new RingBuffer(obj.map("output")),
+    BpfError,
+    "map 'output' is a perf_event_array map, not a ringbuf",
+  );
   assertMatch(err.hint ?? "", "perfbuf");
 });
 
@@ -325,7 +314,7 @@ bpfTest("Two rings from two objects are read at once without starving each other
 });
 
 bpfTest("Ring buffers leave no fds or mappings behind", async () => {
-  const before = resources();
+  const before = streamResources();
   {
     await using obj = await loaded();
     for (let i = 0; i < 3; i++) {
@@ -342,7 +331,7 @@ bpfTest("Ring buffers leave no fds or mappings behind", async () => {
     }
   }
   await new Promise((r) => setTimeout(r, 50));
-  assertEquals(resources(), before);
+  assertEquals(streamResources(), before);
 });
 
 bpfTest(
@@ -355,7 +344,7 @@ bpfTest(
       for await (const _ of obj.ringbuf("small")) break;
     };
     await warm();
-    const before = resources();
+    const before = streamResources();
     let seen = 0;
     for (let i = 0; i < 200; i++) {
       fill(obj, 2, i);
@@ -366,7 +355,7 @@ bpfTest(
       }
     }
     assertEquals(seen, 200);
-    assertEquals(resources(), before);
+    assertEquals(streamResources(), before);
     // A reader kept in a variable reads on after its loop released what it held.
     const rb = obj.ringbuf<FillEvent>("small", { type: "fill_event" });
     fill(obj, 1, 6);

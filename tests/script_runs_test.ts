@@ -4,7 +4,7 @@
 // Needs root (BPF, tc).
 
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { kernelProgIds, NOT_ROOT, ROOT } from "./helpers.ts";
+import { kernelProgIds, NOT_ROOT, OutputText, ROOT } from "./helpers.ts";
 import { DENO } from "./shell_tmux.ts";
 
 /** What tc shows on lo: whether a clsact qdisc is there, and the BPF programs of its filters. */
@@ -34,21 +34,15 @@ async function holdAndSignal(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const id = Number(/ready (\d+)/.exec(text)?.[1]);
+  const out = new OutputText(child.stdout);
+  await out.until("\n");
+  const id = Number(/ready (\d+)/.exec(out.text)?.[1]);
   const during = tcOnLo();
   child.kill(signal);
   const status = await child.status;
-  reader.releaseLock();
-  await child.stdout.cancel().catch(() => {});
+  await out.close();
   const stderr = await new Response(child.stderr).text();
-  assert(id > 0, `${how} ${mode}: no ready line: ${text}${stderr}`);
+  assert(id > 0, `${how} ${mode}: no ready line: ${out.text}${stderr}`);
   return { status, id, during };
 }
 

@@ -3,7 +3,7 @@
 // bad configs refused with clear errors before anything is attached; one failing metric
 // not taking down the others; SIGTERM detaching everything.
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { bpfTest, kernelProgIds, NOT_ROOT, ROOT } from "./helpers.ts";
+import { bpfTest, kernelProgIds, NOT_ROOT, OutputText, ROOT } from "./helpers.ts";
 import { BpfError } from "../ffi/errors.ts";
 import { validateConfig } from "../serve/config.ts";
 import { configUnit } from "../serve/cli.ts";
@@ -84,29 +84,15 @@ async function serveProcess(args: string[]) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let err = "";
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  const serving = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return undefined;
-      err += value;
-      const m = /serving .* on (http:\/\/\S+)\/metrics/.exec(err);
-      if (m) return m[1];
-      if (/\bserving \d+ metrics/.test(err)) return "";
-    }
-  })();
+  const err = new OutputText(child.stderr);
+  const onUrl = /serving .* on (http:\/\/\S+)\/metrics/;
+  const serving = err.until(new RegExp(`${onUrl.source}|\\bserving \\d+ metrics`))
+    .then((yes) => yes ? onUrl.exec(err.text)?.[1] ?? "" : undefined);
   const url = await Promise.race([
     serving,
     new Promise<undefined>((r) => setTimeout(() => r(undefined), 30000)),
   ]);
-  const rest = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return err;
-      err += value;
-    }
-  })();
+  const rest = err.rest();
   return {
     child,
     url,

@@ -3,29 +3,19 @@
 // commands and JavaScript, `sleep`, `format --json`, and the readable cells of long arrays.
 
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { captureOutput } from "./helpers.ts";
 import { ArgError, parseWords } from "../shell/args.ts";
 import { COMMANDS } from "../shell/commands/table.ts";
 import { findCommand, topWords, usage } from "../shell/commands/help.ts";
 import type { CommandSpec } from "../shell/commands/types.ts";
 import { Dispatcher } from "../shell/dispatch.ts";
-import { formatCell, Output } from "../shell/output.ts";
+import { formatCell } from "../shell/output.ts";
 import { splitCommands } from "../shell/line.ts";
 import { change } from "../shell/commands/map.ts";
 import { isInternalStatic } from "../shell/commands/globals.ts";
 import { abortableSleep } from "../shell/sleep.ts";
 import { Completer } from "../shell/complete.ts";
 import { parseToolArgs, UsageError } from "../scripts/lib/cli.ts";
-
-function capture(format: "table" | "json" | "yaml" = "table") {
-  const text = { out: "", err: "" };
-  const out = new Output({
-    format,
-    color: false,
-    write: (t) => (text.out += t),
-    writeErr: (t) => (text.err += t),
-  });
-  return { out, text };
-}
 
 Deno.test("parseWords() reads options, defaults, repeats and negative numbers as arguments", () => {
   const spec = {
@@ -102,7 +92,7 @@ Deno.test("the per-kind tables name every verb, and today's flat verbs are alias
 });
 
 Deno.test("help is generated from the tables: every command and verb, and each one's options", async () => {
-  const { out, text } = capture();
+  const { out, text } = captureOutput();
   const d = new Dispatcher({ out });
   assert(await d.line("help"));
   const walk = (c: CommandSpec, path: string[]): string[] =>
@@ -132,7 +122,7 @@ Deno.test("help is generated from the tables: every command and verb, and each o
 });
 
 Deno.test("format --json sets the format, as format json does", async () => {
-  const { out, text } = capture();
+  const { out, text } = captureOutput();
   const d = new Dispatcher({ out });
   assert(await d.line("format --json"));
   assertEquals(out.format, "json");
@@ -141,7 +131,7 @@ Deno.test("format --json sets the format, as format json does", async () => {
 });
 
 Deno.test("a line runs commands and the JavaScript between them, in order", async () => {
-  const { out, text } = capture();
+  const { out, text } = captureOutput();
   const d = new Dispatcher({ out });
   assert(
     await d.line("format table; 20 + 1; format; let n = 0; for (let i = 0; i < 3; i++) n++; n"),
@@ -159,7 +149,7 @@ Deno.test("a line runs commands and the JavaScript between them, in order", asyn
 });
 
 Deno.test("sleep waits, and Ctrl-C ends the wait", async () => {
-  const { out } = capture();
+  const { out } = captureOutput();
   const d = new Dispatcher({ out });
   let t = performance.now();
   assert(await d.line("sleep 0.2"));
@@ -177,7 +167,7 @@ Deno.test("sleep waits, and Ctrl-C ends the wait", async () => {
 });
 
 Deno.test("an unknown command word and an unknown verb are usage errors", async () => {
-  const { out, text } = capture();
+  const { out, text } = captureOutput();
   const d = new Dispatcher({ out });
   assertEquals(await d.argv(["frobnicate"]), false);
   assertMatch(text.err, "error: unknown command 'frobnicate'");
@@ -213,7 +203,7 @@ Deno.test({
   // Root: tracefs's list of events.
   ignore: Deno.uid() !== 0,
   async fn() {
-    const { out } = capture();
+    const { out } = captureOutput();
     const c = new Completer(new Dispatcher({ out }));
     const [cats] = await c.complete("attach p sysc");
     assert(cats.includes("syscalls/"), `got ${cats}`);

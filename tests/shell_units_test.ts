@@ -2,28 +2,17 @@
 // output formats, session files and the completer's command-level answers.
 
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { captureOutput } from "./helpers.ts";
 import { log2Hist, slotsOf, stars } from "../shell/hist.ts";
 import { parseAssign, parseHex, parseValue } from "../shell/values.ts";
 import { firstWord, splitCommands, tokenize } from "../shell/line.ts";
-import { formatCell, jsonSafe, Output } from "../shell/output.ts";
+import { formatCell, jsonSafe } from "../shell/output.ts";
 import { sessionCommands } from "../shell/yaml_session.ts";
 import { ShellError } from "../shell/errors.ts";
 import { Dispatcher } from "../shell/dispatch.ts";
 import { Completer } from "../shell/complete.ts";
 import { parseCli } from "../shell/main.ts";
 import { prepareCode } from "../shell/repl_code.ts";
-
-/** An Output that collects what it prints. */
-function capture(format: "table" | "json" | "yaml" = "table") {
-  const text = { out: "", err: "" };
-  const out = new Output({
-    format,
-    color: false,
-    write: (t) => (text.out += t),
-    writeErr: (t) => (text.err += t),
-  });
-  return { out, text };
-}
 
 Deno.test("log2Hist() prints bcc's print_log2_hist layout", () => {
   const lines = log2Hist([0, 1, 0, 4], "usecs");
@@ -111,13 +100,13 @@ Deno.test("formatCell() and jsonSafe() render structs, bigints and bytes", () =>
 });
 
 Deno.test("Output.table() aligns columns and right-aligns numbers", () => {
-  const { out, text } = capture();
+  const { out, text } = captureOutput();
   out.table([{ name: "counts", entries: 3 }, { name: "events", entries: 12 }]);
   assertEquals(text.out, "NAME    ENTRIES\ncounts        3\nevents       12\n");
 });
 
 Deno.test("Output prints one JSON object per line, errors included", () => {
-  const { out, text } = capture("json");
+  const { out, text } = captureOutput("json");
   out.table([{ a: 1n }, { a: 2 }]);
   out.error({ command: "map dump", message: "no map named 'x'", hint: "maps: counts" });
   const lines = text.out.trim().split("\n").map((l) => JSON.parse(l));
@@ -130,7 +119,7 @@ Deno.test("Output prints one JSON object per line, errors included", () => {
 });
 
 Deno.test("Output.error() is one line with the command, cause and hint, then the usage", () => {
-  const { out, text } = capture();
+  const { out, text } = captureOutput();
   out.error({
     command: "attach",
     message: "missing required argument 'prog'",
@@ -143,7 +132,7 @@ Deno.test("Output.error() is one line with the command, cause and hint, then the
 });
 
 Deno.test("Output.event() prints a header once and aligned rows", () => {
-  const { out, text } = capture();
+  const { out, text } = captureOutput();
   out.beginStream();
   out.event({ pid: 1, comm: "sh" });
   out.event({ pid: 12345, comm: "bash" });
@@ -186,7 +175,7 @@ Deno.test("parseCli() reads options up to the first command word", () => {
 });
 
 Deno.test("Completer completes commands, sub-commands and options without a kernel", async () => {
-  const { out } = capture();
+  const { out } = captureOutput();
   const c = new Completer(new Dispatcher({ out }));
   assertEquals((await c.complete("ma"))[0].filter((x) => x.endsWith(" ")), ["map ", "maps "]);
   assertEquals(await c.complete("map du"), [["dump "], "du"]);
@@ -199,7 +188,7 @@ Deno.test("Completer completes commands, sub-commands and options without a kern
 });
 
 Deno.test("Dispatcher reports a usage error for a missing argument", async () => {
-  const { out, text } = capture();
+  const { out, text } = captureOutput();
   const d = new Dispatcher({ out });
   assertEquals(await d.line("attach"), false);
   assertMatch(text.err, "error: attach: missing required argument 'prog'");
@@ -210,7 +199,7 @@ Deno.test("Dispatcher reports a usage error for a missing argument", async () =>
 });
 
 Deno.test("Dispatcher runs ';'-separated commands and stops at exit", async () => {
-  const { out, text } = capture();
+  const { out, text } = captureOutput();
   const d = new Dispatcher({ out });
   assertEquals(await d.line("format json; format; exit 3; format"), true);
   assertEquals(text.out, "json\n");
@@ -218,7 +207,7 @@ Deno.test("Dispatcher runs ';'-separated commands and stops at exit", async () =
 });
 
 Deno.test("JavaScript lines keep their declarations, await at the top level and print the last value", async () => {
-  const { out, text } = capture();
+  const { out, text } = captureOutput();
   const d = new Dispatcher({ out });
   const lines = [
     "const x = 40",

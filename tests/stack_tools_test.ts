@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { NOT_ROOT, ROOT, scriptCommand } from "./helpers.ts";
+import { NOT_ROOT, OutputText, ROOT, scriptCommand } from "./helpers.ts";
 import { BpfObject } from "../mod.ts";
 import { stackAddresses } from "../bpf/stack/capture.ts";
 import { decodePprof } from "../bpf/stack/pprof.ts";
@@ -32,17 +32,11 @@ interface ToolRun {
 async function tool(name: string, args: string[], workload: () => Promise<void>): Promise<ToolRun> {
   const child = scriptCommand(name, args).spawn();
   const stdout = new Response(child.stdout).text();
-  const errors = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let stderr = "";
+  const errors = new OutputText(child.stderr);
   const kill = setTimeout(() => child.kill("SIGKILL"), 30_000);
   try {
-    while (!/^(Tracing|Sampling) /m.test(stderr)) {
-      const { value, done } = await errors.read();
-      if (done) break;
-      stderr += value;
-    }
-    if (/^(Tracing|Sampling) /m.test(stderr)) await workload();
-    for (let r = await errors.read(); !r.done; r = await errors.read()) stderr += r.value;
+    if (await errors.until(/^(Tracing|Sampling) /m)) await workload();
+    const stderr = await errors.rest();
     return { code: (await child.status).code, stdout: await stdout, stderr };
   } finally {
     clearTimeout(kill);
