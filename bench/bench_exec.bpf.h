@@ -1,10 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
-// BPF side of the benchmarks' exec events: 16 programs in rotation, each with its path and
-// comm, copied the way execsnoop copies them (the bytes after the NUL are left as they were).
+// BPF side shared by the stream benchmarks' producers: both record types kept in BTF, the
+// counters map the readers check, and the exec events: 16 programs in rotation, each with
+// its path and comm, copied the way execsnoop copies them (the bytes after the NUL are left
+// as they were).
 #ifndef BENCH_EXEC_BPF_H
 #define BENCH_EXEC_BPF_H
 
 #include "bench_events.h"
+
+/* [0] records sent, [1] records dropped (the ring was full, or the kernel refused them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} counts SEC(".maps");
+
+/* Keep both record types in BTF for the readers' codecs. */
+struct event16 *unused16 __attribute__((unused));
+struct exec_event *unused_exec __attribute__((unused));
+
+/* Add one test run's records sent and dropped to the counters. */
+static __always_inline void account(__u64 sent, __u64 dropped)
+{
+	__u32 k0 = 0, k1 = 1;
+	__u64 *s = bpf_map_lookup_elem(&counts, &k0);
+	__u64 *d = bpf_map_lookup_elem(&counts, &k1);
+
+	if (s)
+		__sync_fetch_and_add(s, sent);
+	if (d)
+		__sync_fetch_and_add(d, dropped);
+}
 
 static const char exec_paths[16][40] = {
 	"/usr/bin/sh", "/usr/bin/ls", "/usr/bin/cat", "/usr/bin/grep",

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 // Host-side plumbing shared by the C stream benchmarks: the clock, running the producer
-// program with BPF_PROG_TEST_RUN, its counters map, and the `produce` mode that runs the
-// producer of another process (bpfsh's live runs) from a process of its own.
+// program with BPF_PROG_TEST_RUN, its counters map, the producer thread of the live runs,
+// and the `produce` mode that runs the producer of another process (bpfsh's live runs)
+// from a process of its own. The includer defines CHUNK, the records of one test run.
 #ifndef BENCH_HOST_H
 #define BENCH_HOST_H
 
+#ifndef CHUNK
+#error "define CHUNK (records per BPF_PROG_TEST_RUN) before including bench_host.h"
+#endif
+
 #include <bpf/bpf.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,6 +97,35 @@ static int produce_for(int pid, int fd, __u64 count, __u64 flags, __u64 chunk, _
 		return 1;
 	}
 	return produce(prog_fd, count, flags, chunk, rate);
+}
+
+/* The producer thread of a C reader's live run: COUNT records (at RATE/s unless 0). */
+struct producer {
+	int prog_fd;
+	__u64 count;
+	__u64 rate;
+	volatile int done;
+};
+
+static void *producer_main(void *arg)
+{
+	struct producer *p = arg;
+
+	produce(p->prog_fd, p->count, 0, CHUNK, p->rate);
+	p->done = 1;
+	return NULL;
+}
+
+/* `produce PID PROG_FD COUNT [FLAGS [RATE]]`: see produce_for(). */
+static int produce_main(int argc, char **argv)
+{
+	if (argc < 5 || argc > 7) {
+		fprintf(stderr, "usage: %s produce PID PROG_FD COUNT [FLAGS [RATE]]\n", argv[0]);
+		return 2;
+	}
+	return produce_for(atoi(argv[2]), atoi(argv[3]), strtoull(argv[4], NULL, 10),
+			   argc > 5 ? strtoull(argv[5], NULL, 10) : 0, CHUNK,
+			   argc > 6 ? strtoull(argv[6], NULL, 10) : 0);
 }
 
 #endif

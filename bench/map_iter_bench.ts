@@ -8,18 +8,13 @@
  */
 
 import { BpfObject } from "../mod.ts";
+import { median, ROOT } from "./stats.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const N = Number(Deno.args[0] ?? 1_000_000);
 const RUNS = Number(Deno.args[1] ?? 5);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 function cBaseline(): number[] {
-  const out = new Deno.Command(`${ROOT}build/bench/map_iter`, { args: [String(N), String(RUNS)] })
+  const out = new Deno.Command(`${ROOT}/build/bench/map_iter`, { args: [String(N), String(RUNS)] })
     .outputSync();
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
   return new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
@@ -34,7 +29,7 @@ function time(fn: () => number): { ms: number; n: number } {
 }
 
 const c = cBaseline();
-using obj = await BpfObject.open(`${ROOT}build/tests/maps.bpf.o`);
+using obj = await BpfObject.open(`${ROOT}/build/tests/maps.bpf.o`);
 obj.load();
 const map = obj.map<number, { a: bigint; b: bigint }>("big");
 const key = new Uint8Array(4);

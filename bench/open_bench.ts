@@ -13,8 +13,8 @@
 
 import { checkObject } from "../bpf/elf/validate.ts";
 import { libbpf } from "../ffi/libbpf.ts";
+import { median, ROOT } from "./stats.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const RUNS = Number(Deno.args[0] ?? 15);
 /** Objects of the sizes users load: a small tool, a CO-RE tool with many types, the biggest. */
 const OBJECTS = [
@@ -40,11 +40,6 @@ function measure(path: string): { cold: [number, number]; warm: [number, number]
   const cold = once();
   for (let i = 0; i < 50; i++) once();
   return { cold, warm: once() };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 if (Deno.args[0] === "--child") {

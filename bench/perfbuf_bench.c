@@ -58,9 +58,9 @@ static void on_lost(void *ctx, int cpu, __u64 n)
 
 /*
  * The drained case's records, handed over as libbpf's perf_buffer__new would: libbpf 1.1
- * asks for a wake-up per sample, which makes the (untimed) fill 20x slower on this VM
- * (~5 us of irq_work per sample: 20 s per run). perf_buffer__new_raw with the wake-up
- * policy of bpfsh's reader (one per 64 samples) fills as fast, and reads the same way.
+ * asks for a wake-up per sample, an irq_work each, which makes the (untimed) fill many
+ * times slower (bench/NOTES.md). perf_buffer__new_raw with the wake-up policy of bpfsh's
+ * reader (one per 64 samples) fills as fast, and reads the same way.
  */
 struct sample_raw {
 	struct perf_event_header header;
@@ -84,37 +84,6 @@ static enum bpf_perf_event_ret on_record(void *ctx, int cpu, struct perf_event_h
 		on_lost(ctx, cpu, ((struct lost_raw *)e)->lost);
 	}
 	return LIBBPF_PERF_EVENT_CONT;
-}
-
-struct producer {
-	int prog_fd;
-	__u64 count;
-	volatile int done;
-};
-
-static void *producer_main(void *arg)
-{
-	struct producer *p = arg;
-
-	for (__u64 left = p->count; left > 0;) {
-		__u64 n = left < CHUNK ? left : CHUNK;
-
-		run_producer(p->prog_fd, n, 0);
-		left -= n;
-	}
-	p->done = 1;
-	return NULL;
-}
-
-/* `produce PID PROG_FD COUNT`: see produce_for() in bench_host.h. */
-static int produce_main(int argc, char **argv)
-{
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s produce PID PROG_FD COUNT\n", argv[0]);
-		return 2;
-	}
-	return produce_for(atoi(argv[2]), atoi(argv[3]), strtoull(argv[4], NULL, 10), 0, CHUNK,
-			   0);
 }
 
 int main(int argc, char **argv)
@@ -178,6 +147,10 @@ int main(int argc, char **argv)
 
 			double last = t0;
 
+			/*
+			 * Written out in each baseline (not shared with ringbuf_bench.c): this
+			 * loop is the plain libbpf use the table compares with.
+			 */
 			pthread_create(&th, NULL, producer_main, &p);
 			for (;;) {
 				/* Timed to the last sample read, not to when the loop notices the end. */

@@ -27,12 +27,14 @@ import { parseArgs } from "node:util";
 import { BpfObject, PerfBuffer, type PerfEvent } from "../mod.ts";
 import {
   addCase,
+  CHILD_OPTIONS,
+  childRuns,
   ensureBuilt,
   flags,
-  peakRssKb,
+  forAwaitDrain,
+  LIVE_READERS,
   printTable,
   type Row,
-  type Run,
   runC,
   runChild,
   runProducer,
@@ -58,16 +60,7 @@ const LIVE_PAGES = 4096;
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: {
-    child: { type: "boolean" },
-    kind: { type: "string" },
-    mode: { type: "string" },
-    reader: { type: "string" },
-    count: { type: "string" },
-    runs: { type: "string", default: "3" },
-    object: { type: "string" },
-    binary: { type: "string" },
-  },
+  options: CHILD_OPTIONS,
 });
 
 // deno-lint-ignore no-explicit-any
@@ -92,49 +85,8 @@ const DRAINERS: Record<string, (pb: Perf, kind: Kind, count: number) => number |
     number: (pb, kind) => pb.consume(ON_DATA[kind]),
     bytes: (pb, kind) => pb.consume(ON_BYTES[kind]),
     raw: (pb, kind) => pb.consumeRaw(RAW[kind]),
-    forawait: async (pb, kind, count) => {
-      const use = ON_DATA[kind];
-      let events = 0;
-      for await (const e of pb) {
-        use(e);
-        if (++events >= count) break;
-      }
-      return events;
-    },
+    forawait: (pb, kind, count) => forAwaitDrain(pb, ON_DATA[kind], count),
   };
-
-/** What a live reader knows of the producer, and when it last read (timed to it). */
-interface LiveState {
-  sent: number;
-  read: number;
-  last: number;
-  stop: AbortController;
-}
-
-/** Each live reader: read until every sample sent is read. */
-const LIVE_READERS: Record<string, (pb: Perf, kind: Kind, st: LiveState) => Promise<void>> = {
-  poll: async (pb, kind, st) => {
-    const use = ON_DATA[kind];
-    while (st.read < st.sent) {
-      const n = await pb.poll(100, use);
-      if (n > 0) {
-        st.read += n;
-        st.last = performance.now();
-      }
-    }
-  },
-  forawait: async (pb, kind, st) => {
-    const use = ON_DATA[kind];
-    for await (const e of pb.events({ signal: st.stop.signal })) {
-      use(e);
-      if ((++st.read & 63) === 0) st.last = performance.now();
-      if (st.read >= st.sent) {
-        st.last = performance.now();
-        break;
-      }
-    }
-  },
-};
 
 /** The reader side, in a child process: prints one JSON line per run. */
 async function child(): Promise<void> {
@@ -142,7 +94,6 @@ async function child(): Promise<void> {
   const mode = values.mode!;
   const reader = values.reader!;
   const count = Number(values.count);
-  const runs = Number(values.runs);
   using obj = await BpfObject.open(values.object!);
   obj.load();
   using pb: Perf = new PerfBuffer(obj.map("pb"), {
@@ -150,50 +101,20 @@ async function child(): Promise<void> {
     u64: reader === "number" ? "number" : "bigint",
     pageCount: mode === "drain" ? DRAIN_PAGES : LIVE_PAGES,
   });
-  const counts = obj.map("counts");
-  const key = (k: number) => new Uint8Array(new Uint32Array([k]).buffer);
-  const counter = (k: number) =>
-    Number(new BigUint64Array(counts.getBytes(key(k))!.slice().buffer)[0]);
   const prog = obj.program(KINDS[kind].program);
-  let lostBefore = 0;
-  for (let r = 0; r < runs; r++) {
-    for (const k of [0, 1]) counts.set(key(k), new Uint8Array(8));
-    let events = 0;
-    let seconds = 0;
-    if (mode === "drain") {
-      const ctx = new Uint8Array(new BigUint64Array([BigInt(count), 0n]).buffer);
-      const drain = DRAINERS[reader];
-      for (let i = 0; i < 8; i++) {
-        prog.testRun({ ctx, repeat: 0 });
-        const t0 = performance.now();
-        events += await drain(pb, kind, count);
-        seconds += (performance.now() - t0) / 1000;
-      }
-    } else {
-      const t0 = performance.now();
-      const st: LiveState = { sent: Infinity, read: 0, last: t0, stop: new AbortController() };
-      const produced = runProducer(values.binary!, prog.fd, [count]).then(() => {
-        st.sent = counter(0);
-        if (st.read >= st.sent) st.stop.abort();
-      });
-      await LIVE_READERS[reader](pb, kind, st);
-      await produced;
-      events = st.read;
-      seconds = (st.last - t0) / 1000;
-    }
-    const run: Run = {
-      reader,
-      mode,
-      size: kind,
-      events,
-      seconds,
-      dropped: counter(1),
-      lost: pb.stats.lost - lostBefore,
-      maxrss_kb: peakRssKb(),
-    };
-    lostBefore = pb.stats.lost;
-    console.log(JSON.stringify(run));
-  }
+  await childRuns({
+    reader,
+    mode,
+    kind,
+    runs: Number(values.runs),
+    counts: obj.map("counts"),
+    prog,
+    fillCtx: new Uint8Array(new BigUint64Array([BigInt(count), 0n]).buffer),
+    drain: () => DRAINERS[reader](pb, kind, count),
+    produce: () => runProducer(values.binary!, prog.fd, [count]),
+    live: (st) => LIVE_READERS[reader](pb, ON_DATA[kind], st),
+    lost: () => pb.stats.lost,
+  });
 }
 
 /** The parent: every case, C then bpfsh, and the table. */

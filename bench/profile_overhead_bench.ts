@@ -9,23 +9,19 @@
  * @module
  */
 
-const ROOT = new URL("..", import.meta.url).pathname;
+import { median, ROOT } from "./stats.ts";
+
 const ROUNDS = Deno.args[0] ?? "400000000";
 const RUNS = Number(Deno.args[1] ?? 7);
 const CPUS = navigator.hardwareConcurrency || 2;
 const HZ = 99;
 const SETTLE_MS = 1000;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 /** One copy of the workload per CPU, at once; the mean of their wall and CPU times, in ms. */
 async function workload(): Promise<[number, number]> {
   const runs = Array.from(
     { length: CPUS },
-    () => new Deno.Command(`${ROOT}build/bench/spin`, { args: [ROUNDS] }).output(),
+    () => new Deno.Command(`${ROOT}/build/bench/spin`, { args: [ROUNDS] }).output(),
   );
   const times = (await Promise.all(runs)).map((o) =>
     new TextDecoder().decode(o.stdout).trim().split(" ").map(Number)
@@ -37,7 +33,7 @@ async function workload(): Promise<[number, number]> {
 /** Start profile.ts on every CPU and wait until it samples; its folded output to come. */
 async function startProfiler(): Promise<{ child: Deno.ChildProcess; folded: Promise<string> }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}scripts/profile.ts`, "-F", String(HZ), "--folded"],
+    args: ["run", "-A", `${ROOT}/scripts/profile.ts`, "-F", String(HZ), "--folded"],
     stdout: "piped",
     stderr: "piped",
   }).spawn();

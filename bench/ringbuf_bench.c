@@ -51,34 +51,6 @@ static int on_exec(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-struct producer {
-	int prog_fd;
-	__u64 count;
-	__u64 rate;
-	volatile int done;
-};
-
-static void *producer_main(void *arg)
-{
-	struct producer *p = arg;
-
-	produce(p->prog_fd, p->count, 0, CHUNK, p->rate);
-	p->done = 1;
-	return NULL;
-}
-
-/* `produce PID PROG_FD COUNT FLAGS [RATE]`: see produce_for() in bench_host.h. */
-static int produce_main(int argc, char **argv)
-{
-	if (argc != 6 && argc != 7) {
-		fprintf(stderr, "usage: %s produce PID PROG_FD COUNT FLAGS [RATE]\n", argv[0]);
-		return 2;
-	}
-	return produce_for(atoi(argv[2]), atoi(argv[3]), strtoull(argv[4], NULL, 10),
-			   strtoull(argv[5], NULL, 10), CHUNK,
-			   argc == 7 ? strtoull(argv[6], NULL, 10) : 0);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "produce") == 0)
@@ -132,6 +104,10 @@ int main(int argc, char **argv)
 
 			double last = t0;
 
+			/*
+			 * Written out in each baseline (not shared with perfbuf_bench.c): this
+			 * loop is the plain libbpf use the table compares with.
+			 */
 			pthread_create(&th, NULL, producer_main, &p);
 			for (;;) {
 				/* Timed to the last record read, not to when the loop notices the end. */

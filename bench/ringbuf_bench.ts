@@ -35,10 +35,13 @@ import { parseArgs } from "node:util";
 import { BpfObject, type RingBuffer } from "../mod.ts";
 import {
   addRounds,
+  CHILD_OPTIONS,
+  childRuns,
   ensureBuilt,
   flags,
+  forAwaitDrain,
   GO_MISSING,
-  peakRssKb,
+  LIVE_READERS,
   printTable,
   type Row,
   type Run,
@@ -79,24 +82,13 @@ const BPF_RB_NO_WAKEUP = 1;
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    child: { type: "boolean" },
-    kind: { type: "string" },
-    mode: { type: "string" },
-    reader: { type: "string" },
-    count: { type: "string" },
-    runs: { type: "string", default: "3" },
-    object: { type: "string" },
-    binary: { type: "string" },
+    ...CHILD_OPTIONS,
     rate: { type: "string", default: "0" },
     rounds: { type: "string", default: "1" },
     kinds: { type: "string" },
     modes: { type: "string" },
   },
 });
-
-function u64(n: number): Uint8Array {
-  return new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
-}
 
 // deno-lint-ignore no-explicit-any
 type Ring = RingBuffer<any>;
@@ -123,64 +115,15 @@ const DRAINERS: Record<string, (rb: Ring, kind: Kind, count: number) => number |
       }
       return events;
     },
-    forawait: async (rb, kind, count) => {
-      const use = CONSUMERS[kind];
-      let events = 0;
-      for await (const e of rb) {
-        use(e);
-        if (++events >= count) break;
-      }
-      return events;
-    },
+    forawait: (rb, kind, count) => forAwaitDrain(rb, CONSUMERS[kind], count),
   };
-
-/**
- * What a live reader knows of the producer (how many it sent, once it is done) and when
- * it last read: a run is timed to its last record read, not to when the loop notices
- * that the producer is done (up to a poll timeout later), as in the C baseline.
- */
-interface LiveState {
-  sent: number;
-  read: number;
-  last: number;
-  stop: AbortController;
-}
-
-/** Each live reader: read until every record sent is read. */
-const LIVE_READERS: Record<string, (rb: Ring, kind: Kind, st: LiveState) => Promise<void>> = {
-  poll: async (rb, kind, st) => {
-    const use = CONSUMERS[kind];
-    while (st.read < st.sent) {
-      const n = await rb.poll(100, use);
-      if (n > 0) {
-        st.read += n;
-        st.last = performance.now();
-      }
-    }
-  },
-  forawait: async (rb, kind, st) => {
-    const use = CONSUMERS[kind];
-    for await (const e of rb.events({ signal: st.stop.signal })) {
-      use(e);
-      // The clock every 64 events (it costs more than reading one): when the loop ends by
-      // an abort, the last read is at most 63 events after the last tick.
-      if ((++st.read & 63) === 0) st.last = performance.now();
-      if (st.read >= st.sent) {
-        st.last = performance.now();
-        break;
-      }
-    }
-  },
-};
 
 /** The reader side, in a child process: prints one JSON line per run. */
 async function child(): Promise<void> {
   const kind = values.kind as Kind;
   const spec = KINDS[kind];
-  const mode = values.mode!;
   const reader = values.reader!;
   const count = Number(values.count);
-  const runs = Number(values.runs);
   using obj = await BpfObject.open(values.object!);
   obj.load();
   const rb: Ring = obj.ringbuf(
@@ -190,53 +133,19 @@ async function child(): Promise<void> {
       u64: reader === "number" ? "number" : "bigint",
     },
   );
-  const counts = obj.map("counts");
-  const counter = (k: number) =>
-    Number(
-      new BigUint64Array(
-        counts.getBytes(new Uint8Array(new Uint32Array([k]).buffer))!.slice().buffer,
-      )[0],
-    );
   const prog = obj.program(spec.program);
-  for (let r = 0; r < runs; r++) {
-    for (const k of [0, 1]) counts.set(new Uint8Array(new Uint32Array([k]).buffer), u64(0));
-    let events = 0;
-    let seconds = 0;
-    if (mode === "drain") {
-      const ctx = new Uint8Array(
-        new BigUint64Array([BigInt(count), BigInt(BPF_RB_NO_WAKEUP)]).buffer,
-      );
-      const drain = DRAINERS[reader];
-      for (let i = 0; i < 8; i++) {
-        prog.testRun({ ctx, repeat: 0 });
-        const t0 = performance.now();
-        events += await drain(rb, kind, count);
-        seconds += (performance.now() - t0) / 1000;
-      }
-    } else {
-      const t0 = performance.now();
-      const st: LiveState = { sent: Infinity, read: 0, last: t0, stop: new AbortController() };
-      const rate = Number(values.rate);
-      const produced = runProducer(values.binary!, prog.fd, [count, 0, rate]).then(() => {
-        st.sent = counter(0);
-        if (st.read >= st.sent) st.stop.abort();
-      });
-      await LIVE_READERS[reader](rb, kind, st);
-      await produced;
-      events = st.read;
-      seconds = (st.last - t0) / 1000;
-    }
-    const run: Run = {
-      reader,
-      mode,
-      size: kind,
-      events,
-      seconds,
-      dropped: counter(1),
-      maxrss_kb: peakRssKb(),
-    };
-    console.log(JSON.stringify(run));
-  }
+  await childRuns({
+    reader,
+    mode: values.mode!,
+    kind,
+    runs: Number(values.runs),
+    counts: obj.map("counts"),
+    prog,
+    fillCtx: new Uint8Array(new BigUint64Array([BigInt(count), BigInt(BPF_RB_NO_WAKEUP)]).buffer),
+    drain: () => DRAINERS[reader](rb, kind, count),
+    produce: () => runProducer(values.binary!, prog.fd, [count, 0, Number(values.rate)]),
+    live: (st) => LIVE_READERS[reader](rb, CONSUMERS[kind], st),
+  });
   rb.close();
 }
 

@@ -12,15 +12,10 @@
 import { BpfObject } from "../mod.ts";
 import { Serve } from "../serve/server.ts";
 import { lookupBatches, nextKeyBatches } from "../bpf/map/batches.ts";
+import { median, ROOT } from "./stats.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const N = Number(Deno.args[0] ?? 100_000);
 const RUNS = Number(Deno.args[1] ?? 5);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function memory(): { rss: number; peak: number } {
   const status = Deno.readTextFileSync("/proc/self/status");
@@ -34,7 +29,7 @@ async function timed(fn: () => unknown | Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
-const c = new Deno.Command(`${ROOT}build/bench/serve_scrape`, {
+const c = new Deno.Command(`${ROOT}/build/bench/serve_scrape`, {
   args: [String(N), String(RUNS + 1)],
 }).outputSync();
 if (!c.success) throw new Error(new TextDecoder().decode(c.stderr));
@@ -43,7 +38,7 @@ const cRuns = new TextDecoder().decode(c.stdout).trim().split("\n").slice(1).map
 );
 
 const before = memory();
-const obj = await BpfObject.open(`${ROOT}build/bench/serve_bench.bpf.o`);
+const obj = await BpfObject.open(`${ROOT}/build/bench/serve_bench.bpf.o`);
 const serve = await Serve.start([{
   obj,
   source: "bench",

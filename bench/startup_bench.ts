@@ -16,7 +16,8 @@
  * @module
  */
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+import { median, ROOT } from "./stats.ts";
+
 const DENO = `${ROOT}/node_modules/.bin/deno`;
 const RUNS = Number(Deno.args[0] ?? 15);
 
@@ -61,7 +62,7 @@ async function timeTo(
 
 function stats(name: string, xs: number[]): void {
   xs.sort((a, b) => a - b);
-  const med = xs[Math.floor(xs.length / 2)];
+  const med = median(xs);
   console.log(
     `${name.padEnd(34)} median ${med.toFixed(1).padStart(6)} ms   min ${
       xs[0].toFixed(1).padStart(6)

@@ -2,14 +2,28 @@
  * What the ring and perf buffer benchmarks share: building the producer objects and C
  * baselines, running each reader in its own process (so each has its own JIT state and
  * peak RSS), pinned to one CPU for the drained cases, a producer process for bpfsh's live
- * cases, medians and the result table.
+ * cases, the child's timed runs and its live and `for await` readers, medians and the
+ * result table.
  *
  * @module
  */
 
-/** The repository root. */
-export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+import type { BpfMap, Program } from "../mod.ts";
+import { median, ROOT } from "./stats.ts";
+
 const DENO = `${ROOT}/node_modules/.bin/deno`;
+
+/** The command line of a benchmark's child reader (parseArgs options; see runChild). */
+export const CHILD_OPTIONS = {
+  child: { type: "boolean" },
+  kind: { type: "string" },
+  mode: { type: "string" },
+  reader: { type: "string" },
+  count: { type: "string" },
+  runs: { type: "string", default: "3" },
+  object: { type: "string" },
+  binary: { type: "string" },
+} as const;
 
 /** One measured run, as the C baselines and the child readers print it (JSON lines). */
 export interface Run {
@@ -147,17 +161,6 @@ export function flags(values: Record<string, string | number>): (string | number
 }
 
 /**
- * The median of some numbers.
- *
- * @param xs The numbers.
- * @returns The middle one (the upper middle for an even count).
- */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/**
  * This process's peak resident set size.
  *
  * @returns VmHWM in KiB.
@@ -171,7 +174,8 @@ export function peakRssKb(): number {
  * Run the producer of a live case in a process of its own: the C baseline binary's
  * `produce` mode, which takes the program fd from this process with pidfd_getfd and runs
  * it with BPF_PROG_TEST_RUN in chunks. (A Worker thread would put a second V8 isolate,
- * some 13 MB, into the reader's RSS; the C reader's producer is a pthread.)
+ * megabytes of it (bench/NOTES.md), into the reader's RSS; the C reader's producer is a
+ * pthread.)
  *
  * @param binary The C baseline binary.
  * @param progFd The producer program's fd in this process.
@@ -205,8 +209,8 @@ const HAS_TASKSET = (() => {
  * The command line of a drained case: pinned to CPU 0 when taskset is there. A drain
  * reads, on one thread, what the producer just wrote on that same thread: unpinned, the
  * thread may move to the other CPU in between and read the 16 MiB from afar, which made
- * the same reader 1.5× slower from one process to the next. Pinned, both C and bpfsh
- * read from the cache the producer wrote into.
+ * the same reader's rate swing from one process to the next (bench/NOTES.md). Pinned, both
+ * C and bpfsh read from the cache the producer wrote into.
  *
  * @param cmd The program.
  * @param args Its arguments.
@@ -320,5 +324,152 @@ export function printTable(
         row.rssMb.toFixed(0)
       } MB | ${row.warmupLosses} |`,
     );
+  }
+}
+
+/**
+ * What a live reader knows of the producer (how many it sent, once it is done) and when
+ * it last read: a run is timed to its last record read, not to when the loop notices
+ * that the producer is done (up to a poll timeout later), as in the C baselines.
+ */
+export interface LiveState {
+  sent: number;
+  read: number;
+  last: number;
+  stop: AbortController;
+}
+
+/** The part of a RingBuffer or PerfBuffer the live and `for await` readers use. */
+export interface BenchStream<E> extends AsyncIterable<E> {
+  poll(timeoutMs: number, cb: (ev: E) => void): Promise<number>;
+  events(opts: { signal: AbortSignal }): AsyncIterable<E>;
+}
+
+/**
+ * Read `count` events of a filled buffer with `for await`. A function of its own, like
+ * each drained reader (not a branch of one big async function), so its loop is compiled
+ * on its own and its counters live in registers, not in a closure context.
+ *
+ * @param stream The reader.
+ * @param use The consumer of each event.
+ * @param count How many events the fill wrote.
+ * @returns The events read.
+ */
+export async function forAwaitDrain(
+  // deno-lint-ignore no-explicit-any
+  stream: BenchStream<any>,
+  // deno-lint-ignore no-explicit-any
+  use: (ev: any) => void,
+  count: number,
+): Promise<number> {
+  let events = 0;
+  for await (const e of stream) {
+    use(e);
+    if (++events >= count) break;
+  }
+  return events;
+}
+
+/** Each live reader: read until every record sent is read. */
+export const LIVE_READERS: Record<
+  string,
+  // deno-lint-ignore no-explicit-any
+  (stream: BenchStream<any>, use: (ev: any) => void, st: LiveState) => Promise<void>
+> = {
+  poll: async (stream, use, st) => {
+    while (st.read < st.sent) {
+      const n = await stream.poll(100, use);
+      if (n > 0) {
+        st.read += n;
+        st.last = performance.now();
+      }
+    }
+  },
+  forawait: async (stream, use, st) => {
+    for await (const e of stream.events({ signal: st.stop.signal })) {
+      use(e);
+      // The clock every 64 events (it costs more than reading one): when the loop ends by
+      // an abort, the last read is at most 63 events after the last tick.
+      if ((++st.read & 63) === 0) st.last = performance.now();
+      if (st.read >= st.sent) {
+        st.last = performance.now();
+        break;
+      }
+    }
+  },
+};
+
+/** One reader's case in a child process, for {@link childRuns}. */
+export interface ChildCase {
+  reader: string;
+  mode: string;
+  kind: string;
+  runs: number;
+  /** The producer's `counts` map: [0] records sent, [1] records dropped. */
+  counts: BpfMap;
+  /** The producer program. */
+  prog: Program;
+  /** The test-run context of one fill (drained cases). */
+  fillCtx: Uint8Array;
+  /** Read a filled buffer. */
+  drain(): number | Promise<number>;
+  /** Run the live producer in a process of its own (see {@link runProducer}). */
+  produce(): Promise<void>;
+  /** Read live until `st.sent` records are read. */
+  live(st: LiveState): Promise<void>;
+  /** The samples the kernel reported lost so far (perf buffers). */
+  lost?(): number;
+}
+
+/**
+ * The reader side of a benchmark, in a child process: each run fills and drains the
+ * buffer 8 times (drained) or reads what a producer process writes (live), and prints one
+ * JSON line.
+ *
+ * @param c The case.
+ */
+export async function childRuns(c: ChildCase): Promise<void> {
+  const key = (k: number) => new Uint8Array(new Uint32Array([k]).buffer);
+  const counter = (k: number) =>
+    Number(new BigUint64Array(c.counts.getBytes(key(k))!.slice().buffer)[0]);
+  let lostBefore = c.lost?.() ?? 0;
+  for (let r = 0; r < c.runs; r++) {
+    for (const k of [0, 1]) c.counts.set(key(k), new Uint8Array(8));
+    let events = 0;
+    let seconds = 0;
+    if (c.mode === "drain") {
+      for (let i = 0; i < 8; i++) {
+        c.prog.testRun({ ctx: c.fillCtx, repeat: 0 });
+        const t0 = performance.now();
+        events += await c.drain();
+        seconds += (performance.now() - t0) / 1000;
+      }
+    } else {
+      const t0 = performance.now();
+      const st: LiveState = { sent: Infinity, read: 0, last: t0, stop: new AbortController() };
+      const produced = c.produce().then(() => {
+        st.sent = counter(0);
+        if (st.read >= st.sent) st.stop.abort();
+      });
+      await c.live(st);
+      await produced;
+      events = st.read;
+      seconds = (st.last - t0) / 1000;
+    }
+    const run: Run = {
+      reader: c.reader,
+      mode: c.mode,
+      size: c.kind,
+      events,
+      seconds,
+      dropped: counter(1),
+      maxrss_kb: peakRssKb(),
+    };
+    if (c.lost) {
+      const lost = c.lost();
+      run.lost = lost - lostBefore;
+      lostBefore = lost;
+    }
+    console.log(JSON.stringify(run));
   }
 }

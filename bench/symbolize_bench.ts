@@ -10,16 +10,11 @@
  */
 
 import { formatFrame, KernelSymbols, parseProcMaps, Symbolizer } from "../mod.ts";
+import { median, ROOT } from "./stats.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const N = Number(Deno.args[0] ?? 100_000);
 const RUNS = Number(Deno.args[1] ?? 5);
 const DEPTH = 127;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** A small deterministic PRNG (xorshift32), so every run names the same frames. */
 function random(seed: number): () => number {
@@ -30,7 +25,7 @@ function random(seed: number): () => number {
   };
 }
 
-const child = new Deno.Command(`${ROOT}build/tests/stack_chain`, {
+const child = new Deno.Command(`${ROOT}/build/tests/stack_chain`, {
   args: ["600000"],
   stdout: "null",
 }).spawn();
@@ -53,7 +48,7 @@ try {
   Deno.writeTextFileSync(file, [...addrs].map((a) => a.toString(16)).join("\n") + "\n");
 
   // C: same process, same frames.
-  const out = new Deno.Command(`${ROOT}build/bench/symbolize`, {
+  const out = new Deno.Command(`${ROOT}/build/bench/symbolize`, {
     args: [String(child.pid), file, String(RUNS)],
   }).outputSync();
   Deno.removeSync(file);
