@@ -7,6 +7,7 @@
 #define BENCH_EXEC_BPF_H
 
 #include "bench_events.h"
+#include "../include/maps.bpf.h"
 
 /* [0] records sent, [1] records dropped (the ring was full, or the kernel refused them). */
 struct {
@@ -23,14 +24,8 @@ struct exec_event *unused_exec __attribute__((unused));
 /* Add one test run's records sent and dropped to the counters. */
 static __always_inline void account(__u64 sent, __u64 dropped)
 {
-	__u32 k0 = 0, k1 = 1;
-	__u64 *s = bpf_map_lookup_elem(&counts, &k0);
-	__u64 *d = bpf_map_lookup_elem(&counts, &k1);
-
-	if (s)
-		__sync_fetch_and_add(s, sent);
-	if (d)
-		__sync_fetch_and_add(d, dropped);
+	array_add(&counts, 0, sent);
+	array_add(&counts, 1, dropped);
 }
 
 static const char exec_paths[16][40] = {

@@ -4,6 +4,7 @@
 // sched_process_exec fires once the new program runs, so comm is the new program's name.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "../include/maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -40,14 +41,9 @@ int on_exec(void *ctx)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct exec_key key = { .uid = (__u32)bpf_get_current_uid_gid() };
 	struct exec_event *ev;
-	__u64 one = 1, *n;
 
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
-	n = bpf_map_lookup_elem(&execs, &key);
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else
-		bpf_map_update_elem(&execs, &key, &one, BPF_NOEXIST);
+	increment(&execs, &key);
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev)

@@ -4,6 +4,7 @@
 // The value holds the slots and the exact sum, so Prometheus gets a true _sum.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "../include/maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -31,29 +32,15 @@ struct {
 	__type(value, struct latency);
 } latency SEC(".maps");
 
-/* bcc's bpf_log2l: floor(log2(v)) + 1, and 1 for v = 0. */
-static __always_inline __u32 log2l(__u64 v)
-{
-	__u32 r = 0;
-
-	while (v && r < 64) { /* bounded: the verifier sees at most 64 rounds */
-		v >>= 1;
-		r++;
-	}
-	return r ? r : 1;
-}
-
 SEC("tracepoint/raw_syscalls/sys_enter")
 int on_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	__u64 ts;
 
 	if (filter_pid && (id >> 32) != filter_pid)
 		return 0;
-	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
+	stamp(&start, &tid);
 	return 0;
 }
 
@@ -64,21 +51,13 @@ int on_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 nr = (__u32)ctx->id, slot;
 	struct latency *l;
-	__u64 *ts, delta;
+	__u64 delta;
 
-	ts = bpf_map_lookup_elem(&start, &tid);
-	if (!ts)
+	if (!elapsed(&start, &tid, &delta))
 		return 0;
-	delta = bpf_ktime_get_ns() - *ts;
-	bpf_map_delete_elem(&start, &tid);
-
-	l = bpf_map_lookup_elem(&latency, &nr);
-	if (!l) {
-		bpf_map_update_elem(&latency, &nr, &zero, BPF_NOEXIST);
-		l = bpf_map_lookup_elem(&latency, &nr);
-		if (!l)
-			return 0;
-	}
+	l = lookup_or_init(&latency, &nr, &zero);
+	if (!l)
+		return 0;
 	slot = log2l(delta);
 	if (slot >= SLOTS)
 		slot = SLOTS - 1;

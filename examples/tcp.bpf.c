@@ -4,6 +4,7 @@
 // established) as a log2 histogram whose slot is the key of an array map.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "../include/maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -51,59 +52,32 @@ struct {
 	__type(value, __u64); /* connects */
 } connect_latency SEC(".maps");
 
-static __always_inline __u32 log2l(__u64 v)
-{
-	__u32 r = 0;
-
-	while (v && r < 64) {
-		v >>= 1;
-		r++;
-	}
-	return r ? r : 1;
-}
-
-static __always_inline void count(void *map, void *key)
-{
-	__u64 one = 1, *n = bpf_map_lookup_elem(map, key);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else
-		bpf_map_update_elem(map, key, &one, BPF_NOEXIST);
-}
-
 SEC("tracepoint/sock/inet_sock_set_state")
 int on_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	struct transition t = { .oldstate = ctx->oldstate, .newstate = ctx->newstate };
-	__u64 sk = (__u64)ctx->skaddr, now, *sent;
+	__u64 sk = (__u64)ctx->skaddr, delta;
 
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
-	count(&transitions, &t);
+	increment(&transitions, &t);
 	if (t.newstate == TCP_SYN_SENT) {
 		struct destination d = { .dport = ctx->dport };
 
 		/* ctx fields are read with loads of their own size: copy the address with a helper */
 		bpf_probe_read_kernel(d.daddr, sizeof(d.daddr), ctx->daddr_v6);
-		count(&connects, &d);
-		now = bpf_ktime_get_ns();
-		bpf_map_update_elem(&syn_sent, &sk, &now, BPF_ANY);
-	} else if (t.oldstate == TCP_SYN_SENT) {
-		sent = bpf_map_lookup_elem(&syn_sent, &sk);
-		if (!sent)
-			return 0;
-		if (t.newstate == TCP_ESTABLISHED) {
-			__u32 slot = log2l((bpf_ktime_get_ns() - *sent) / 1000);
-			__u64 *n;
+		increment(&connects, &d);
+		stamp(&syn_sent, &sk);
+	} else if (t.oldstate == TCP_SYN_SENT && elapsed(&syn_sent, &sk, &delta) &&
+		   t.newstate == TCP_ESTABLISHED) {
+		__u32 slot = log2l(delta / 1000);
+		__u64 *n;
 
-			if (slot >= SLOTS)
-				slot = SLOTS - 1;
-			n = bpf_map_lookup_elem(&connect_latency, &slot);
-			if (n)
-				*n += 1; /* per-CPU: no other CPU writes this copy */
-		}
-		bpf_map_delete_elem(&syn_sent, &sk);
+		if (slot >= SLOTS)
+			slot = SLOTS - 1;
+		n = bpf_map_lookup_elem(&connect_latency, &slot);
+		if (n)
+			*n += 1; /* per-CPU: no other CPU writes this copy */
 	}
 	return 0;
 }

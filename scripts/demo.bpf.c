@@ -1,6 +1,7 @@
 // The live demo: every exec as an event on a ring buffer, and exec counts per uid.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "../include/maps.bpf.h"
 #include "lib/filter.bpf.h"
 
 struct exec_event {
@@ -32,11 +33,7 @@ int on_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (!task_allowed())
 		return 0;
 	u32 uid = (u32)bpf_get_current_uid_gid();
-	u64 one = 1, *n = bpf_map_lookup_elem(&execs_by_uid, &uid);
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else
-		bpf_map_update_elem(&execs_by_uid, &uid, &one, BPF_NOEXIST);
+	increment(&execs_by_uid, &uid);
 
 	struct exec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)

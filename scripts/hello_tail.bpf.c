@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "../include/maps.bpf.h"
 #include "lib/filter.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -45,14 +46,10 @@ struct event *unused_event __attribute__((unused));
 /* Syscalls that passed the filters but had no handler (read live from .bss). */
 __u64 unhandled = 0;
 
+/* Count a handled syscall. */
 static __always_inline void count(__u32 nr)
 {
-	__u64 one = 1, *n = bpf_map_lookup_elem(&handled, &nr);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else
-		bpf_map_update_elem(&handled, &nr, &one, BPF_NOEXIST);
+	increment(&handled, &nr);
 }
 
 SEC("raw_tp/sys_enter")

@@ -7,6 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "lib/filter.bpf.h"
+#include "../include/maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -29,26 +30,6 @@ struct {
 	__type(value, __u64); /* count */
 } hist SEC(".maps");
 
-/* bcc's bpf_log2l: floor(log2(v)) + 1, and 1 for v = 0. */
-static __always_inline __u32 log2_32(__u32 v)
-{
-	__u32 r, shift;
-
-	r = (v > 0xFFFF) << 4; v >>= r;
-	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
-static __always_inline __u32 log2l(__u64 v)
-{
-	__u32 hi = v >> 32;
-
-	return hi ? log2_32(hi) + 32 + 1 : log2_32(v) + 1;
-}
-
 /* Whether a task (not the current one) passes the pid, uid and comm filters. */
 static __always_inline bool task_wanted(struct task_struct *p)
 {
@@ -68,12 +49,10 @@ static __always_inline bool task_wanted(struct task_struct *p)
 static __always_inline int enqueue(struct task_struct *p)
 {
 	__u32 tid = p->pid;
-	__u64 ts;
 
 	if (!tid || !task_wanted(p))
 		return 0;
-	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
+	stamp(&start, &tid);
 	return 0;
 }
 
@@ -93,7 +72,7 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	static const __u64 zero;
-	__u64 *tsp, *count, delta;
+	__u64 *count, delta;
 	__u32 tid, slot;
 
 	/* Preempted while runnable: it waits in the run queue from now. */
@@ -101,25 +80,16 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 		enqueue(prev);
 
 	tid = next->pid;
-	tsp = bpf_map_lookup_elem(&start, &tid);
-	if (!tsp)
-		return 0;
-	delta = bpf_ktime_get_ns() - *tsp;
-	bpf_map_delete_elem(&start, &tid);
-	if ((__s64)delta < 0)
+	if (!elapsed(&start, &tid, &delta) || (__s64)delta < 0)
 		return 0;
 	delta /= in_ms ? 1000000 : 1000;
 
 	slot = log2l(delta);
 	if (slot >= MAX_SLOTS)
 		slot = MAX_SLOTS - 1;
-	count = bpf_map_lookup_elem(&hist, &slot);
-	if (!count) {
-		bpf_map_update_elem(&hist, &slot, &zero, BPF_NOEXIST);
-		count = bpf_map_lookup_elem(&hist, &slot);
-		if (!count)
-			return 0;
-	}
+	count = lookup_or_init(&hist, &slot, &zero);
+	if (!count)
+		return 0;
 	__sync_fetch_and_add(count, 1);
 	return 0;
 }

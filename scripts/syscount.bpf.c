@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "lib/filter.bpf.h"
+#include "../include/maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -36,12 +37,10 @@ SEC("tracepoint/raw_syscalls/sys_enter")
 int on_sys_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 ts;
 
 	if (!task_allowed())
 		return 0;
-	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
+	stamp(&start, &tid);
 	return 0;
 }
 
@@ -57,12 +56,8 @@ int on_sys_exit(struct trace_event_raw_sys_exit *ctx)
 
 	if (measure_latency) {
 		/* sys_enter applied the filters: a stamp means this task passed them. */
-		__u64 *ts = bpf_map_lookup_elem(&start, &tid);
-
-		if (!ts)
+		if (!elapsed(&start, &tid, &delta))
 			return 0;
-		delta = bpf_ktime_get_ns() - *ts;
-		bpf_map_delete_elem(&start, &tid);
 	} else if (!task_allowed()) {
 		return 0;
 	}
@@ -74,8 +69,8 @@ int on_sys_exit(struct trace_event_raw_sys_exit *ctx)
 	key = by_process ? (__u32)(id >> 32) : (__u32)ctx->id;
 	val = bpf_map_lookup_elem(&data, &key);
 	if (!val) {
-		bpf_map_update_elem(&data, &key, &zero, BPF_NOEXIST);
-		val = bpf_map_lookup_elem(&data, &key);
+		/* A new key: made here, and its comm taken once. */
+		val = lookup_or_init(&data, &key, &zero);
 		if (!val)
 			return 0;
 		if (by_process)

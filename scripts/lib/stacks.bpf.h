@@ -18,6 +18,7 @@
 
 #include "filter.bpf.h" /* COMM_LEN */
 #include "stack_pids.bpf.h"
+#include "../../include/maps.bpf.h"
 
 #define MAX_STACK_DEPTH 127
 
@@ -65,12 +66,7 @@ static __always_inline void stack_key_of_current(void *ctx, struct stack_key *ke
 /* Add to a key's count (or time). */
 static __always_inline void stack_count_add(struct stack_key *key, __u64 delta)
 {
-	__u64 *n = bpf_map_lookup_elem(&counts, key);
-
-	if (n)
-		__sync_fetch_and_add(n, delta);
-	else
-		bpf_map_update_elem(&counts, key, &delta, BPF_NOEXIST);
+	count_add(&counts, key, delta);
 }
 
 #endif /* BPFSH_STACKS_BPF_H */
