@@ -32,12 +32,6 @@ import { formatEvent } from "./lib/output.ts";
 const SPEC: ToolSpec = {
   name: "perfbuf_tail",
   summary: "Tail a BPF perf buffer, each event as [CPU] key=value pairs, with lost samples.",
-  filters: ["pid", "uid", "comm"],
-  filterHelp: {
-    pid: "only events whose pid (or tgid) field is PID",
-    uid: "only events whose uid field is UID",
-    comm: "only events whose comm (or command) field is COMM",
-  },
   ...tailArgs("perf_event_array", "Hello World on each execve", {
     pages: { type: "string", arg: "N", help: "data pages per CPU, a power of two (default 64)" },
   }),

@@ -31,12 +31,6 @@ import { formatEvent } from "./lib/output.ts";
 const SPEC: ToolSpec = {
   name: "ringbuf_tail",
   summary: "Tail a BPF ring buffer, each event as key=value pairs (or bytes in hex).",
-  filters: ["pid", "uid", "comm"],
-  filterHelp: {
-    pid: "only events whose pid (or tgid) field is PID",
-    uid: "only events whose uid field is UID",
-    comm: "only events whose comm (or command) field is COMM",
-  },
   ...tailArgs("ringbuf", "process execs and exits"),
   examples: [
     ["--duration 5", "5 seconds of execs and exits"],

@@ -40,12 +40,13 @@ export function openBeside(scriptUrl: string, file: string): Promise<BpfObject> 
 
 /**
  * The command line of a script that tails an event map of any object: an optional OBJECT,
- * `--map`, `--type` and `--count` (then the script's own options).
+ * `--map`, `--type` and `--count` (then the script's own options), and the pid, uid and
+ * comm filters, which match the events' own fields (eventMatcher, scripts/lib/filters.ts).
  *
  * @param mapType The map type it reads, e.g. `"ringbuf"`.
  * @param defaultObject What it loads without OBJECT, e.g. `"process execs and exits"`.
  * @param more The script's own options.
- * @returns The argument and options of its {@link ToolSpec}.
+ * @returns The argument, options and filters of its {@link ToolSpec}.
  * @example
  * ```ts
  * const SPEC: ToolSpec = { name: "x", summary: "…", ...tailArgs("ringbuf", "execs") };
@@ -55,8 +56,14 @@ export function tailArgs(
   mapType: string,
   defaultObject: string,
   more: Record<string, OptionSpec> = {},
-): Required<Pick<ToolSpec, "argument" | "options">> {
+): Required<Pick<ToolSpec, "argument" | "options" | "filters" | "filterHelp">> {
   return {
+    filters: ["pid", "uid", "comm"],
+    filterHelp: {
+      pid: "only events whose pid (or tgid) field is PID",
+      uid: "only events whose uid field is UID",
+      comm: "only events whose comm (or command) field is COMM",
+    },
     argument: { name: "OBJECT", help: `a .bpf.c or .bpf.o (default: ${defaultObject})` },
     options: {
       map: {
