@@ -171,23 +171,20 @@ export function checkBtf(blob: Uint8Array, op = "check BTF"): BtfData {
         edges[n++] = words[p + 4];
         bad ||= words[p + 3] >= count || words[p + 4] >= count;
         break;
-      case BTF_KIND.STRUCT:
-      case BTF_KIND.UNION:
-        for (let i = 0, q = p + 3; i < vlen; i++, q += 3) {
-          const t = words[q + 1];
-          edges[n++] = t;
-          if (t >= count || (words[q] >= strLen && words[q] !== 0)) bad = true;
-        }
-        break;
       case BTF_KIND.FUNC_PROTO:
         edges[n++] = sizeOrType;
         bad ||= sizeOrType >= count;
-        for (let i = 0, q = p + 3; i < vlen; i++, q += 2) {
+      // falls through: its params (name, type) are read as members (name, type, offset) are
+      case BTF_KIND.STRUCT:
+      case BTF_KIND.UNION: {
+        const stride = kind === BTF_KIND.FUNC_PROTO ? 2 : 3;
+        for (let i = 0, q = p + 3; i < vlen; i++, q += stride) {
           const t = words[q + 1];
           edges[n++] = t;
           if (t >= count || (words[q] >= strLen && words[q] !== 0)) bad = true;
         }
         break;
+      }
       case BTF_KIND.DATASEC:
         for (let i = 0, q = p + 3; i < vlen; i++, q += 3) {
           edges[n++] = words[q];
