@@ -6,6 +6,7 @@
  */
 
 import { BpfError } from "../../ffi/errors.ts";
+import { buildIdOf, parseNotes } from "../elf/image.ts";
 import { cacheDir, exists, PRIVATE, sha256Hex, writeFileAtomic } from "./cache.ts";
 import { cacheEntry, trustedCacheDir, trustedEntry } from "./trust.ts";
 import { findTool, runTool } from "./toolchain.ts";
@@ -14,8 +15,6 @@ import { findTool, runTool } from "./toolchain.ts";
 const KERNEL_BTF = "/sys/kernel/btf/vmlinux";
 /** ELF notes of the running kernel, including its GNU build id. */
 const KERNEL_NOTES = "/sys/kernel/notes";
-/** ELF note type of a GNU build id. */
-const NT_GNU_BUILD_ID = 3;
 
 let kernelKeyMemo: Promise<string> | undefined;
 
@@ -30,24 +29,7 @@ let kernelKeyMemo: Promise<string> | undefined;
  * ```
  */
 export function parseBuildId(notes: Uint8Array): string | undefined {
-  const view = new DataView(notes.buffer, notes.byteOffset, notes.byteLength);
-  const align4 = (n: number) => (n + 3) & ~3;
-  for (let off = 0; off + 12 <= notes.length;) {
-    const namesz = view.getUint32(off, true);
-    const descsz = view.getUint32(off + 4, true);
-    const type = view.getUint32(off + 8, true);
-    const nameStart = off + 12;
-    const descStart = nameStart + align4(namesz);
-    const end = descStart + align4(descsz);
-    if (end > notes.length) return undefined;
-    const name = new TextDecoder().decode(notes.subarray(nameStart, nameStart + namesz));
-    if (type === NT_GNU_BUILD_ID && name === "GNU\0" && descsz > 0) {
-      return Array.from(notes.subarray(descStart, descStart + descsz))
-        .map((b) => b.toString(16).padStart(2, "0")).join("");
-    }
-    off = end;
-  }
-  return undefined;
+  return buildIdOf(parseNotes(notes));
 }
 
 /**

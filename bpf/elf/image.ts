@@ -266,8 +266,7 @@ export class ElfImage implements Disposable {
    * ```
    */
   buildId(): string | undefined {
-    const n = this.notes().find((x) => x.name === "GNU" && x.type === NT_GNU_BUILD_ID);
-    return n ? hex(n.desc) : undefined;
+    return buildIdOf(this.notes());
   }
 
   /**
@@ -496,6 +495,17 @@ export function parseNotes(bytes: Uint8Array): ElfNote[] {
     at = end;
   }
   return out;
+}
+
+/**
+ * The GNU build-id among ELF notes, in hex.
+ *
+ * @param notes Notes, as {@link parseNotes} reads them.
+ * @returns The first non-empty GNU build-id, or undefined when there is none.
+ */
+export function buildIdOf(notes: ElfNote[]): string | undefined {
+  const n = notes.find((x) => x.name === "GNU" && x.type === NT_GNU_BUILD_ID && x.desc.length);
+  return n ? hex(n.desc) : undefined;
 }
 
 function align4(n: number): number {
