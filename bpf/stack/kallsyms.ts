@@ -59,30 +59,40 @@ export class KernelSymbols {
   readonly loadMs: number;
   /** Whether the file hid every address (not root, or `kernel.kptr_restrict`). */
   readonly hidden: boolean;
-  #bytes: Uint8Array;
+  #bytes: Uint8Array = new Uint8Array(0);
   /** Address minus the base, as exact doubles (the span of kernel code is far below 2^53). */
-  #keys: Float64Array;
-  #base: bigint;
-  #nameStart: Uint32Array;
-  #nameEnd: Uint32Array;
+  #keys: Float64Array = new Float64Array(0);
+  #base = 0n;
+  #nameStart: Uint32Array = new Uint32Array(0);
+  #nameEnd: Uint32Array = new Uint32Array(0);
   /** Module index per symbol (0: the kernel image). */
-  #module: Uint16Array;
-  #modules: (string | undefined)[];
+  #module: Uint16Array = new Uint16Array(0);
+  #modules: (string | undefined)[] = [];
   #names = new Map<number, string>();
   #lastReload = 0;
 
   private constructor(path: string, bytes: Uint8Array, startMs: number) {
     this.path = path;
-    this.#bytes = bytes;
+    this.hidden = this.#adopt(bytes);
+    this.loadMs = performance.now() - startMs;
+  }
+
+  /**
+   * Take a file's contents as the table (at load, and at each reload).
+   *
+   * @returns Whether the file hid every address.
+   */
+  #adopt(bytes: Uint8Array): boolean {
     const t = parseKallsyms(bytes);
-    this.hidden = t.hidden;
+    this.#bytes = bytes;
     this.#keys = t.keys;
     this.#base = t.base;
     this.#nameStart = t.nameStart;
     this.#nameEnd = t.nameEnd;
     this.#module = t.module;
     this.#modules = t.modules;
-    this.loadMs = performance.now() - startMs;
+    this.#names.clear();
+    return t.hidden;
   }
 
   /**
@@ -235,15 +245,7 @@ export class KernelSymbols {
     } catch {
       return false;
     }
-    const t = parseKallsyms(bytes);
-    this.#bytes = bytes;
-    this.#keys = t.keys;
-    this.#base = t.base;
-    this.#nameStart = t.nameStart;
-    this.#nameEnd = t.nameEnd;
-    this.#module = t.module;
-    this.#modules = t.modules;
-    this.#names.clear();
+    this.#adopt(bytes);
     return true;
   }
 
