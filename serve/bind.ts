@@ -203,6 +203,16 @@ function bindHistogram(
   // The sum is in the program's unit, like the slots: scaled as the bounds are.
   const unit = bs.multiplier;
   const vf = value(spec.value, `${where}.value`);
+  /** The reader of a layout, adding each entry's counts to its series with `add`. */
+  const histogram = (
+    layout: BucketLayout,
+    add: (b: RawBatch) => (counts: Float64Array, i: number) => void,
+  ): MetricReader => ({
+    spec,
+    labelNames,
+    layout,
+    read: () => readHistogram(map, keyLabels, layout.le.length + 1, sums, unit, add),
+  });
 
   // Where the slot is: a key field, the whole key (an integer key, scalar counts), or the
   // index into an array of counts (the value, or a value field).
@@ -241,49 +251,35 @@ function bindHistogram(
     }
     needInt(vf, spec.value ? `value field '${spec.value}'` : `the ${valueWhat(map)}`, where);
     const counts = summedInts(map, vf);
-    const nb = layout.le.length + 1;
     const slotSize = sf.shape.size;
     const slotSigned = sf.shape.signed;
     const slotAt = sf.offset;
     const ks = map.keySize;
-    return {
-      spec,
-      labelNames,
-      layout,
-      read: () =>
-        readHistogram(map, keyLabels, nb, sums, unit, (b) => {
-          const slot = intReader(b.keys, slotSize, slotSigned);
-          const cnt = counts(b.values);
-          return (row, i) => {
-            row[bucketOf(layout, slot(i * ks + slotAt))] += cnt(i);
-          };
-        }),
-    };
+    return histogram(layout, (b) => {
+      const slot = intReader(b.keys, slotSize, slotSigned);
+      const cnt = counts(b.values);
+      return (row, i) => {
+        row[bucketOf(layout, slot(i * ks + slotAt))] += cnt(i);
+      };
+    });
   }
 
   // The value (or a value field) is an array of counts, one per slot.
   const el = vf.elements!;
   const layout = bucketLayout(bs, el.count, where);
-  const nb = layout.le.length + 1;
   const ncpu = map.perCpu ? possibleCpus() : 1;
   const stride = map.perCpu ? (map.valueSize + 7) & ~7 : map.valueSize;
   const entry = stride * ncpu;
   const bucketOfSlot = Array.from({ length: el.count }, (_, j) => bucketOf(layout, layout.min + j));
-  return {
-    spec,
-    labelNames,
-    layout,
-    read: () =>
-      readHistogram(map, keyLabels, nb, sums, unit, (b) => {
-        const r = intReader(b.values, el.size, el.signed);
-        return (row, i) => {
-          for (let c = 0; c < ncpu; c++) {
-            const base = i * entry + c * stride + vf.offset;
-            for (let j = 0; j < el.count; j++) row[bucketOfSlot[j]] += r(base + j * el.size);
-          }
-        };
-      }),
-  };
+  return histogram(layout, (b) => {
+    const r = intReader(b.values, el.size, el.signed);
+    return (row, i) => {
+      for (let c = 0; c < ncpu; c++) {
+        const base = i * entry + c * stride + vf.offset;
+        for (let j = 0; j < el.count; j++) row[bucketOfSlot[j]] += r(base + j * el.size);
+      }
+    };
+  });
 }
 
 /**
