@@ -30,7 +30,7 @@ import {
 } from "../system/perf_event.ts";
 import { type Decoder, type DecoderFactory, eventDecoder } from "./decoder.ts";
 import { Mapping } from "./mapping.ts";
-import { EventStream, reentered } from "./stream.ts";
+import { checkStreamMap, EventStream, reentered } from "./stream.ts";
 import type { RawCallback, StreamMap, StreamOptions, StreamStats } from "./types.ts";
 
 const PERF_RECORD_LOST = PERF_RECORD.LOST;
@@ -253,13 +253,7 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
     super(opts);
     this.map = map;
     this.label = `perf buffer '${map.name}'`;
-    if (map.type !== "perf_event_array") {
-      throw new BpfError({
-        op: "perf buffer open",
-        message: `map '${map.name}' is a ${map.type} map, not a perf_event_array`,
-        hint: map.type === "ringbuf" ? "read it with obj.ringbuf()" : undefined,
-      });
-    }
+    checkStreamMap(map, "perf buffer");
     const pages = opts.pageCount ?? 64;
     if (!(pages > 0 && Number.isInteger(pages) && (pages & (pages - 1)) === 0)) {
       throw new BpfError({

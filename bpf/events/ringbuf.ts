@@ -41,7 +41,7 @@ import { BpfError } from "../../ffi/errors.ts";
 import { pageSize, PROT_READ, PROT_WRITE } from "../../ffi/libc.ts";
 import { type Decoder, eventDecoder } from "./decoder.ts";
 import { Mapping } from "./mapping.ts";
-import { EventStream, reentered } from "./stream.ts";
+import { checkStreamMap, EventStream, reentered } from "./stream.ts";
 import type { RawCallback, StreamMap, StreamOptions, StreamStats } from "./types.ts";
 
 const { BUSY_BIT, DISCARD_BIT, LENGTH_MASK } = BPF_RINGBUF;
@@ -209,13 +209,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
     super(opts);
     this.map = map;
     this.label = `ring buffer '${map.name}'`;
-    if (map.type !== "ringbuf") {
-      throw new BpfError({
-        op: "ring buffer open",
-        message: `map '${map.name}' is a ${map.type} map, not a ringbuf`,
-        hint: map.type === "perf_event_array" ? "read it with obj.perfbuf()" : undefined,
-      });
-    }
+    checkStreamMap(map, "ring buffer");
     const { decoderFor, typeName } = eventDecoder(map, opts.type, "ring buffer", opts.u64);
     this.typeName = typeName;
     this.#decoderFor = decoderFor as (bytes: Uint8Array) => Decoder<T>;

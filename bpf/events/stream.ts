@@ -24,7 +24,7 @@ import { BpfError } from "../../ffi/errors.ts";
 import { BatchIterator, EventIterator } from "./iterator.ts";
 import { Pacer } from "./pacing.ts";
 import { Poller } from "./poller.ts";
-import type { IterateOptions, RawCallback, StreamOptions } from "./types.ts";
+import type { IterateOptions, RawCallback, StreamMap, StreamOptions } from "./types.ts";
 
 /**
  * The error for reading a stream from inside its own callback, which would deliver the
@@ -42,6 +42,33 @@ export function reentered(label: string): BpfError {
     op: "read",
     message: `${label} was read again from inside its own event callback`,
     hint: "collect events in the callback and process them after consume() returns",
+  });
+}
+
+/** The map type each reader reads, and the reader of the other type. */
+const STREAM_KINDS = {
+  "ring buffer": { type: "ringbuf", other: "perf_event_array", otherReader: "obj.perfbuf()" },
+  "perf buffer": { type: "perf_event_array", other: "ringbuf", otherReader: "obj.ringbuf()" },
+} as const;
+
+/**
+ * Refuse a map a reader cannot read, naming the other reader when the map is its kind.
+ *
+ * @param map The map handed to the reader.
+ * @param what The reader: `"ring buffer"` or `"perf buffer"`.
+ * @throws {BpfError} op `"<what> open"` when the map is of another type.
+ * @example
+ * ```ts
+ * checkStreamMap(map, "ring buffer"); // throws for a perf_event_array, hinting obj.perfbuf()
+ * ```
+ */
+export function checkStreamMap(map: StreamMap, what: keyof typeof STREAM_KINDS): void {
+  const kind = STREAM_KINDS[what];
+  if (map.type === kind.type) return;
+  throw new BpfError({
+    op: `${what} open`,
+    message: `map '${map.name}' is a ${map.type} map, not a ${kind.type}`,
+    hint: map.type === kind.other ? `read it with ${kind.otherReader}` : undefined,
   });
 }
 
