@@ -9,9 +9,9 @@
 import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { libbpf } from "../../ffi/libbpf.ts";
-import { cstr, errno, libc, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "../../ffi/libc.ts";
+import { O_DIRECTORY } from "../../ffi/libc.ts";
 import { mountPointOf } from "../system/mounts.ts";
-import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
+import { type AttachContext, attachThroughFile, type LinkRelease } from "./link.ts";
 
 /**
  * The cgroup v2 directory a target names: an absolute path inside a cgroup2 mount, or a
@@ -73,22 +73,17 @@ export function cgroupPath(target: string, op: string): string {
  */
 export function attachCgroup(ctx: AttachContext, target: string): LinkRelease {
   const path = cgroupPath(target, ctx.op);
-  const fd = libc().open(cstr(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw new BpfError({ op: ctx.op, errno: errno(), message: `cannot open '${path}'` });
-  try {
-    return attachWithLibbpf(
-      ctx,
-      () => libbpf().bpf_program__attach_cgroup(ctx.ptr, fd),
-      (code) =>
-        code === ERRNO.EBADF
-          ? `'${path}' is not a cgroup v2 directory`
-          : code === ERRNO.EINVAL
-          ? "the program's section names no cgroup attach type (cgroup_skb/ingress, " +
-            "cgroup/connect4, sockops, …)"
-          : undefined,
-    );
-  } finally {
-    // The link holds the cgroup; the directory fd is no longer needed.
-    libc().close(fd);
-  }
+  return attachThroughFile(
+    ctx,
+    path,
+    O_DIRECTORY,
+    (fd) => libbpf().bpf_program__attach_cgroup(ctx.ptr, fd),
+    (code) =>
+      code === ERRNO.EBADF
+        ? `'${path}' is not a cgroup v2 directory`
+        : code === ERRNO.EINVAL
+        ? "the program's section names no cgroup attach type (cgroup_skb/ingress, " +
+          "cgroup/connect4, sockops, …)"
+        : undefined,
+  );
 }

@@ -5,7 +5,7 @@
  */
 
 import { check, checkPtr, libbpf, withLog } from "../../ffi/libbpf.ts";
-import { cstr } from "../../ffi/libc.ts";
+import { cstr, errno as lastErrno, libc, O_CLOEXEC, O_RDONLY } from "../../ffi/libc.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { pinPath } from "../system/mounts.ts";
 
@@ -224,4 +224,39 @@ export function attachWithLibbpf(
 ): LinkRelease {
   const { result, log, errno } = withLog(call);
   return libbpfLink(checkPtr(result, { op: ctx.op, log, errno, hint: hint?.(errno) }));
+}
+
+/**
+ * Attach through a file the libbpf call takes by fd (a cgroup directory, a namespace
+ * file): opened read-only for the call, and closed after it, as the link holds what the
+ * file names.
+ *
+ * @param ctx The program and operation.
+ * @param path The file.
+ * @param flags More open flags (e.g. `O_DIRECTORY`).
+ * @param call The libbpf call, given the fd.
+ * @param hint A hint for the failure, from its errno.
+ * @returns The link's release.
+ * @example
+ * ```ts
+ * attachThroughFile(ctx, "/proc/self/ns/net", 0, (fd) =>
+ *   libbpf().bpf_program__attach_netns(ctx.ptr, fd));
+ * ```
+ */
+export function attachThroughFile(
+  ctx: AttachContext,
+  path: string,
+  flags: number,
+  call: (fd: number) => Deno.PointerValue,
+  hint?: (errno: number) => string | undefined,
+): LinkRelease {
+  const fd = libc().open(cstr(path), O_RDONLY | O_CLOEXEC | flags);
+  if (fd < 0) {
+    throw new BpfError({ op: ctx.op, errno: lastErrno(), message: `cannot open '${path}'` });
+  }
+  try {
+    return attachWithLibbpf(ctx, () => call(fd), hint);
+  } finally {
+    libc().close(fd);
+  }
 }

@@ -137,16 +137,25 @@ function tracepoints(glob: string): string[] {
   return out.sort().slice(0, LISTING_LIMIT);
 }
 
-function rawTracepoints(glob: string): string[] {
+/**
+ * The kernel BTF names that start with `prefix` (a raw tracepoint's `typedef btf_trace_`,
+ * an iterator's `struct bpf_iter__`), without it, that match the glob, listed as `KIND:name`;
+ * none without kernel BTF.
+ */
+function kernelBtfNames(prefix: string, kind: string, glob: string): string[] {
   let names: string[];
   try {
-    names = Btf.kernel().names("typedef btf_trace_");
+    names = Btf.kernel().names(prefix);
   } catch {
     return [];
   }
   const re = globRegExp(glob || "*");
-  return names.map((n) => n.replace(/^typedef btf_trace_/, "")).filter((n) => re.test(n))
-    .map((n) => `rawtracepoint:${n}`);
+  return names.map((n) => n.slice(prefix.length)).filter((n) => re.test(n))
+    .map((n) => `${kind}:${n}`);
+}
+
+function rawTracepoints(glob: string): string[] {
+  return kernelBtfNames("typedef btf_trace_", "rawtracepoint", glob);
 }
 
 function functions(kind: "kprobe" | "fentry", glob: string): string[] {
@@ -154,15 +163,7 @@ function functions(kind: "kprobe" | "fentry", glob: string): string[] {
 }
 
 function iterators(glob: string): string[] {
-  let names: string[];
-  try {
-    names = Btf.kernel().names("struct bpf_iter__");
-  } catch {
-    return [];
-  }
-  const re = globRegExp(glob || "*");
-  return names.map((n) => n.replace(/^struct bpf_iter__/, "")).filter((n) => re.test(n))
-    .map((n) => `iter:${n}`);
+  return kernelBtfNames("struct bpf_iter__", "iter", glob);
 }
 
 /** `BINARY:GLOB`: the binary is everything before the last colon. */

@@ -8,8 +8,7 @@
 import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { libbpf } from "../../ffi/libbpf.ts";
-import { cstr, errno, libc, O_CLOEXEC, O_RDONLY } from "../../ffi/libc.ts";
-import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
+import { type AttachContext, attachThroughFile, type LinkRelease } from "./link.ts";
 
 /**
  * The namespace file a target names: a path (`/proc/PID/ns/net`, `/run/netns/NAME`), or a
@@ -51,20 +50,16 @@ export function netnsPath(target: string, op: string): string {
  */
 export function attachNetns(ctx: AttachContext, target: string): LinkRelease {
   const path = netnsPath(target, ctx.op);
-  const fd = libc().open(cstr(path), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw new BpfError({ op: ctx.op, errno: errno(), message: `cannot open '${path}'` });
-  try {
-    return attachWithLibbpf(
-      ctx,
-      () => libbpf().bpf_program__attach_netns(ctx.ptr, fd),
-      (code) =>
-        code === ERRNO.EINVAL
-          ? `'${path}' is not a network namespace file`
-          : code === ERRNO.EEXIST
-          ? "that namespace already has a flow dissector program (bpftool net)"
-          : undefined,
-    );
-  } finally {
-    libc().close(fd);
-  }
+  return attachThroughFile(
+    ctx,
+    path,
+    0,
+    (fd) => libbpf().bpf_program__attach_netns(ctx.ptr, fd),
+    (code) =>
+      code === ERRNO.EINVAL
+        ? `'${path}' is not a network namespace file`
+        : code === ERRNO.EEXIST
+        ? "that namespace already has a flow dissector program (bpftool net)"
+        : undefined,
+  );
 }
