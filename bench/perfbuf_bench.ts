@@ -9,7 +9,8 @@
  *
  * - drained: a 16 MiB per-CPU ring is filled, then read until empty (8 fills per run);
  *   the C reader is a raw libbpf perf buffer waking every 64 samples like bpfsh's, as
- *   libbpf's default wake-up per sample makes the untimed fill 20× slower here;
+ *   libbpf's default wake-up per sample makes the untimed fill many times slower
+ *   (bench/NOTES.md);
  * - live: a producer (a thread of the C reader; a process of its own for bpfsh's, so it
  *   weighs nothing on bpfsh's RSS) writes N samples while the reader waits and reads
  *   (16 MiB rings), timed to the last sample read; libbpf asks the kernel for a wake-up
@@ -52,9 +53,10 @@ const KINDS: Record<Kind, { type: string; program: string }> = {
 };
 const DRAIN_PAGES = 4096;
 /**
- * 16 MiB rings live too: on this VM the kernel delivers perf wake-ups (irq_work) only at
- * timer ticks or when the producer's BPF_PROG_TEST_RUN returns, so a small ring overflows
- * between two wake-ups of any reader that does not throttle the producer.
+ * 16 MiB rings live too: where the kernel delivers perf wake-ups (irq_work) only at timer
+ * ticks or when the producer's BPF_PROG_TEST_RUN returns (as on the VM of bench/NOTES.md),
+ * a small ring overflows between two wake-ups of any reader that does not throttle the
+ * producer.
  */
 const LIVE_PAGES = 4096;
 

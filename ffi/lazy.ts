@@ -1,7 +1,8 @@
 /**
- * Lazy symbol binding: Deno spends ~0.07 ms per symbol at `Deno.dlopen` (it compiles a
- * call stub for each; ~0.2 ms with `buffer` parameters), plus ~0.05 ms per `Deno.dlopen`
- * call, so binding the whole libbpf table up front costs ~10 ms of start-up. Here each
+ * Lazy symbol binding: Deno compiles a call stub for each symbol at `Deno.dlopen` (dearer
+ * with `buffer` parameters), and each `Deno.dlopen` call costs something of its own, so
+ * binding the whole libbpf table up front costs milliseconds of start-up (the figures are
+ * in bench/NOTES.md). Here each
  * symbol is bound on first use (a script touches about a third of them), and symbols that
  * are always used together (a group: those opening, loading and attaching an object, say)
  * are bound together, in one `Deno.dlopen` call.

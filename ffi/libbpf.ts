@@ -243,8 +243,8 @@ const symbols = {
 
 /**
  * What opening, loading and attaching an object and finding its maps always calls: bound in
- * one go on the first of them (see ffi/lazy.ts), ~1 ms sooner than one by one. (Closing
- * comes later: its symbols are bound when it happens.)
+ * one go on the first of them (see ffi/lazy.ts), sooner than one by one (bench/NOTES.md).
+ * (Closing comes later: its symbols are bound when it happens.)
  */
 const LOAD_PATH: readonly (keyof typeof symbols)[] = [
   "bpf_object__open_mem",

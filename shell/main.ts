@@ -103,7 +103,8 @@ export function parseCli(argv: string[]): CliOptions {
  * Import a module of the shell when it is needed. The specifier is computed, not a string
  * literal, on purpose: Deno loads every literal `import("...")` of the main module, and all
  * they import, before the first line runs. Literals here would read and compile the whole
- * shell and core (~60 modules, ~4 ms) before a script run, which needs none of them.
+ * shell and core (dozens of modules: bench/NOTES.md) before a script run, which needs none
+ * of them.
  *
  * @param path The module, relative to this file.
  * @returns The module.

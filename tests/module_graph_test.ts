@@ -1,6 +1,6 @@
 // What importing mod.ts loads: only the project's own modules. An npm package or a node:
 // builtin in its static graph is loaded by every script at start-up (node:zlib alone cost
-// ~20 ms); such dependencies are imported on first use instead.
+// milliseconds: bench/NOTES.md); such dependencies are imported on first use instead.
 import { assertEquals } from "./assert.ts";
 import { ROOT } from "./helpers.ts";
 

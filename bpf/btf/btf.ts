@@ -4,8 +4,8 @@
  * events and globals.
  *
  * Parsing is lazy: one pass indexes where each type record starts; names and members
- * are decoded when a type is asked for, so {@link Btf.kernel} stays fast on the 5 MB
- * kernel BTF.
+ * are decoded when a type is asked for, so {@link Btf.kernel} stays fast on the kernel's
+ * BTF (megabytes).
  *
  * @example
  * ```ts

@@ -3,7 +3,7 @@
  * section, the string table, and decoding one type record on demand.
  *
  * Indexing only records where each type starts (a Uint32Array of word offsets), so
- * parsing the 5 MB kernel BTF costs one tight loop; names and members are decoded when
+ * parsing the kernel's BTF (megabytes) costs one tight loop; names and members are decoded when
  * a type is asked for.
  *
  * @module

@@ -2,7 +2,8 @@
  * Minimal CO-RE BTF per object and kernel (the BTFGen technique of `bpftool gen
  * min_core_btf`): a few hundred bytes holding just the kernel types an object's CO-RE
  * relocations name. Given to libbpf as `btf_custom_path`, it spares the load from parsing
- * the whole kernel BTF (5.5 MB: ~12 ms of a ~14 ms load here).
+ * the whole kernel BTF (megabytes: most of a load's time, as the README's Speed section
+ * measures).
  *
  * Made next to every compiled object; looked up by the object's bytes and the kernel build,
  * so a new kernel or a changed object never meets a stale file.

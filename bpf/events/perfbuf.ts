@@ -457,7 +457,7 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
     }
   }
 
-  /** Read one CPU's ring as zero-copy views. */
+  /** Read one CPU's ring as zero-copy views: #drain's walk, written out (see there). */
   #drainRaw(ring: CpuRing, limit: number, cb: RawCallback): number {
     const head = ring.head();
     const start = ring.tail;

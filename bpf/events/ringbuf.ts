@@ -396,6 +396,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
 
   /** Deliver up to `limit` records as zero-copy views. */
   protected drainRaw(cb: RawCallback, limit: number): number {
+    // #drainSlice's walk, written out on purpose (one call site per event: see there).
     if (this.#draining) throw reentered(this.label);
     this.#draining = true;
     const u32 = this.#u32;
