@@ -9,6 +9,7 @@
  * @module
  */
 
+import { OutputText } from "../tests/output_text.ts";
 import { median, ROOT } from "./stats.ts";
 
 const ROUNDS = Deno.args[0] ?? "400000000";
@@ -38,16 +39,9 @@ async function startProfiler(): Promise<{ child: Deno.ChildProcess; folded: Prom
     stderr: "piped",
   }).spawn();
   const folded = new Response(child.stdout).text();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let err = "";
-  while (!/Sampling/.test(err)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`profile.ts did not start: ${err}`);
-    err += value;
-  }
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })();
+  const err = new OutputText(child.stderr);
+  if (!await err.until(/Sampling/)) throw new Error(`profile.ts did not start: ${err.text}`);
+  err.rest(); // drained as it comes, so the child never blocks on a full pipe
   return { child, folded };
 }
 

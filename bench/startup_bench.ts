@@ -16,6 +16,7 @@
  * @module
  */
 
+import { OutputText } from "../tests/output_text.ts";
 import { median, ROOT } from "./stats.ts";
 
 const DENO = `${ROOT}/node_modules/.bin/deno`;
@@ -36,27 +37,19 @@ async function timeTo(
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let ms = NaN;
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += value;
-    if (seen.includes(marker)) {
-      ms = performance.now() - t0;
-      break;
-    }
-  }
+  const out = new OutputText(child.stdout);
+  const ms = await out.until(marker) ? performance.now() - t0 : NaN;
   try {
     child.kill("SIGTERM");
   } catch {
     // Already gone.
   }
-  await reader.cancel().catch(() => {});
+  await out.close();
   if (stdin === "piped") await child.stdin.close().catch(() => {});
   await child.status;
-  if (Number.isNaN(ms)) throw new Error(`'${cmd.join(" ")}' never printed '${marker}': ${seen}`);
+  if (Number.isNaN(ms)) {
+    throw new Error(`'${cmd.join(" ")}' never printed '${marker}': ${out.text}`);
+  }
   return ms;
 }
 

@@ -17,7 +17,9 @@
  * @module
  */
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+import { OutputText } from "../tests/output_text.ts";
+import { median, ROOT } from "./stats.ts";
+
 const RUNS = Number(Deno.args[0] ?? 9);
 
 type Mode = "tcx" | "netlink" | "bare";
@@ -74,14 +76,9 @@ async function once(
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const r = JSON.parse(text) as { ms: number; reaper: number | null };
+  const out = new OutputText(proc.stdout);
+  await out.until("\n");
+  const r = JSON.parse(out.text) as { ms: number; reaper: number | null };
   // Let the reaper finish starting before its memory is read.
   await new Promise((res) => setTimeout(res, 300));
   const rss = r.reaper ? rssKiB(r.reaper) : undefined;
@@ -93,18 +90,12 @@ async function once(
     while (filterOnLo()) await new Promise((res) => setTimeout(res, 2));
     cleanupMs = performance.now() - t0;
   }
-  reader.releaseLock();
-  await proc.stdout.cancel().catch(() => {});
+  await out.close();
   if (mode === "bare") {
     // What bpfsh used to leave after a SIGKILL: remove it by hand.
     new Deno.Command("tc", { args: ["qdisc", "del", "dev", "lo", "clsact"] }).outputSync();
   }
   return { ms: r.ms, rss, cleanupMs };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function main(): Promise<void> {

@@ -10,6 +10,8 @@ import { targetArch } from "../bpf/build/compile.ts";
 import { findTool } from "../bpf/build/toolchain.ts";
 import { Output } from "../shell/output.ts";
 
+export { OutputText } from "./output_text.ts";
+
 /** Tests that load BPF need root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN); CI runs as root. */
 export const NOT_ROOT = Deno.uid() !== 0;
 
@@ -180,6 +182,29 @@ export function streamResources(): { fds: number; maps: number } {
 }
 
 /**
+ * Close a reader while a `for await` loop waits on it (ring, perf buffer, trace pipe): the
+ * stream tests show that close() ends the loop, and soon.
+ *
+ * @param source The reader.
+ * @param waitMs How long the loop waits before the close.
+ * @returns What the loop received, and the milliseconds from close() to the loop's end.
+ */
+export async function closeWhileWaiting(
+  source: AsyncIterable<unknown> & { close(): unknown },
+  waitMs: number,
+): Promise<{ received: number; endedMs: number }> {
+  let received = 0;
+  const loop = (async () => {
+    for await (const _ of source) received++;
+  })();
+  await new Promise((r) => setTimeout(r, waitMs));
+  const t0 = performance.now();
+  source.close();
+  await loop;
+  return { received, endedMs: performance.now() - t0 };
+}
+
+/**
  * A test that loads BPF: skipped (with the reason) when not root, and failed if it leaves
  * a BPF fd of this process open or a program it loaded still in the kernel.
  *
@@ -237,54 +262,6 @@ export async function withTempDir(
     await fn(dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/**
- * A child's output (stdout or stderr), read as text as it comes: the tests that start a
- * process wait for a line it prints once ready, act on it, then let go of the stream.
- */
-export class OutputText {
-  /** Everything read so far. */
-  text = "";
-  readonly #reader: ReadableStreamDefaultReader<string>;
-
-  /** @param stream The child's piped stdout or stderr. */
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  }
-
-  /**
-   * Read on until the text holds `part`, or the stream ends.
-   *
-   * @param part A string, or a pattern the text must match.
-   * @returns Whether the text holds it.
-   */
-  async until(part: string | RegExp): Promise<boolean> {
-    const has = () => typeof part === "string" ? this.text.includes(part) : part.test(this.text);
-    while (!has()) {
-      const { value, done } = await this.#reader.read();
-      if (done) return false;
-      this.text += value;
-    }
-    return true;
-  }
-
-  /**
-   * Read to the end of the stream.
-   *
-   * @returns The whole text.
-   */
-  async rest(): Promise<string> {
-    for (let r = await this.#reader.read(); !r.done; r = await this.#reader.read()) {
-      this.text += r.value;
-    }
-    return this.text;
-  }
-
-  /** Stop reading: the stream is cancelled, so no pipe stays open. */
-  async close(): Promise<void> {
-    await this.#reader.cancel().catch(() => {});
   }
 }
 

@@ -12,7 +12,7 @@ import { tcFilterProgram, tcPriorities } from "../bpf/link/tc_netlink.ts";
 import { tcxAvailable } from "../bpf/link/tcx.ts";
 import { usesLegacyEvents } from "../bpf/link/probe_events.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
-import { fixture, kernelProgIds, NOT_ROOT, ROOT } from "./helpers.ts";
+import { fixture, kernelProgIds, NOT_ROOT, OutputText, ROOT } from "./helpers.ts";
 import {
   eventually,
   hasClsact,
@@ -97,20 +97,15 @@ async function holdAndKill(c: KillCase): Promise<void> {
       stderr: "piped",
       detached: c.signal !== "SIGKILL",
     }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
+    const out = new OutputText(child.stdout);
+    await out.until("\n");
     let held: Held;
     try {
-      held = JSON.parse(text) as Held;
+      held = JSON.parse(out.text) as Held;
     } catch {
       child.kill("SIGKILL");
       const err = await new Response(child.stderr).text();
-      throw new Error(`${what}: the child did not get ready: ${text} ${err}`);
+      throw new Error(`${what}: the child did not get ready: ${out.text} ${err}`);
     }
 
     // While it lives: the kernel shows what it attached.
@@ -130,8 +125,7 @@ async function holdAndKill(c: KillCase): Promise<void> {
     if (c.signal === "SIGKILL") child.kill("SIGKILL");
     else Deno.kill(-child.pid, c.signal === "group SIGINT" ? "SIGINT" : "SIGKILL");
     const status = await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel().catch(() => {});
+    await out.close();
     await child.stderr.cancel().catch(() => {});
     assertEquals(status.signal, c.signal === "group SIGINT" ? "SIGINT" : "SIGKILL", what);
     if (held.reaper) await processGone(held.reaper);
