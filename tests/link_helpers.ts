@@ -76,15 +76,17 @@ function json<T>(cmd: string, args: string[]): T[] {
  * @returns The filters' program names (bpf filters only).
  */
 export function tcBpfFilters(iface: string, dir: "ingress" | "egress"): string[] {
-  const list = json<{ kind?: string; options?: { bpf_name?: string } }>("tc", [
-    "-j",
-    "filter",
-    "show",
-    "dev",
-    iface,
-    dir,
-  ]);
-  return list.filter((f) => f.kind === "bpf").map((f) => f.options?.bpf_name ?? "?");
+  return tcFilters(iface, dir).filter((f) => f.kind === "bpf").map((f) =>
+    f.options?.bpf_name ?? "?"
+  );
+}
+
+/** The filters `tc -j filter show` lists on one direction of an interface. */
+function tcFilters(
+  iface: string,
+  dir: "ingress" | "egress",
+): { kind?: string; options?: { bpf_name?: string; prog?: { id?: number } } }[] {
+  return json("tc", ["-j", "filter", "show", "dev", iface, dir]);
 }
 
 /**
@@ -262,14 +264,9 @@ export function tcProgramIds(
   iface: string,
   dir: "ingress" | "egress",
 ): { filters: number[]; tcx: number[] } {
-  const filters = json<{ kind?: string; options?: { prog?: { id?: number } } }>("tc", [
-    "-j",
-    "filter",
-    "show",
-    "dev",
-    iface,
-    dir,
-  ]).flatMap((f) => f.kind === "bpf" && f.options?.prog?.id ? [f.options.prog.id] : []);
+  const filters = tcFilters(iface, dir).flatMap((f) =>
+    f.kind === "bpf" && f.options?.prog?.id ? [f.options.prog.id] : []
+  );
   const tcx = json<{ type: string | number; prog_id: number }>("bpftool", ["-j", "link", "list"])
     .filter((l) => l.type === "tcx" || l.type === 11).map((l) => l.prog_id);
   return { filters, tcx };

@@ -9,7 +9,7 @@ import { BpfError } from "../ffi/errors.ts";
 import { BpfObject } from "../bpf/object/object.ts";
 import { PerfBuffer, type PerfBufferOptions } from "../bpf/events/perfbuf.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { bpfTest, fixture, streamResources } from "./helpers.ts";
+import { bpfTest, closeWhileWaiting, fixture, streamResources } from "./helpers.ts";
 
 /** What on_execve and blast write. */
 interface DataT {
@@ -144,12 +144,7 @@ bpfTest("Perf buffers leave no fds or mappings behind", async () => {
       await using pb = perfbuf(obj, { pageCount: 2 });
       blast(obj, 5, i * 5);
       assertEquals(await pb.poll(100, () => {}), 5);
-      const waiting = (async () => {
-        for await (const _ of pb) { /* nothing comes */ }
-      })();
-      await new Promise((r) => setTimeout(r, 10));
-      pb.close();
-      await waiting;
+      await closeWhileWaiting(pb, 10);
     }
   }
   await new Promise((r) => setTimeout(r, 50));

@@ -10,7 +10,7 @@ import { BpfObject } from "../bpf/object/object.ts";
 import { copyWrapped, RingBuffer } from "../bpf/events/ringbuf.ts";
 import { guessEventType } from "../bpf/events/decoder.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
-import { bpfTest, fixture, streamResources } from "./helpers.ts";
+import { bpfTest, closeWhileWaiting, fixture, streamResources } from "./helpers.ts";
 
 /** What fill() writes into the 4 KiB ring `small`. */
 interface FillEvent {
@@ -225,16 +225,9 @@ bpfTest(
   async () => {
     using obj = await loaded();
     const rb = obj.ringbuf("small");
-    const loop = (async () => {
-      let n = 0;
-      for await (const _ of rb) n++;
-      return n;
-    })();
-    await new Promise((r) => setTimeout(r, 50));
-    const t0 = performance.now();
-    rb.close();
-    assertEquals(await loop, 0);
-    assert(performance.now() - t0 < 1000, "the waiting loop did not end promptly");
+    const { received, endedMs } = await closeWhileWaiting(rb, 50);
+    assertEquals(received, 0);
+    assert(endedMs < 1000, "the waiting loop did not end promptly");
     rb.close(); // idempotent
     let err: unknown;
     try {
@@ -321,13 +314,7 @@ bpfTest("Ring buffers leave no fds or mappings behind", async () => {
       await using rb = obj.ringbuf("small");
       fill(obj, 5, i);
       await rb.poll(100, () => {});
-      // A loop still waiting when the ring closes.
-      const waiting = (async () => {
-        for await (const _ of rb) { /* nothing comes */ }
-      })();
-      await new Promise((r) => setTimeout(r, 10));
-      rb.close();
-      await waiting;
+      await closeWhileWaiting(rb, 10); // a loop still waiting when the ring closes
     }
   }
   await new Promise((r) => setTimeout(r, 50));
