@@ -9,21 +9,9 @@ cd "$(dirname "$0")/.."
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-packages=(libbpf1 libbpf-dev libelf-dev zlib1g-dev clang llvm bpftool gcc libc6-dev tmux
-  iproute2 procps systemtap-sdt-dev prometheus prometheus-pushgateway bpftrace)
-missing=()
-for pkg in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  log "installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
+source tools/apt.sh
+apt_install_missing libbpf1 libbpf-dev libelf-dev zlib1g-dev clang llvm bpftool gcc libc6-dev \
+  tmux iproute2 procps systemtap-sdt-dev prometheus prometheus-pushgateway bpftrace
 
 # Deno and the libraries come from npm, pinned by package-lock.json.
 stamp=node_modules/.bpfsh-lock

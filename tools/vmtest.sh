@@ -32,19 +32,9 @@ fail() {
 }
 
 # --- host tools --------------------------------------------------------------------------
-need=()
-for pkg in qemu-system-x86 busybox-static cpio; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
-    need+=("$pkg")
-done
-if ((${#need[@]})); then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  log "installing ${need[*]}"
-  { $sudo apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-      "${need[@]}" >/dev/null; } || fail "apt-get install ${need[*]} failed"
-fi
+source tools/apt.sh
+apt_install_missing qemu-system-x86 busybox-static cpio ||
+  fail "apt-get install qemu-system-x86 busybox-static cpio failed"
 # The prebuilt objects and node_modules the guest carries (a no-op when already set up).
 bash tools/setup.sh >/dev/null 2>"$root/build/vm-setup.log" ||
   { cat build/vm-setup.log >&2; fail "tools/setup.sh failed"; }
