@@ -198,20 +198,26 @@ export function checkBtf(blob: Uint8Array, op = "check BTF"): BtfData {
   }
   edgeStart[count] = n;
 
-  checkTargets(op, data, kinds, edgeStart, edges);
-  findLoop(op, count, kinds, edgeStart, edges);
-  checkLayouts(op, data, kinds, edgeStart, edges);
+  const graph = { kinds, edgeStart, edges };
+  checkTargets(op, data, graph);
+  findLoop(op, count, graph);
+  checkLayouts(op, data, graph);
   return data;
 }
 
+/**
+ * The types as a graph: each one's kind, and its out-edges, flat (those of `id` are
+ * `edges[edgeStart[id]]` .. `edges[edgeStart[id + 1]]`).
+ */
+interface TypeGraph {
+  kinds: Uint8Array;
+  edgeStart: Uint32Array;
+  edges: Uint32Array;
+}
+
 /** What each kind may point at, where libbpf reads the target as that kind. */
-function checkTargets(
-  op: string,
-  data: BtfData,
-  kinds: Uint8Array,
-  edgeStart: Uint32Array,
-  edges: Uint32Array,
-): void {
+function checkTargets(op: string, data: BtfData, graph: TypeGraph): void {
+  const { kinds, edgeStart, edges } = graph;
   const { words, offsets, count } = data;
   for (let id = 1; id < count; id++) {
     const kind = kinds[id];
@@ -262,13 +268,8 @@ function checkTargets(
  * `type` of reference kinds (pointers included): a chain of them that comes back to where
  * it started has no struct, union or proto to end it.
  */
-function findLoop(
-  op: string,
-  count: number,
-  kinds: Uint8Array,
-  edgeStart: Uint32Array,
-  edges: Uint32Array,
-): void {
+function findLoop(op: string, count: number, graph: TypeGraph): void {
+  const { kinds, edgeStart, edges } = graph;
   const indegree = new Uint32Array(count);
   for (let id = 1; id < count; id++) {
     if (kinds[id] === BTF_KIND.PTR) continue;
@@ -312,13 +313,8 @@ function findLoop(
  * members at these offsets without checking them again. The loop check ran first, so
  * every chain followed here ends.
  */
-function checkLayouts(
-  op: string,
-  data: BtfData,
-  kinds: Uint8Array,
-  edgeStart: Uint32Array,
-  edges: Uint32Array,
-): void {
+function checkLayouts(op: string, data: BtfData, graph: TypeGraph): void {
+  const { kinds, edgeStart, edges } = graph;
   const { words, offsets, count } = data;
   // Byte size of each type once known; -1 without one (void, fwd, functions), -2 unknown.
   const sizes = new Float64Array(count).fill(-2);
