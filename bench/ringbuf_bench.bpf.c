@@ -74,7 +74,8 @@ static __always_inline int produce(struct bpf_raw_tracepoint_args *ctx, void *em
 	return 0;
 }
 
-/* The same two entry points as perfbuf_bench.bpf.c: every reader runs them by these names. */
+/* The same two entry points as perfbuf_bench.bpf.c, by the names every reader runs (each over its
+ * own loop_ctx, so written out in both). */
 SEC("raw_tp")
 int produce16(struct bpf_raw_tracepoint_args *ctx)
 {
