@@ -131,6 +131,7 @@ export async function readRegularFile(path: string, opts: ReadOptions): Promise<
  * ```
  */
 export function readRegularFileSync(path: string, opts: ReadOptions): Uint8Array {
+  // readRegularFile's steps with the sync calls, written out: one body cannot be both.
   let st: Deno.FileInfo;
   try {
     st = Deno.statSync(path);
