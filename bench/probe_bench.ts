@@ -1,19 +1,29 @@
 /**
- * The probe language against bpftrace, measured in the same run (as root, from the
- * repository root):
+ * The probe language against bpftrace, both measured in the same run (as root, from the
+ * repository root; the workload is `build/bench/syscall_loop`, built by the set-up):
  *
- * - start-up: from spawning the command to its probes attached (both print
- *   `__BPFTRACE_NOTIFY_PROBES_ATTACHED` on stderr when the variable is set) and to its exit,
- *   for a handful of one-liners ending with `BEGIN { exit(); }`: bpftrace, bpfsh with an
- *   empty compile cache (a new BPFSH_CACHE each run), bpfsh with its cache; and to the first
- *   printf line of `BEGIN { printf(...) }`;
- * - printf throughput: a `printf` per write(2) of a `dd bs=1` under a unique comm, the
- *   lines read from the tool's stdout: lines per second over the workload, and lines lost;
- * - overhead: the same `dd` (reads and writes of 1 byte) timed alone and under aggregation
- *   one-liners run by each tool: the traced process's slowdown.
+ * - start-up: from spawning the command to its probes attached (both tools print
+ *   `__BPFTRACE_NOTIFY_PROBES_ATTACHED` on stderr when that variable is set), to its first
+ *   printf line and to its exit, for five one-liners that end by themselves. bpfsh runs
+ *   three ways: cached (its compile cache holds the one-liner: an untimed warm-up run
+ *   first), as a new one-liner (an empty compile cache, `BPFSH_CACHE` a new directory each
+ *   run) and as the first run of a fresh install (`HOME` and `XDG_CACHE_HOME` a new
+ *   directory each run: Deno's module cache is empty too). The printf one-liner's event
+ *   comes from this process opening `/dev/null` every 2 ms until the line arrives;
+ * - printf throughput: one line per write(2) of the workload under a unique comm, printed
+ *   to a pipe this process reads whole: lines per second from the workload's start to the
+ *   last line, lines printed and lost;
+ * - aggregation overhead: the workload's read(2) loop timed untraced and under
+ *   `@[comm] = count()` and `@ = hist(args->count)` at `sys_enter_read`, by each tool, in
+ *   alternating rounds: the process's CPU time per call (a tracepoint's program runs in the
+ *   caller's context, so it is counted) and what each tool adds to it.
+ *
+ * Every figure is a median of several runs (`[runs]`, default 7, for the start-up; rounds
+ * of three for the rest).
  *
  * ```sh
  * ./node_modules/.bin/deno run -A bench/probe_bench.ts [runs]
+ * PROBE_BENCH_ONLY=startup ./node_modules/.bin/deno run -A bench/probe_bench.ts   # or throughput, overhead
  * ```
  *
  * @module
@@ -21,241 +31,355 @@
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const BPFSH = `${ROOT}/bpfsh`;
+const LOOP = `${ROOT}/build/bench/syscall_loop`;
 const RUNS = Number(Deno.args[0] ?? 7);
 const NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED";
 
+function median(xs: number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+}
+
+const ms = (x: number) => (Number.isNaN(x) ? "—" : `${x.toFixed(0)} ms`);
+const times = (x: number, base: number) =>
+  Number.isNaN(x) || Number.isNaN(base) ? "—" : `${(x / base).toFixed(2)}×`;
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+/** A running tool: its stdout read line by line, its stderr watched for the notice. */
+class ToolRun {
+  readonly t0 = performance.now();
+  readonly child: Deno.ChildProcess;
+  /** Milliseconds from spawn to the attach notice (NaN until then). */
+  attached = NaN;
+  /** Milliseconds from spawn to the first stdout line matching `marker`. */
+  first = NaN;
+  /** Milliseconds from spawn to the last matching line. */
+  last = NaN;
+  /** Matching lines so far. */
+  lines = 0;
+  /** Events the tool reported lost ("Lost N events"). */
+  lost = 0;
+  stderr = "";
+  readonly done: Promise<{ ms: number; code: number }>;
+  #attachedWaiters: (() => void)[] = [];
+
+  constructor(cmd: string, args: string[], env: Record<string, string>, marker?: RegExp) {
+    const child = new Deno.Command(cmd, {
+      args,
+      env: { [NOTIFY]: "1", ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    const errs = (async () => {
+      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.stderr += c;
+        if (Number.isNaN(this.attached) && this.stderr.includes(NOTIFY)) {
+          this.attached = performance.now() - this.t0;
+          for (const w of this.#attachedWaiters) w();
+        }
+      }
+    })();
+    const outs = (async () => {
+      let tail = "";
+      for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) {
+        const parts = (tail + c).split("\n");
+        tail = parts.pop()!;
+        const now = performance.now() - this.t0;
+        for (const l of parts) {
+          const lost = /^Lost (\d+) events/.exec(l);
+          if (lost) this.lost += Number(lost[1]);
+          else if (marker?.test(l)) {
+            if (Number.isNaN(this.first)) this.first = now;
+            this.last = now;
+            this.lines++;
+          }
+        }
+      }
+    })();
+    this.done = (async () => {
+      const status = await child.status;
+      const end = performance.now() - this.t0;
+      await Promise.all([errs, outs]);
+      for (const w of this.#attachedWaiters) w();
+      return { ms: end, code: status.code };
+    })();
+  }
+
+  /** Resolves once attached (or exited: then it throws with the tool's stderr). */
+  async whenAttached(): Promise<void> {
+    if (Number.isNaN(this.attached)) {
+      await new Promise<void>((r) => this.#attachedWaiters.push(r));
+    }
+    if (Number.isNaN(this.attached)) throw new Error(`not attached: ${this.stderr.trim()}`);
+  }
+
+  /** SIGINT, then the exit. */
+  async stop(): Promise<void> {
+    try {
+      this.child.kill("SIGINT");
+    } catch {
+      // Exited already.
+    }
+    await this.done;
+  }
+}
+
+// --- start-up ---
+
+interface OneLiner {
+  name: string;
+  text: string;
+  /** Its printf lines. */
+  marker?: RegExp;
+  /** Its event needs this process to open files. */
+  opens?: boolean;
+}
+
+const ONE_LINERS: OneLiner[] = [
+  {
+    name: "count by comm",
+    text: "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } BEGIN { exit(); }",
+  },
+  {
+    name: "hist of read sizes",
+    text: "tracepoint:syscalls:sys_enter_read { @bytes = hist(args->count); } BEGIN { exit(); }",
+  },
+  {
+    name: "printf",
+    text:
+      'tracepoint:syscalls:sys_enter_openat { printf("open %s %s\\n", comm, str(args->filename)); exit(); }',
+    marker: /^open /,
+    opens: true,
+  },
+  {
+    name: "interval + exit",
+    text: 'interval:ms:100 { printf("tick %d\\n", elapsed / 1000000); exit(); }',
+    marker: /^tick /,
+  },
+  {
+    name: "wildcard tracepoint",
+    text: "tracepoint:syscalls:sys_enter_open* { @[probe] = count(); } BEGIN { exit(); }",
+  },
+];
+
 interface Timing {
   attached: number;
+  first: number;
   exited: number;
-  first?: number;
 }
 
-/** Spawn a tool and time it to attached, to a stdout marker (when given) and to its exit. */
-async function timeRun(
-  cmd: string,
-  args: string[],
-  env: Record<string, string> = {},
-  marker?: string,
-): Promise<Timing> {
-  const t0 = performance.now();
-  const child = new Deno.Command(cmd, {
-    args,
-    env: { [NOTIFY]: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let attached = NaN;
-  let first: number | undefined;
-  const errs = (async () => {
-    let text = "";
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
-      text += c;
-      if (Number.isNaN(attached) && text.includes(NOTIFY)) attached = performance.now() - t0;
-    }
-    return text;
-  })();
-  const outs = (async () => {
-    let text = "";
-    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) {
-      text += c;
-      if (marker && first === undefined && text.includes(marker)) first = performance.now() - t0;
-    }
-    return text;
-  })();
-  const status = await child.status;
-  const exited = performance.now() - t0;
-  const [err] = await Promise.all([errs, outs]);
-  if (!status.success || Number.isNaN(attached)) {
-    throw new Error(`${cmd} ${args.join(" ")} failed: ${err}`);
+/** Run a one-liner to its end; the environment `env` adds to this one's. */
+async function timeRun(cmd: string, p: OneLiner, env: Record<string, string> = {}) {
+  const run = new ToolRun(cmd, ["-e", p.text], env, p.marker);
+  let opening = true;
+  const opener = p.opens
+    ? (async () => {
+      while (opening && Number.isNaN(run.first)) {
+        Deno.openSync("/dev/null").close();
+        await sleep(2);
+      }
+    })()
+    : Promise.resolve();
+  const killer = setTimeout(() => run.child.kill("SIGKILL"), 30_000);
+  const { ms: exited, code } = await run.done;
+  clearTimeout(killer);
+  opening = false;
+  await opener;
+  if (code !== 0 || Number.isNaN(run.attached)) {
+    throw new Error(`${cmd} -e '${p.text}' failed (${code}): ${run.stderr.trim()}`);
   }
-  return { attached, exited, first };
+  return { attached: run.attached, first: run.first, exited } satisfies Timing;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function fmt(ms: number): string {
-  return `${ms.toFixed(0)} ms`;
-}
-
-const ONE_LINERS = [
-  "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } BEGIN { exit(); }",
-  "tracepoint:syscalls:sys_enter_read { @bytes = hist(args->count); } BEGIN { exit(); }",
-  'tracepoint:syscalls:sys_enter_openat { printf("%s %s\\n", comm, str(args->filename)); } BEGIN { exit(); }',
-  "uprobe:/bin/bash:readline { @[comm] = count(); } BEGIN { exit(); }",
-  "tracepoint:syscalls:sys_enter_open* { @[probe] = count(); } BEGIN { exit(); }",
-];
-
-console.log(`Start-up (median of ${RUNS} runs; attached / exited, ms from spawn):\n`);
-console.log(
-  "| One-liner | bpftrace | bpfsh, empty cache | bpfsh, cached | cached attach vs bpftrace |\n" +
-    "| --- | --- | --- | --- | --- |",
-);
-// Warm the caches once (Deno's module cache and ours): "cached" means an installed bpfsh.
-for (const p of ONE_LINERS) await timeRun(BPFSH, ["-e", p]);
-for (const p of ONE_LINERS) {
-  const bt: Timing[] = [];
-  const empty: Timing[] = [];
-  const cached: Timing[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    bt.push(await timeRun("bpftrace", ["-e", p]));
-    const dir = await Deno.makeTempDir({ prefix: "bpfsh_bench_cache_" });
-    try {
-      empty.push(await timeRun(BPFSH, ["-e", p], { BPFSH_CACHE: dir }));
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-    cached.push(await timeRun(BPFSH, ["-e", p]));
+/** A new empty directory for one run's caches, removed after it. */
+async function withTempDir<T>(prefix: string, f: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    return await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
-  const cell = (ts: Timing[]) =>
-    `${fmt(median(ts.map((t) => t.attached)))} / ${fmt(median(ts.map((t) => t.exited)))}`;
-  const ratio = median(cached.map((t) => t.attached)) / median(bt.map((t) => t.attached));
+}
+
+type Mode = "bpftrace" | "cached" | "new" | "fresh";
+const MODES: Mode[] = ["bpftrace", "cached", "new", "fresh"];
+
+async function startup(): Promise<void> {
+  const results = new Map<string, Record<Mode, Timing[]>>();
+  for (const p of ONE_LINERS) {
+    const r: Record<Mode, Timing[]> = { bpftrace: [], cached: [], new: [], fresh: [] };
+    results.set(p.name, r);
+    await timeRun(BPFSH, p); // the warm-up: "cached" is the second run of a one-liner
+    for (let i = 0; i < RUNS; i++) {
+      r.bpftrace.push(await timeRun("bpftrace", p));
+      r.cached.push(await timeRun(BPFSH, p));
+      r.new.push(
+        await withTempDir("bpfsh_bench_cache_", (dir) => timeRun(BPFSH, p, { BPFSH_CACHE: dir })),
+      );
+      r.fresh.push(
+        await withTempDir("bpfsh_bench_home_", (dir) =>
+          timeRun(BPFSH, p, {
+            HOME: dir,
+            XDG_CACHE_HOME: `${dir}/.cache`,
+            BPFSH_CACHE: `${dir}/.cache/bpfsh`,
+            DENO_DIR: `${dir}/.cache/deno`,
+          })),
+      );
+    }
+  }
+  const table = (title: string, pick: (t: Timing) => number, only?: (p: OneLiner) => boolean) => {
+    console.log(`\n${title}\n`);
+    console.log(
+      "| One-liner | bpftrace | bpfsh cached | ratio | bpfsh new one-liner | ratio | " +
+        "bpfsh fresh install | ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- |",
+    );
+    for (const p of ONE_LINERS.filter(only ?? (() => true))) {
+      const r = results.get(p.name)!;
+      const m = Object.fromEntries(MODES.map((k) => [k, median(r[k].map(pick))])) as Record<
+        Mode,
+        number
+      >;
+      console.log(
+        `| ${p.name}: \`${p.text.replaceAll("|", "\\|")}\` | ${ms(m.bpftrace)} | ` +
+          (["cached", "new", "fresh"] as const)
+            .map((k) => `${ms(m[k])} | ${times(m[k], m.bpftrace)}`)
+            .join(" | ") +
+          " |",
+      );
+    }
+  };
   console.log(
-    `| \`${p.replaceAll("|", "\\|")}\` | ${cell(bt)} | ${cell(empty)} | ${cell(cached)} | ${
-      ratio.toFixed(2)
-    }× |`,
+    `Start-up: milliseconds from spawn, median of ${RUNS} runs (ratio: bpfsh / bpftrace). ` +
+      "Goals: cached at most 100 ms to attached; the first run at most bpftrace's time.",
   );
+  table("To probes attached:", (t) => t.attached);
+  table("To the first printf line:", (t) => t.first, (p) => p.marker !== undefined);
+  table("To the command's exit:", (t) => t.exited);
 }
 
-{
-  const p = 'BEGIN { printf("hello\\n"); exit(); }';
-  const bt: number[] = [];
-  const sh: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    bt.push((await timeRun("bpftrace", ["-e", p], {}, "hello")).first!);
-    sh.push((await timeRun(BPFSH, ["-e", p], {}, "hello")).first!);
-  }
-  console.log(
-    `\nTo the first printf line of \`${p}\`: bpftrace ${fmt(median(bt))}, bpfsh (cached) ${
-      fmt(median(sh))
-    }`,
-  );
-}
+// --- the workload ---
 
-// --- printf throughput and overhead: a dd of single bytes under a unique comm ---
-
-const dir = await Deno.makeTempDir({ prefix: "bpfsh_bench_dd_" });
-const comm = `btbench${Deno.pid % 10000}`;
-await Deno.copyFile("/bin/dd", `${dir}/${comm}`);
+const dir = await Deno.makeTempDir({ prefix: "bpfsh_bench_loop_" });
+const comm = `pbench${Deno.pid % 100000}`;
+await Deno.copyFile(LOOP, `${dir}/${comm}`);
 await Deno.chmod(`${dir}/${comm}`, 0o755);
 
-/** Run the dd workload: `count` reads and writes of one byte; milliseconds taken. */
-async function dd(count: number): Promise<number> {
+/** One run of the workload: [wall, CPU] nanoseconds per call, and the bench's own ms. */
+async function loop(op: "read" | "write", count: number): Promise<[number, number, number]> {
   const t0 = performance.now();
-  const out = await new Deno.Command(`${dir}/${comm}`, {
-    args: ["if=/dev/zero", "of=/dev/null", "bs=1", `count=${count}`],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  if (!out.success) throw new Error("dd failed");
-  return performance.now() - t0;
+  const out = await new Deno.Command(`${dir}/${comm}`, { args: [op, String(count)] }).output();
+  const wall = performance.now() - t0;
+  if (!out.success) throw new Error(`workload failed: ${new TextDecoder().decode(out.stderr)}`);
+  const [perCall, cpu] = new TextDecoder().decode(out.stdout).trim().split(" ").map(Number);
+  return [perCall, cpu, wall];
 }
 
-/** Start a tool on a program, wait until attached; returns the process and its line count. */
-async function startTool(cmd: string, args: string[]) {
-  const child = new Deno.Command(cmd, {
-    args,
-    env: { [NOTIFY]: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let lines = 0;
-  let lost = 0;
-  let attachedResolve!: () => void;
-  const attached = new Promise<void>((r) => (attachedResolve = r));
-  const errs = (async () => {
-    let text = "";
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
-      text += c;
-      if (text.includes(NOTIFY)) attachedResolve();
+async function startTool(cmd: string, program: string, marker?: RegExp): Promise<ToolRun> {
+  const run = new ToolRun(cmd, ["-e", program], {}, marker);
+  await run.whenAttached();
+  return run;
+}
+
+// --- printf throughput ---
+
+async function throughput(): Promise<void> {
+  const EVENTS = 300_000;
+  const program = `tracepoint:syscalls:sys_enter_write /comm == "${comm}"/ ` +
+    `{ printf("w %d %d\\n", pid, args->count); }`;
+  console.log(
+    `\nprintf throughput: \`${program}\` while the workload makes ${EVENTS} write(2)s of one ` +
+      "byte to /dev/null, flat out; stdout is a pipe read whole. Median of 3 runs:\n",
+  );
+  console.log(
+    "| Tool | lines/s printed | lines printed | lost (reported) | workload ns/write |\n" +
+      "| --- | --- | --- | --- | --- |",
+  );
+  const rows: Record<string, { rate: number[]; lines: number[]; lost: number[]; ns: number[] }> =
+    {};
+  for (let i = 0; i < 3; i++) {
+    for (const [name, cmd] of [["bpftrace", "bpftrace"], ["bpfsh", BPFSH]] as const) {
+      const row = rows[name] ??= { rate: [], lines: [], lost: [], ns: [] };
+      const tool = await startTool(cmd, program, /^w /);
+      const start = performance.now() - tool.t0;
+      const [perCall] = await loop("write", EVENTS);
+      // Wait until the tool has printed what its buffers still held.
+      let seen = -1;
+      while (tool.lines !== seen) {
+        seen = tool.lines;
+        await sleep(300);
+      }
+      await tool.stop();
+      row.rate.push(tool.lines / ((tool.last - start) / 1000));
+      row.lines.push(tool.lines);
+      row.lost.push(tool.lost);
+      row.ns.push(perCall);
     }
-    attachedResolve();
-    return text;
-  })();
-  let tail = "";
-  const outs = (async () => {
-    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) {
-      const text = tail + c;
-      const parts = text.split("\n");
-      tail = parts.pop()!;
-      for (const l of parts) {
-        const m = /^Lost (\d+) events/.exec(l);
-        if (m) lost += Number(m[1]);
-        else if (l.startsWith("w ")) lines++;
+  }
+  for (const [name, r] of Object.entries(rows)) {
+    console.log(
+      `| ${name} | ${median(r.rate).toFixed(0)} | ${median(r.lines)} of ${EVENTS} | ${
+        median(r.lost)
+      } | ${median(r.ns).toFixed(0)} |`,
+    );
+  }
+}
+
+// --- aggregation overhead ---
+
+async function overhead(): Promise<void> {
+  const COUNT = 1_000_000;
+  const ROUNDS = 3;
+  const PER = 3;
+  const programs = [
+    "tracepoint:syscalls:sys_enter_read { @[comm] = count(); }",
+    "tracepoint:syscalls:sys_enter_read { @ = hist(args->count); }",
+  ];
+  console.log(
+    `\nAggregation overhead: the workload's ${COUNT} read(2)s of one byte from /dev/zero, ` +
+      `CPU ns per call (wall ns in brackets), median of ${ROUNDS * PER} runs in ${ROUNDS} ` +
+      "alternating rounds (untraced, bpftrace, bpfsh):\n",
+  );
+  console.log(
+    "| One-liner | untraced | bpftrace | bpfsh | added by bpfsh / added by bpftrace |\n" +
+      "| --- | --- | --- | --- | --- |",
+  );
+  for (const program of programs) {
+    const cpu: Record<string, number[]> = { untraced: [], bpftrace: [], bpfsh: [] };
+    const wall: Record<string, number[]> = { untraced: [], bpftrace: [], bpfsh: [] };
+    const runs = async (key: string) => {
+      for (let i = 0; i < PER; i++) {
+        const [w, c] = await loop("read", COUNT);
+        cpu[key].push(c);
+        wall[key].push(w);
+      }
+    };
+    await loop("read", COUNT); // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      await runs("untraced");
+      for (const [name, cmd] of [["bpftrace", "bpftrace"], ["bpfsh", BPFSH]] as const) {
+        const tool = await startTool(cmd, program);
+        await runs(name);
+        await tool.stop();
       }
     }
-  })();
-  await attached;
-  return {
-    get lines() {
-      return lines;
-    },
-    get lost() {
-      return lost;
-    },
-    async stop() {
-      child.kill("SIGINT");
-      await child.status;
-      await Promise.all([errs, outs]);
-    },
-  };
+    const c = (k: string) => median(cpu[k]);
+    const cell = (k: string) =>
+      `${c(k).toFixed(0)} (${median(wall[k]).toFixed(0)})` +
+      (k === "untraced" ? "" : `, ${times(c(k), c("untraced"))} untraced`);
+    console.log(
+      `| \`${program}\` | ${cell("untraced")} | ${cell("bpftrace")} | ${cell("bpfsh")} | ${
+        times(c("bpfsh") - c("untraced"), c("bpftrace") - c("untraced"))
+      } |`,
+    );
+  }
 }
 
-const EVENTS = 300_000;
-const printfProgram =
-  `tracepoint:syscalls:sys_enter_write /comm == "${comm}"/ { printf("w %d %d\\n", pid, args->count); }`;
-console.log(
-  `\nprintf throughput: one line per write(2) of \`dd bs=1 count=${EVENTS}\` (median of 3):\n`,
-);
-console.log(
-  "| Tool | lines/s over the workload | lines printed | lost |\n| --- | --- | --- | --- |",
-);
-for (const [name, cmd] of [["bpftrace", "bpftrace"], ["bpfsh", BPFSH]] as const) {
-  const rates: number[] = [];
-  let printed = 0;
-  let lost = 0;
-  for (let i = 0; i < 3; i++) {
-    const tool = await startTool(cmd, ["-e", printfProgram]);
-    const ms = await dd(EVENTS);
-    // The tool may still be printing what the workload left in its buffers.
-    let last = -1;
-    while (tool.lines !== last) {
-      last = tool.lines;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    rates.push(tool.lines / (ms / 1000));
-    printed = tool.lines;
-    lost = tool.lost;
-    await tool.stop();
-  }
-  console.log(`| ${name} | ${median(rates).toFixed(0)} | ${printed} | ${lost} |`);
+try {
+  const only = Deno.env.get("PROBE_BENCH_ONLY");
+  if (!only || only === "startup") await startup();
+  if (!only || only === "throughput") await throughput();
+  if (!only || only === "overhead") await overhead();
+} finally {
+  await Deno.remove(dir, { recursive: true });
 }
-
-const DD_COUNT = 200_000;
-const overheadPrograms = [
-  `tracepoint:syscalls:sys_enter_read /comm == "${comm}"/ { @[comm] = count(); }`,
-  `tracepoint:syscalls:sys_enter_read /comm == "${comm}"/ { @bytes = hist(args->count); }`,
-  `tracepoint:syscalls:sys_enter_read { @[comm, pid] = count(); }`,
-];
-console.log(
-  `\nOverhead: \`dd bs=1 count=${DD_COUNT}\` (${DD_COUNT * 2} syscalls), median of ${RUNS}:\n`,
-);
-const base: number[] = [];
-for (let i = 0; i < RUNS; i++) base.push(await dd(DD_COUNT));
-console.log(`untraced: ${fmt(median(base))}\n`);
-console.log("| One-liner | bpftrace | bpfsh |\n| --- | --- | --- |");
-for (const p of overheadPrograms) {
-  const cells: string[] = [];
-  for (const cmd of ["bpftrace", BPFSH]) {
-    const tool = await startTool(cmd, ["-e", p]);
-    const xs: number[] = [];
-    for (let i = 0; i < RUNS; i++) xs.push(await dd(DD_COUNT));
-    await tool.stop();
-    const m = median(xs);
-    cells.push(`${fmt(m)} (${(m / median(base)).toFixed(2)}× untraced)`);
-  }
-  console.log(`| \`${p}\` | ${cells.join(" | ")} |`);
-}
-await Deno.remove(dir, { recursive: true });
