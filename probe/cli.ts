@@ -174,9 +174,12 @@ async function run(text: string, name: string, args: ProbeArgs): Promise<number>
       queueMicrotask(flush);
     }
   };
-  // Compile first; the runtime loads while clang runs.
-  const prepared = prepare(text, { params: args.params, name });
+  // Compile first; the runtime loads once only waiting is left (while clang runs).
+  let waiting!: () => void;
+  const waited = new Promise<void>((r) => (waiting = r));
+  const prepared = prepare(text, { params: args.params, name, onWaiting: waiting });
   prepared.catch(() => {}); // reported by start() below
+  await Promise.race([waited, prepared.catch(() => {})]);
   const { ProbeProgram } = await later<typeof import("./runner.ts")>("./runner.ts");
   const p = await ProbeProgram.start(text, {
     prepared,

@@ -2,16 +2,18 @@
  * From program text to a compiled object: the probe compiler (parse → resolve → check →
  * emit), then clang through bpf/build's compile cache. Programs whose meaning cannot change
  * while the kernel stays the same (no wildcards, no uprobes) also keep their compiled spec
- * in the (private) cache, so a second run does not load the compiler: it reads one small
- * JSON file and finds the object through the compile cache, which checks it as always.
+ * in the (private) cache, with the name of their object there, so a second run neither
+ * loads the compiler nor works out the compile cache's key: it reads one small JSON file,
+ * and the object, which passes the compile cache's checks as on any hit.
  *
  * The compiler itself is imported on a cache miss only.
  *
  * @module
  */
 
-import { cacheDir, PRIVATE, sha256Hex, writeFileAtomic } from "../bpf/build/cache.ts";
+import { absolute, cacheDir, PRIVATE, sha256Hex, writeFileAtomic } from "../bpf/build/cache.ts";
 import { kernelBuildId } from "../bpf/build/core_btf.ts";
+import { trustedCacheDir } from "../bpf/build/trust.ts";
 import { BpfError } from "../ffi/errors.ts";
 import { ProbeError, type SourceText } from "./diagnostic.ts";
 import type { ProbeSpec } from "./spec.ts";
@@ -24,6 +26,12 @@ export interface PrepareOptions {
   name?: string;
   /** The compile cache directory. */
   cacheDir?: string;
+  /**
+   * Called once all that is left is waiting: the spec was found in the cache, or clang has
+   * started (or was not needed). A caller that loads the rest of bpfsh then, not before,
+   * does not hold up the compiler on a miss, and loads while clang runs.
+   */
+  onWaiting?: () => void;
 }
 
 /** A compiled program, ready to load. */
@@ -36,7 +44,13 @@ export interface Prepared {
 }
 
 /** Bumped when the spec's shape changes. */
-const SPEC_FORMAT = "bpfsh-probe-spec-1";
+const SPEC_FORMAT = "bpfsh-probe-spec-2";
+
+/** A spec cache entry: the spec and its object's file name in the compile cache. */
+interface Entry {
+  spec: ProbeSpec;
+  object: string;
+}
 
 let compilerIdentity: string | undefined;
 
@@ -83,8 +97,15 @@ export async function prepare(text: string, opts: PrepareOptions = {}): Promise<
   const builder = import(new URL("../bpf/build/compile.ts", import.meta.url).href) as Promise<
     typeof import("../bpf/build/compile.ts")
   >;
-  let spec = entry ? readEntry(entry) : undefined;
-  const hit = spec !== undefined;
+  const found = entry ? readEntry(entry) : undefined;
+  if (found) {
+    opts.onWaiting?.();
+    const { readCachedObject } = await builder;
+    const objectPath = `${trustedCacheDir(absolute(dir))}/${found.object}`;
+    if (await readCachedObject(objectPath)) return { spec: found.spec, objectPath, cached: true };
+  }
+  const hit = found !== undefined;
+  let spec = found?.spec;
   if (!spec) {
     const { compileProbe } = await import(
       new URL("./compile.ts", import.meta.url).href
@@ -102,15 +123,19 @@ export async function prepare(text: string, opts: PrepareOptions = {}): Promise<
       cacheDir: opts.cacheDir,
       coreBtf: false,
       strip: false,
+      onClang: opts.onWaiting,
     });
+    opts.onWaiting?.();
     objectPath = r.objectPath;
     clang = !r.cached;
   } catch (e) {
     throw compileError(e, spec, src);
   }
-  if (entry && !hit && spec.cacheable) {
+  const object = objectPath.slice(objectPath.lastIndexOf("/") + 1);
+  if (entry && spec.cacheable && found?.object !== object) {
     // Only an optimisation: a cache that cannot be written is no error.
-    await writeFileAtomic(entry, JSON.stringify(spec), PRIVATE).catch(() => {});
+    const value: Entry = { spec, object };
+    await writeFileAtomic(entry, JSON.stringify(value), PRIVATE).catch(() => {});
   }
   return { spec, objectPath, cached: hit && !clang };
 }
@@ -119,12 +144,15 @@ export async function prepare(text: string, opts: PrepareOptions = {}): Promise<
  * A cached spec, when its file is ours and writable by no one else (as the compile cache
  * trusts its entries); undefined otherwise.
  */
-function readEntry(path: string): ProbeSpec | undefined {
+function readEntry(path: string): Entry | undefined {
   try {
     const st = Deno.lstatSync(path);
     if (!st.isFile || st.uid !== Deno.uid() || ((st.mode ?? 0) & 0o022) !== 0) return undefined;
-    const spec = JSON.parse(Deno.readTextFileSync(path)) as ProbeSpec;
-    return typeof spec?.c === "string" && Array.isArray(spec.programs) ? spec : undefined;
+    const e = JSON.parse(Deno.readTextFileSync(path)) as Entry;
+    return typeof e?.spec?.c === "string" && Array.isArray(e.spec.programs) &&
+        typeof e.object === "string" && /^[0-9a-f]{64}\.o$/.test(e.object)
+      ? e
+      : undefined;
   } catch {
     return undefined;
   }

@@ -145,6 +145,11 @@ export class ProbeProgram implements AsyncDisposable {
    * ```
    */
   static async start(text: string, opts: ProbeOptions = {}): Promise<ProbeProgram> {
+    try {
+      possibleCpus(); // libbpf's first use takes milliseconds: taken while clang may run
+    } catch {
+      // No libbpf: the load below says so, after any error in the program itself.
+    }
     const { spec, objectPath } = await (opts.prepared ??
       prepare(text, { params: opts.params, name: opts.name, cacheDir: opts.cacheDir }));
     const src: SourceText = { name: opts.name ?? "stdin", text };

@@ -52,6 +52,8 @@ export interface CompileOptions {
   coreBtf?: boolean;
   /** Strip the DWARF `-g` adds (default true); small objects skip the llvm-strip run. */
   strip?: boolean;
+  /** Called once clang has started (a cache miss): a caller can do other work while it runs. */
+  onClang?: () => void;
 }
 
 /** The outcome of {@link compile}. */
@@ -189,7 +191,7 @@ export async function compile(
   ]);
   const cachedObject = `${dir}/${key}.o`;
 
-  let bytes = await cachedBytes(cachedObject);
+  let bytes = await readCachedObject(cachedObject);
   const cached = bytes !== undefined;
   if (!bytes) {
     if (src.pending) await writeFileAtomic(src.path, src.text, PRIVATE);
@@ -215,10 +217,20 @@ function digestPath(object: string): string {
 }
 
 /**
- * A cached object's bytes, once its digest matches the one recorded when clang made it;
- * undefined when there is no complete entry.
+ * A cached object's bytes, once its digest matches the one recorded when clang made it (the
+ * check every cache hit of {@link compile} makes); undefined when there is no complete entry.
+ *
+ * @param object A path {@link compile} returned as `objectPath` (with no `output`).
+ * @returns The object's bytes, or undefined.
+ * @throws {BpfError} op `"compile cache"` when the object or its digest is not trusted, or
+ *   the object is not the one clang wrote.
+ * @example
+ * ```ts
+ * const { objectPath } = await compile("tests/fixtures/minimal.bpf.c");
+ * (await readCachedObject(objectPath))?.length; // the object's size
+ * ```
  */
-async function cachedBytes(object: string): Promise<Uint8Array | undefined> {
+export async function readCachedObject(object: string): Promise<Uint8Array | undefined> {
   if (!trustedEntry(object) || !trustedEntry(digestPath(object))) return undefined;
   const bytes = await readRegularFile(object, {
     op: "compile cache",
@@ -328,11 +340,13 @@ async function runClang(
   await Deno.mkdir(dirname(object), { recursive: true, mode: 0o700 });
   const tmp = tempBeside(object);
   try {
-    const out = await runTool("clang", clang, [...args, "-o", tmp], undefined, {
+    const running = runTool("clang", clang, [...args, "-o", tmp], undefined, {
       signal: opts.signal,
       timeoutMs: opts.timeoutMs ?? CLANG_TIMEOUT_MS,
       memoryBytes: CLANG_MEMORY,
     });
+    opts.onClang?.();
+    const out = await running;
     if (out.code !== 0) throw compileError(display, out.stderr, out.code);
     if (opts.strip !== false) await stripDwarf(clang, tmp);
     await Deno.chmod(tmp, PRIVATE.mode);
