@@ -28,5 +28,16 @@ node_modules/.bin/deno run -A --quiet tools/build.ts >build.log 2>&1 || {
   exit 1
 }
 mkdir -p build && mv build.log build/build.log
+# The bpfsh launcher's Deno cache (DENO_DIR=build/deno): the modules a command line, a
+# one-liner and a script load, compiled once here with the launcher's V8 flags.
+mkdir -p build/deno
+# (`deno eval` would not keep V8's code cache: a data: module as the main one does.)
+DENO_DIR=build/deno node_modules/.bin/deno run -A --quiet --v8-flags=--max-semi-space-size=4 \
+  "data:application/typescript,for (const m of ['shell/main.ts', 'probe/cli.ts',
+    'probe/runner.ts', 'probe/compile.ts', 'bpf/build/compile.ts', 'mod.ts'])
+    await import(new URL(m, 'file://$PWD/').href);" || {
+  log "compiling the modules into build/deno failed"
+  exit 1
+}
 touch build/.setup-done
 log "ready"
