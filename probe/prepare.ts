@@ -1,7 +1,8 @@
 /**
  * From program text to a compiled object: the probe compiler (parse → resolve → check →
  * emit), then clang through bpf/build's compile cache. Programs whose meaning cannot change
- * while the kernel stays the same (no wildcards, no uprobes) also keep their compiled spec
+ * while the kernel and its tracepoints stay the same (no uprobes, no wildcards but
+ * tracepoint ones, whose expansion the key covers) also keep their compiled spec
  * in the (private) cache, with the name of their object there, so a second run neither
  * loads the compiler nor works out the compile cache's key: it reads one small JSON file,
  * and the object, which passes the compile cache's checks as on any hit.
@@ -14,6 +15,7 @@
 import { absolute, cacheDir, PRIVATE, sha256Hex, writeFileAtomic } from "../bpf/build/cache.ts";
 import { kernelBuildId } from "../bpf/build/core_btf.ts";
 import { trustedCacheDir } from "../bpf/build/trust.ts";
+import { tracefsRoot } from "./tracefs.ts";
 import { BpfError } from "../ffi/errors.ts";
 import { ProbeError, type SourceText } from "./diagnostic.ts";
 import type { ProbeSpec } from "./spec.ts";
@@ -90,8 +92,16 @@ function identity(): string {
 export async function prepare(text: string, opts: PrepareOptions = {}): Promise<Prepared> {
   const dir = opts.cacheDir ?? cacheDir();
   const build = kernelBuildId();
-  const key = build
-    ? await sha256Hex([SPEC_FORMAT, text, JSON.stringify(opts.params ?? []), build, identity()])
+  const events = eventsList(text);
+  const key = build && events !== undefined
+    ? await sha256Hex([
+      SPEC_FORMAT,
+      text,
+      JSON.stringify(opts.params ?? []),
+      build,
+      identity(),
+      events,
+    ])
     : undefined;
   const entry = key ? `${dir}/probe/${key}.json` : undefined;
   const builder = import(new URL("../bpf/build/compile.ts", import.meta.url).href) as Promise<
@@ -138,6 +148,20 @@ export async function prepare(text: string, opts: PrepareOptions = {}): Promise<
     await writeFileAtomic(entry, JSON.stringify(value), PRIVATE).catch(() => {});
   }
   return { spec, objectPath, cached: hit && !clang };
+}
+
+/**
+ * What a tracepoint wildcard expands from (the kernel's list of tracepoints, which loading a
+ * module can grow), for a program that may hold one; "" for one that cannot. Undefined
+ * when the list cannot be read: then nothing is cached.
+ */
+function eventsList(text: string): string | undefined {
+  if (!/[*?]/.test(text)) return "";
+  try {
+    return Deno.readTextFileSync(`${tracefsRoot()}/available_events`);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

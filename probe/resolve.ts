@@ -73,8 +73,10 @@ export interface ResolvedProgram {
   /** The function of each target, by id (what `func` prints). */
   funcNames: string[];
   /**
-   * Whether the result depends on nothing but the program and the kernel build: no
-   * wildcards (tracepoints come and go with modules) and no uprobes (binaries change).
+   * Whether the result depends on nothing but the program, the kernel build and the
+   * tracepoints it has (`available_events`, where tracepoint wildcards are expanded from:
+   * tracepoints come and go with modules): no other wildcards and no uprobes (binaries
+   * change).
    */
   cacheable: boolean;
 }
@@ -124,7 +126,8 @@ export function resolve(
     for (const ap of probe.attach) {
       const text = ap.text.replace(/\$(\d+)/g, (_, n) => params[Number(n) - 1] ?? "");
       const parsed = parseAttachPoint(src, text, ap.span);
-      if (/[*?]/.test(text) || parsed.provider === "uprobe" || parsed.provider === "uretprobe") {
+      const globbed = /[*?]/.test(text) && parsed.provider !== "tracepoint";
+      if (globbed || parsed.provider === "uprobe" || parsed.provider === "uretprobe") {
         cacheable = false;
       }
       for (const t of expand(src, parsed, ap.span)) {

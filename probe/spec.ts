@@ -126,7 +126,10 @@ export interface ProbeSpec {
   probeCount: number;
   /** A program to test-run first that records the start time for `elapsed`. */
   init?: string;
-  /** Whether the spec stays right while the kernel does (no wildcards, no uprobes). */
+  /**
+   * Whether the spec stays right while the kernel and its tracepoints do (no uprobes, no
+   * wildcards but tracepoint ones).
+   */
   cacheable: boolean;
 }
 

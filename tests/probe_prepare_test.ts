@@ -91,3 +91,20 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name: "prepare: tracepoint wildcards are cached (keyed by the kernel's tracepoints), uprobes not",
+  ignore: NO_CLANG,
+  fn: () =>
+    withTemp(async (dir) => {
+      const globbed = "tracepoint:syscalls:sys_enter_open* { @[probe] = count(); }";
+      assertEquals((await prepare(globbed, { cacheDir: dir })).cached, false);
+      const again = await prepare(globbed, { cacheDir: dir });
+      assertEquals(again.cached, true);
+      assert(again.spec.programs.some((p) => p.attach.length > 1), "one program, many targets");
+
+      const uprobe = "uprobe:/bin/sh:main { @ = count(); }";
+      assertEquals((await prepare(uprobe, { cacheDir: dir })).cached, false);
+      assertEquals((await prepare(uprobe, { cacheDir: dir })).cached, false);
+    }),
+});
