@@ -146,7 +146,7 @@ export class ProbeProgram implements AsyncDisposable {
    */
   static async start(text: string, opts: ProbeOptions = {}): Promise<ProbeProgram> {
     try {
-      possibleCpus(); // libbpf's first use takes milliseconds: taken while clang may run
+      possibleCpus(); // libbpf's first use is slow: paid here, while clang may still run
     } catch {
       // No libbpf: the load below says so, after any error in the program itself.
     }
