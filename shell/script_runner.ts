@@ -67,12 +67,65 @@ export function watchSignals(): Map<Deno.Signal, number> {
   return own;
 }
 
+/** The module `deno run --preload` runs before a script: {@link prepareScriptRun}. */
+export const SCRIPT_PRELOAD = decodeURIComponent(
+  new URL("./script_preload.ts", import.meta.url).pathname,
+);
+
 /**
- * Run a script as the main program: it sees `args` as `Deno.args`. Resolves when its top
- * level has run; the process then ends when the script's work is done, as under `deno run`.
+ * Make this process ready for a script that is about to run as its main module: end it with
+ * cleanup on a signal the script does not listen for, and when nobody reads stdout any more.
+ * `deno run --preload` of {@link SCRIPT_PRELOAD} calls it, so the script itself is the main
+ * module (its `import.meta.main` is true and `Deno.args` are its own), as under `deno run`.
+ *
+ * @example
+ * ```ts
+ * prepareScriptRun();
+ * ```
+ */
+export function prepareScriptRun(): void {
+  watchSignals();
+  // Nobody reads the output any more (`| head`): close everything and leave, as SIGPIPE would.
+  onStdoutClosed(() => {
+    closeAll();
+    Deno.exit(CLOSED_OUTPUT_STATUS);
+  });
+}
+
+/**
+ * The `deno` arguments that run a script as `bpfsh run` does: the script as the main module,
+ * {@link SCRIPT_PRELOAD} before it. The launcher (`./bpfsh`) spells out the same line.
  *
  * @param path The script.
  * @param args Its arguments.
+ * @returns Arguments for `Deno.execPath()`.
+ * @example
+ * ```ts
+ * scriptRunArgs("scripts/syscount.ts", ["-i", "1"]); // ["run", "-A", …, "scripts/syscount.ts", "-i", "1"]
+ * ```
+ */
+export function scriptRunArgs(path: string, args: readonly string[]): string[] {
+  return [
+    "run",
+    "-A",
+    "--no-prompt",
+    "--quiet",
+    "--v8-flags=--max-semi-space-size=4",
+    "--preload",
+    SCRIPT_PRELOAD,
+    path,
+    ...args,
+  ];
+}
+
+/**
+ * Run a script in this process: `deno run shell/main.ts run x.ts`. The script is imported, so
+ * its `import.meta.main` is false here; the launcher (`./bpfsh run`) and the shell's `run`
+ * start it as the main module instead ({@link scriptRunArgs}). In this process, so that
+ * whatever ends it (SIGKILL included) ends the script with it.
+ *
+ * @param path The script.
+ * @param args Its arguments, as `Deno.args`.
  * @returns When the top level has finished; false when there is no such script.
  * @example
  * ```ts
@@ -88,12 +141,7 @@ export async function runScript(path: string, args: string[]): Promise<boolean> 
     console.error(`error: run: no script '${path}'`);
     return false;
   }
-  watchSignals();
-  // Nobody reads the output any more (`| head`): close everything and leave, as SIGPIPE would.
-  onStdoutClosed(() => {
-    closeAll();
-    Deno.exit(CLOSED_OUTPUT_STATUS);
-  });
+  prepareScriptRun();
   await import(new URL(`file://${abs}`).href);
   return true;
 }

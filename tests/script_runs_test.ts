@@ -3,7 +3,7 @@
 // `bpfsh run` finishes like `deno run` (a timer's callback runs, its exit status counts).
 // Needs root (BPF, tc).
 
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { kernelProgIds, NOT_ROOT, OutputText, ROOT } from "./helpers.ts";
 import { DENO } from "./shell_tmux.ts";
 
@@ -17,16 +17,22 @@ function tcOnLo(): { clsact: boolean; progIds: number[] } {
   return { clsact, progIds };
 }
 
+/** How a script is started: plain Deno, the launcher, or the shell's entry point. */
+type How = "deno run" | "bpfsh run" | "main.ts run";
+
 /** Start a script, wait for its "ready ID" line, signal it, and wait for it to end. */
 async function holdAndSignal(
-  how: "deno run" | "bpfsh run",
+  how: How,
   mode: "tool" | "bare",
   signal: Deno.Signal,
 ): Promise<{ status: Deno.CommandStatus; id: number; during: ReturnType<typeof tcOnLo> }> {
-  const args = how === "deno run"
-    ? ["run", "-A", "--no-prompt", "tests/fixtures/tc_hold.ts"]
-    : ["run", "-A", "--no-prompt", "shell/main.ts", "run", "tests/fixtures/tc_hold.ts"];
-  const child = new Deno.Command(DENO, {
+  const script = "tests/fixtures/tc_hold.ts";
+  const [cmd, ...args] = {
+    "deno run": [DENO, "run", "-A", "--no-prompt", script],
+    "bpfsh run": [`${ROOT}/bpfsh`, "run", script],
+    "main.ts run": [DENO, "run", "-A", "--no-prompt", "shell/main.ts", "run", script],
+  }[how];
+  const child = new Deno.Command(cmd, {
     args,
     cwd: ROOT,
     // Netlink filters: what the script's own cleanup removes (a tcx link goes with its fd).
@@ -62,11 +68,13 @@ Deno.test({
   async fn() {
     const before = tcOnLo();
     assertEquals(before.progIds, [], "a tc filter was on lo before the test");
-    const cases: ["deno run" | "bpfsh run", "tool" | "bare", Deno.Signal][] = [
+    const cases: [How, "tool" | "bare", Deno.Signal][] = [
       ["deno run", "tool", "SIGINT"],
       ["bpfsh run", "tool", "SIGINT"],
       ["bpfsh run", "bare", "SIGINT"],
       ["bpfsh run", "bare", "SIGTERM"],
+      ["main.ts run", "bare", "SIGINT"],
+      ["main.ts run", "tool", "SIGTERM"],
     ];
     for (const [how, mode, signal] of cases) {
       const what = `${how} (${mode}) ${signal}`;
@@ -83,24 +91,35 @@ Deno.test({
 });
 
 Deno.test({
-  name: "bpfsh run finishes like deno run: a timer's callback runs and its exit status counts",
+  name: "bpfsh run finishes like deno run: the script is the main module, a timer's callback " +
+    "runs and its exit status counts",
   async fn() {
+    const script = ["tests/fixtures/timer.ts", "a", "b"];
     for (
-      const args of [["tests/fixtures/timer.ts"], [
-        "shell/main.ts",
-        "run",
-        "tests/fixtures/timer.ts",
-      ]]
+      const cmd of [
+        [DENO, "run", "-A", "--no-prompt", ...script],
+        [`${ROOT}/bpfsh`, "run", ...script],
+        [DENO, "run", "-A", "--no-prompt", "shell/main.ts", "run", ...script],
+        [`${ROOT}/bpfsh`, "-c", `run ${script.join(" ")}`],
+      ]
     ) {
-      const out = await new Deno.Command(DENO, {
-        args: ["run", "-A", "--no-prompt", ...args],
+      const out = await new Deno.Command(cmd[0], {
+        args: cmd.slice(1),
         cwd: ROOT,
         stdout: "piped",
         stderr: "piped",
       }).output();
       const text = new TextDecoder().decode(out.stdout);
-      assertMatch(text, /top level done\ntimer ran\n/);
-      assertEquals(out.code, 3, `${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+      const context = `${cmd.join(" ")}: ${text}${new TextDecoder().decode(out.stderr)}`;
+      // shell/main.ts imports the script into its own process; the others run it as main.
+      const main = cmd.includes("shell/main.ts") ? "false" : "true";
+      assert(
+        new RegExp(`main module: ${main}, args: \\["a","b"\\]\ntop level done\ntimer ran\n`)
+          .test(text),
+        context,
+      );
+      // The shell's `run` reports a failed script as its own error.
+      if (cmd[1] !== "-c") assertEquals(out.code, 3, context);
     }
   },
 });

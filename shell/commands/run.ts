@@ -9,6 +9,7 @@ import { parseWords } from "../args.ts";
 import { ShellError } from "../errors.ts";
 import { progRunCommand } from "./prog.ts";
 import type { CommandSpec } from "./types.ts";
+import { scriptRunArgs } from "../script_runner.ts";
 
 /** Files `run` treats as scripts rather than program names. */
 export const SCRIPT_RE = /\.(ts|js|mjs|mts)$/;
@@ -35,12 +36,11 @@ export async function runScript(path: string, args: string[], signal: AbortSigna
   } catch {
     throw new ShellError(`no script '${path}'`);
   }
-  // Through bpfsh's own script runner (shell/main.ts run), not a bare `deno run`: a script that
-  // listens for no signal still has everything it attached closed at Ctrl-C (tc filters and
-  // their qdisc outlive a process that just dies).
-  const main = decodeURIComponent(new URL("../main.ts", import.meta.url).pathname);
+  // As `bpfsh run` runs it, not a bare `deno run`: a script that listens for no signal still
+  // has everything it attached closed at Ctrl-C (tc filters and their qdisc outlive a process
+  // that just dies).
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", main, "run", path, ...args],
+    args: scriptRunArgs(path, args),
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",
