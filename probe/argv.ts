@@ -21,7 +21,9 @@ export function isProbeCommandLine(argv: string[]): boolean {
     const a = argv[i];
     if (a === "-e" || a === "-l" || a === "-lv" || a === "--emit-c") return true;
     if (a === "-c" || a === "--command") return false;
-    if (!a.startsWith("-")) {
+    // bpftrace's `-f json` may come first: its value is not the command word.
+    if (a === "-f" || a === "--format") i++;
+    else if (!a.startsWith("-")) {
       return /\.bt$/.test(a) || (a === "run" && /\.bt$/.test(argv[i + 1] ?? ""));
     }
   }

@@ -11,6 +11,7 @@ import { ProbeError } from "./diagnostic.ts";
 import { jsonEvent } from "./format/json.ts";
 import { prepare } from "./prepare.ts";
 import { BpfError } from "../ffi/errors.ts";
+import { ArgError, type ArgsSpec, parseWords } from "../shell/args.ts";
 
 /** Import a module on first use (computed: it stays out of the start-up module graph). */
 function later<T>(path: string): Promise<T> {
@@ -30,48 +31,71 @@ options:
 `;
 
 /** The parsed command line. */
-interface ProbeArgs {
+export interface ProbeArgs {
+  /** `-e PROGRAM`. */
   program?: string;
+  /** A program file (`FILE.bt`). */
   file?: string;
+  /** Positional parameters: `$1`, `$2`… */
   params: string[];
+  /** `-l [GLOB]`: the glob ("" for every probe). */
   list?: string;
+  /** `-v` / `-lv`: fields and arguments too. */
   verbose: boolean;
+  /** `--json` or `-f json`. */
   json: boolean;
+  /** `--emit-c`. */
   emitC: boolean;
+  /** `-h`, `--help`. */
   help: boolean;
 }
 
-function parseArgs(argv: string[]): ProbeArgs {
-  const a: ProbeArgs = { params: [], verbose: false, json: false, emitC: false, help: false };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const w = argv[i];
-    if (w === "--") {
-      i++;
-      break;
-    } else if (w === "-e") {
-      if (i + 1 >= argv.length) throw new Error("-e needs a program");
-      a.program = argv[++i];
-    } else if (w === "-l" || w === "-lv") {
-      a.list = "";
-      if (w === "-lv") a.verbose = true;
-      if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("-")) a.list = argv[++i];
-    } else if (w === "-v") a.verbose = true;
-    else if (w === "--json") a.json = true;
-    else if (w === "-f" || w === "--format") {
-      const f = argv[++i];
-      if (f !== "json" && f !== "text") throw new Error(`unknown output format '${f ?? ""}'`);
-      a.json = f === "json";
-    } else if (w === "--emit-c") a.emitC = true;
-    else if (w === "-h" || w === "--help") a.help = true;
-    else if (w === "run") continue;
-    else if (w.startsWith("-") && w !== "-") {
-      throw new Error(`unknown option '${w}' (bpfsh supports -e, -l, -lv, -f json, --emit-c)`);
-    } else break;
+/** The command line, declared for the shell's and the scripts' one argument parser. */
+const PROBE_OPTIONS: ArgsSpec = {
+  options: {
+    program: { type: "string", short: "e", arg: "PROGRAM", help: "run a bpftrace program" },
+    list: { type: "boolean", short: "l", help: "list probes" },
+    verbose: { type: "boolean", short: "v", help: "with -l: their fields or arguments" },
+    json: { type: "boolean", help: "bpftrace's JSON output" },
+    format: { type: "string", short: "f", arg: "json|text", help: "the output format" },
+    "emit-c": { type: "boolean", help: "print the generated BPF C instead of running it" },
+    help: { type: "boolean", short: "h", help: "this help" },
+  },
+};
+
+/**
+ * Read a probe-language command line, as bpftrace reads its own.
+ *
+ * @param argv The arguments (as given to bpfsh).
+ * @returns What to run or list, and how.
+ * @throws {ArgError} On an unknown option, a missing value or an unknown output format.
+ * @example
+ * ```ts
+ * parseProbeArgs(["-f", "json", "-e", "BEGIN { exit(); }", "5"]); // { program, params: ["5"], json: true, … }
+ * ```
+ */
+export function parseProbeArgs(argv: string[]): ProbeArgs {
+  const { opts, positionals } = parseWords(argv, PROBE_OPTIONS, { extraPositionals: true });
+  const format = opts.format as string | undefined;
+  if (format !== undefined && format !== "json" && format !== "text") {
+    throw new ArgError(`unknown output format '${format}'`);
   }
-  const rest = argv.slice(i);
-  if (a.program === undefined && a.list === undefined && rest.length) a.file = rest.shift();
-  a.params = rest;
+  const rest = positionals[0] === "run" ? positionals.slice(1) : positionals;
+  const a: ProbeArgs = {
+    params: rest,
+    verbose: opts.verbose as boolean,
+    json: opts.json as boolean || format === "json",
+    emitC: opts["emit-c"] as boolean,
+    help: opts.help as boolean,
+  };
+  if (opts.program !== undefined) a.program = opts.program as string;
+  if (opts.list) {
+    a.list = rest[0] ?? "";
+    a.params = [];
+  } else if (a.program === undefined && rest.length) {
+    a.file = rest[0];
+    a.params = rest.slice(1);
+  }
   return a;
 }
 
@@ -88,7 +112,7 @@ function parseArgs(argv: string[]): ProbeArgs {
 export async function probeMain(argv: string[]): Promise<number> {
   let args: ProbeArgs;
   try {
-    args = parseArgs(argv);
+    args = parseProbeArgs(argv);
   } catch (e) {
     console.error(`error: ${(e as Error).message}\n${USAGE}`);
     return 2;
