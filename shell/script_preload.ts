@@ -5,6 +5,6 @@
  * @module
  */
 
-import { prepareScriptRun } from "./script_runner.ts";
+import { prepareScriptRun } from "./script_cleanup.ts";
 
 prepareScriptRun();

@@ -1,5 +1,5 @@
 // The import-cycle checker (tools/check_cycles.ts): pure logic over module texts and edges.
-import { findCycles, moduleImports } from "../tools/check_cycles.ts";
+import { findCycles, importGraph, moduleImports } from "../tools/check_cycles.ts";
 import { assertEquals } from "./assert.ts";
 
 Deno.test("moduleImports() finds static, re-export and literal dynamic imports, not comments", () => {
@@ -45,4 +45,12 @@ Deno.test("findCycles() reports each cycle once, and self-imports, but not chain
   ]]);
   assertEquals(findCycles([e("s", "s")]), [["s"]]);
   assertEquals(findCycles([e("a", "b"), e("b", "a"), e("x", "y"), e("y", "x")]).length, 2);
+});
+
+Deno.test("the repository has no import cycles", () => {
+  const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const dirs = ["bpf", "ffi", "shell", "probe", "serve", "scripts", "tools", "bench", "tests"];
+  const edges = importGraph(root, dirs);
+  assertEquals(edges.length > 500, true, "the walk found the tree's imports");
+  assertEquals(findCycles(edges), []);
 });
