@@ -147,5 +147,5 @@ export { probe, type ProbeTag, startProbe } from "./probe/template.ts";
 export type { MapDescriptor, ProbeOptions, ProbeProgram } from "./probe/runner.ts";
 export { ProbeError } from "./probe/diagnostic.ts";
 export type { KeySpec, MapSpec, ProbeSpec } from "./probe/spec.ts";
-export type { MapEntry, MapSnapshot } from "./probe/read.ts";
+export type { KeyPart, MapEntry, MapSnapshot } from "./probe/read.ts";
 export type { LhistBounds, MapKind, MapValue } from "./probe/aggregations.ts";

@@ -45,8 +45,11 @@ export const AGGREGATIONS = new Set<MapKind>([
 
 /** Linear histogram bounds. */
 export interface LhistBounds {
+  /** The lowest bucket's lower bound (smaller values go to the `< min` bucket). */
   min: number;
+  /** The upper bound (values at or above it go to the `>= max` bucket). */
   max: number;
+  /** Each bucket's width. */
   step: number;
 }
 

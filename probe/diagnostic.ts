@@ -53,6 +53,15 @@ export class ProbeError extends BpfError {
   /** The message alone. */
   readonly reason: string;
 
+  /**
+   * An error at a span of a program's text (made by the compiler's passes).
+   *
+   * @param src The program's text and name.
+   * @param span Where, when known.
+   * @param reason What is wrong.
+   * @param hint What to do about it.
+   * @ignore
+   */
   constructor(src: SourceText, span: Span | undefined, reason: string, hint?: string) {
     const where = span ? locate(src.text, span) : undefined;
     const head = where

@@ -26,6 +26,7 @@ export interface MapEntry {
 
 /** A map's contents at one moment. */
 export interface MapSnapshot {
+  /** What the map is: its name, keys and value layout. */
   spec: MapSpec;
   /** Sorted as bpftrace prints them. */
   entries: MapEntry[];

@@ -44,7 +44,10 @@ export interface ProbeOptions {
   onAttaching?: (probes: number) => void;
   /**
    * The program compiled already (from ./prepare.ts), or being compiled: a caller that
-   * starts the compile first can load the rest of bpfsh while clang runs.
+   * starts the compile first can load the rest of bpfsh while clang runs (bpfsh's own
+   * launcher does).
+   *
+   * @ignore
    */
   prepared?: Prepared | Promise<Prepared>;
 }

@@ -23,7 +23,11 @@ export interface KeySpec {
   expr: string;
   /** Its type as bpftrace names it: `uint64`, `int64`, `string[16]`, `probe`. */
   type: string;
-  /** Its type. */
+  /**
+   * Its type, as the compiler represents it (`type` names it).
+   *
+   * @ignore
+   */
   ty: Ty;
   /** Byte offset in the BPF key. */
   offset: number;
@@ -50,7 +54,12 @@ export interface MapSpec {
   keySize: number;
   /** hist/lhist: byte offset of the `__u64` bucket index in the key. */
   bucketOffset?: number;
-  /** The value's type: `value` maps what is stored; sum/min/max the argument's. */
+  /**
+   * The value's type as the compiler represents it: `value` maps what is stored; sum/min/max
+   * the argument's (`valueType` names it).
+   *
+   * @ignore
+   */
   value: Ty;
   /** `value` maps: the value type's name (`int64`, `string[64]`). */
   valueType: string;
@@ -113,10 +122,21 @@ export interface ProgramSpec {
 export interface ProbeSpec {
   /** The generated BPF C. */
   c: string;
+  /** Its maps, in the order the program names them. */
   maps: MapSpec[];
+  /**
+   * Its printf calls and their record layouts (the runner's; not for readers of maps).
+   *
+   * @ignore
+   */
   printfs: PrintfSpec[];
   /** time() formats by id. */
   times: string[];
+  /**
+   * Its BPF programs and where each attaches (the runner's).
+   *
+   * @ignore
+   */
   programs: ProgramSpec[];
   /** Target names by id (what `probe` prints). */
   probeNames: string[];

@@ -29,7 +29,7 @@ export interface UsdtProbe {
  * The USDT probes of an ELF file, one per probe site (a probe used in several places has
  * several sites).
  *
- * @param elf An open file, or a path (then only a regular file is opened).
+ * @param path The file (only a regular file is opened).
  * @returns The probes, in note order.
  * @throws {BpfError} When the file cannot be read or is not an ELF file.
  * @example
@@ -37,29 +37,35 @@ export interface UsdtProbe {
  * usdtProbes("build/tests/usdt_target").map((p) => `${p.provider}:${p.name}`); // bpfsh:tick…
  * ```
  */
-export function usdtProbes(elf: ElfImage | string): UsdtProbe[] {
-  const file = typeof elf === "string" ? ElfImage.open(elf) : elf;
-  try {
-    const out: UsdtProbe[] = [];
-    // Not in a PT_NOTE segment: the notes live in their own non-allocated section.
-    const bytes = file.section(".note.stapsdt");
-    for (const note of bytes ? parseNotes(bytes) : []) {
-      if (note.name !== "stapsdt" || note.type !== NT_STAPSDT || note.desc.length < 27) continue;
-      const dv = new DataView(note.desc.buffer, note.desc.byteOffset, note.desc.byteLength);
-      const [provider, name, args] = strings(note.desc.subarray(24));
-      if (!provider || !name) continue;
-      out.push({
-        provider,
-        name,
-        address: Number(dv.getBigUint64(0, true)),
-        semaphore: Number(dv.getBigUint64(16, true)),
-        args: args ?? "",
-      });
-    }
-    return out;
-  } finally {
-    if (typeof elf === "string") file.close();
+export function usdtProbes(path: string): UsdtProbe[] {
+  using file = ElfImage.open(path);
+  return usdtNotes(file);
+}
+
+/**
+ * The USDT probes of an open ELF file (see {@link usdtProbes}).
+ *
+ * @param file The file.
+ * @returns The probes, in note order.
+ */
+export function usdtNotes(file: ElfImage): UsdtProbe[] {
+  const out: UsdtProbe[] = [];
+  // Not in a PT_NOTE segment: the notes live in their own non-allocated section.
+  const bytes = file.section(".note.stapsdt");
+  for (const note of bytes ? parseNotes(bytes) : []) {
+    if (note.name !== "stapsdt" || note.type !== NT_STAPSDT || note.desc.length < 27) continue;
+    const dv = new DataView(note.desc.buffer, note.desc.byteOffset, note.desc.byteLength);
+    const [provider, name, args] = strings(note.desc.subarray(24));
+    if (!provider || !name) continue;
+    out.push({
+      provider,
+      name,
+      address: Number(dv.getBigUint64(0, true)),
+      semaphore: Number(dv.getBigUint64(16, true)),
+      args: args ?? "",
+    });
   }
+  return out;
 }
 
 function strings(bytes: Uint8Array): string[] {

@@ -10,7 +10,7 @@ import { BPF_USDT_OPTS, ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { libbpf } from "../../ffi/libbpf.ts";
 import { cstr } from "../../ffi/libc.ts";
-import { usdtProbes } from "../elf/stapsdt.ts";
+import { usdtNotes } from "../elf/stapsdt.ts";
 import { openBinary, resolveBinary } from "./binaries.ts";
 import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
 import { guardLegacyEvents } from "./reaper.ts";
@@ -44,7 +44,7 @@ export function attachUsdt(ctx: AttachContext, t: UsdtTarget): LinkRelease {
   const path = resolveBinary(t.binary, ctx.op, t.pid);
   {
     using elf = openBinary(path, ctx.op);
-    const probes = usdtProbes(elf);
+    const probes = usdtNotes(elf);
     if (!probes.some((p) => p.provider === t.provider && p.name === t.name)) {
       const have = [...new Set(probes.map((p) => `${p.provider}:${p.name}`))];
       throw new BpfError({
