@@ -137,7 +137,8 @@ function readAll(path: string): Uint8Array {
  * ```ts
  * const btf = Btf.fromElf(Deno.readFileSync("build/tests/btf_types.bpf.o"));
  * btf.sizeOf(btf.findId("struct padded")!); // 16
- * btf.codec("struct padded").decode(bytes); // { a: 1n, b: 2 }
+ * const padded = btf.codec("struct padded");
+ * padded.decode(padded.encode({ a: 1n, b: 2 })); // { a: 1n, b: 2 }
  * ```
  */
 export class Btf {
@@ -171,7 +172,7 @@ export class Btf {
    * @throws {BpfError} op `"btf parse"` when the blob is malformed.
    * @example
    * ```ts
-   * const btf = Btf.parse(rawBytes);
+   * const btf = Btf.parse(Deno.readFileSync("/sys/kernel/btf/vmlinux"));
    * btf.count; // number of type ids, void included
    * ```
    */
@@ -200,7 +201,8 @@ export class Btf {
    * @returns The module BTF, whose ids continue the kernel's.
    * @throws {BpfError} op `"btf load"` when the module has no BTF.
    * @example
-   * ```ts
+   * ```ts ignore
+   * // Not run by the suite: needs a loaded kernel module with BTF (test kernels have none)
    * Btf.kernelModule("nf_tables").find("struct nft_ctx");
    * ```
    */
@@ -289,6 +291,7 @@ export class Btf {
    * @throws {BpfError} When the id is out of range.
    * @example
    * ```ts
+   * const btf = Btf.fromElf(Deno.readFileSync("build/tests/btf_types.bpf.o"));
    * btf.typeById(1); // { id: 1, kind: "ptr", name: "", type: 3 }
    * ```
    */
@@ -306,7 +309,7 @@ export class Btf {
    * @returns The kind name, e.g. `"struct"`.
    * @example
    * ```ts
-   * btf.kind(0); // "void"
+   * Btf.kernel().kind(0); // "void"
    * ```
    */
   kind(id: number): BtfKind {
@@ -322,7 +325,8 @@ export class Btf {
    * @returns The type record, or undefined when there is none.
    * @example
    * ```ts
-   * btf.find("struct task_struct")?.size;
+   * const task = Btf.kernel().find("struct task_struct");
+   * if (task?.kind === "struct") console.log(task.size, task.members.length);
    * ```
    */
   find(name: string): BtfType | undefined {
@@ -337,7 +341,8 @@ export class Btf {
    * @returns The type id, or undefined.
    * @example
    * ```ts
-   * btf.findId("u32"); // e.g. 8
+   * const btf = Btf.fromElf(Deno.readFileSync("build/tests/btf_types.bpf.o"));
+   * btf.findId("u32"); // 8
    * ```
    */
   findId(name: string): number | undefined {
@@ -409,6 +414,7 @@ export class Btf {
    * @returns The id of the underlying type.
    * @example
    * ```ts
+   * const btf = Btf.fromElf(Deno.readFileSync("build/tests/btf_types.bpf.o"));
    * btf.kind(btf.resolve(btf.findId("u32")!)); // "int"
    * ```
    */
@@ -434,6 +440,7 @@ export class Btf {
    * @throws {BpfError} For types without a size (void, fwd, func, func_proto).
    * @example
    * ```ts
+   * const btf = Btf.fromElf(Deno.readFileSync("build/tests/btf_types.bpf.o"));
    * btf.sizeOf(btf.findId("struct padded")!); // 16
    * ```
    */
@@ -476,6 +483,7 @@ export class Btf {
    * @returns The name as C would spell an abstract declarator of it.
    * @example
    * ```ts
+   * const btf = Btf.fromElf(Deno.readFileSync("build/tests/btf_types.bpf.o"));
    * btf.nameOf(btf.findId("struct key_t")!); // "struct key_t"
    * ```
    */
@@ -491,7 +499,9 @@ export class Btf {
    * @returns The declaration (without the trailing `;`).
    * @example
    * ```ts
-   * btf.declare(charArrayId, "comm"); // "char comm[16]"
+   * const btf = Btf.fromElf(Deno.readFileSync("build/tests/btf_types.bpf.o"));
+   * const key = btf.find("struct key_t");
+   * if (key?.kind === "struct") btf.declare(key.members[3].type, "comm"); // "char comm[16]"
    * ```
    */
   declare(id: number, name: string): string {
@@ -533,7 +543,7 @@ export class Btf {
    * @returns The field, or undefined when the type or a path element does not exist.
    * @example
    * ```ts
-   * btf.field("task_struct", "pid"); // { type, bitOffset, bitSize: 0 }
+   * Btf.kernel().field("task_struct", "pid"); // { type, bitOffset, bitSize: 0 }
    * ```
    */
   field(type: string | number, path: string): BtfFieldInfo | undefined {
@@ -661,7 +671,8 @@ export class Btf {
    * @returns Section names in BTF order.
    * @example
    * ```ts
-   * btf.datasecs(); // [".bss", ".data", ".rodata", ...]
+   * const btf = Btf.fromElf(Deno.readFileSync("build/tests/globals.bpf.o"));
+   * btf.datasecs(); // [".bss", ".data", ".data.custom", ".rodata", "license"]
    * ```
    */
   datasecs(): string[] {
@@ -682,7 +693,8 @@ export class Btf {
    * @returns The variables, or undefined when there is no such section.
    * @example
    * ```ts
-   * btf.datasec(".bss"); // [{ name: "last", typeId: 12, offset: 0, size: 16, ... }]
+   * const btf = Btf.fromElf(Deno.readFileSync("build/tests/globals.bpf.o"));
+   * btf.datasec(".data"); // [{ name: "data_value", offset: 0, size: 4, … }, { name: "greeting", offset: 4, … }, …]
    * ```
    */
   datasec(name: string): DatasecVar[] | undefined {
@@ -714,7 +726,8 @@ export class Btf {
    * @returns The variables, section by section.
    * @example
    * ```ts
-   * btf.vars().map((v) => `${v.section}:${v.name}`);
+   * const btf = Btf.fromElf(Deno.readFileSync("build/tests/globals.bpf.o"));
+   * btf.vars().map((v) => `${v.section}:${v.name}`); // [".bss:bss_value", ".data:data_value", …]
    * ```
    */
   vars(): DatasecVar[] {
@@ -740,6 +753,7 @@ export class Btf {
    * @throws {BpfError} When the type does not exist or has no data layout (func, void).
    * @example
    * ```ts
+   * const btf = Btf.fromElf(Deno.readFileSync("build/tests/btf_types.bpf.o"));
    * const c = btf.codec<{ a: bigint; b: number }>("struct padded");
    * c.decode(c.encode({ a: 1n, b: 2 })); // { a: 1n, b: 2 }
    * btf.codec("struct padded", { u64: "number" }).decode(c.encode({ a: 1n, b: 2 })); // { a: 1, b: 2 }

@@ -283,8 +283,9 @@ export interface BtfDeclTag extends BtfBase {
  *
  * @example
  * ```ts
- * const t: BtfType = btf.typeById(id);
- * if (t.kind === "struct") t.members.map((m) => m.name);
+ * const btf = Btf.fromElf(Deno.readFileSync("build/tests/btf_types.bpf.o"));
+ * const t: BtfType = btf.typeById(btf.findId("struct padded")!);
+ * if (t.kind === "struct") t.members.map((m) => m.name); // ["a", "b"]
  * ```
  */
 export type BtfType =
@@ -308,8 +309,12 @@ export type BtfType =
  *
  * @example
  * ```ts
- * const v: DatasecVar = btf.datasec(".bss")![0];
- * btf.codec(v.typeId).decode(sectionBytes, v.offset);
+ * using obj = await BpfObject.open("build/tests/globals.bpf.o");
+ * obj.load();
+ * const btf = obj.btf!;
+ * const v: DatasecVar = btf.datasec(".data")!.find((v) => v.name === "greeting")!;
+ * const section = obj.map(".data").getBytes(0)!; // the section's bytes
+ * btf.codec(v.typeId).decode(section, v.offset); // "hi"
  * ```
  */
 export interface DatasecVar {
@@ -332,7 +337,8 @@ export interface DatasecVar {
  *
  * @example
  * ```ts
- * const f: BtfFieldInfo | undefined = btf.field("task_struct", "pid");
+ * const f: BtfFieldInfo | undefined = Btf.kernel().field("task_struct", "pid");
+ * f?.bitOffset; // where pid sits in task_struct, in bits
  * ```
  */
 export interface BtfFieldInfo {

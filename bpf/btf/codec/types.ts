@@ -67,10 +67,12 @@ export interface CodecOptions {
  *
  * @example
  * ```ts
+ * const btf = Btf.fromElf(Deno.readFileSync("build/tests/btf_types.bpf.o"));
  * const c = btf.codec<{ a: bigint; b: number }>("struct padded");
  * const bytes = c.encode({ a: 1n, b: 2 }); // Uint8Array(16)
  * c.decode(bytes); // { a: 1n, b: 2 }
- * c.decodeMany(batch, 1000); // 1000 values laid out back to back
+ * const batch = new Uint8Array(3 * c.size); // three values laid out back to back
+ * c.decodeMany(batch, 3); // [{ a: 0n, b: 0 }, { a: 0n, b: 0 }, { a: 0n, b: 0 }]
  * ```
  */
 export interface Codec<T = unknown> {
