@@ -164,10 +164,11 @@ const LOG_TAIL_LINES = 12;
  *
  * @example
  * ```ts
+ * using obj = await BpfObject.open("build/tests/verifier_reject.bpf.o");
  * try {
- *   obj.load();
+ *   obj.load(); // the verifier rejects bad_access: a map value read without a NULL check
  * } catch (e) {
- *   if (e instanceof BpfError && e.code === "EACCES") console.error(e.log);
+ *   if (e instanceof BpfError && e.code === "EACCES") console.error(e.log); // the verifier's log
  * }
  * ```
  */

@@ -24,9 +24,14 @@ export interface DropStats {
  *
  * @example
  * ```ts
- * const drops = new DropReport(console.error, "events");
- * const rb = obj.ringbuf("events", { onFull: drops.onFull });
- * // ... read ...
+ * using obj = await BpfObject.open("build/tests/events.bpf.o");
+ * obj.load();
+ * const drops = new DropReport(console.error, "small");
+ * using rb = obj.ringbuf("small", { type: "fill_event", onFull: drops.onFull });
+ * // fill writes { count, tag } fill_events into "small", which holds 170 of them
+ * const fill = new Uint8Array(new BigUint64Array([300n, 1n]).buffer);
+ * obj.program("fill").testRun({ ctx: fill });
+ * rb.consume(() => {}); // a read that finds the ring full: "small: ring full once: …"
  * const summary = drops.summary(rb.stats);
  * if (summary) console.error(summary);
  * ```
@@ -86,6 +91,7 @@ export class DropReport {
    * @returns The line, or undefined.
    * @example
    * ```ts
+   * const drops = new DropReport(console.error, "output");
    * drops.summary({ events: 10, lost: 2 }); // "output: read 10 events, 2 samples lost"
    * ```
    */

@@ -208,8 +208,17 @@ function u32Bytes(n: number): Uint8Array {
  *
  * @example
  * ```ts
+ * using obj = await BpfObject.open("build/tests/events.bpf.o");
+ * obj.load();
  * using pb = obj.perfbuf("output", { type: "data_t", onLost: (n) => console.warn(n) });
- * for await (const { cpu, data } of pb) console.log(cpu, data.pid, data.command);
+ * // blast sends { count, first } data_t samples to the perf buffer, pid = first, first + 1, …
+ * const blast = (count: bigint, first: bigint) =>
+ *   obj.program("blast").testRun({ ctx: new Uint8Array(new BigUint64Array([count, first]).buffer) });
+ * blast(3n, 100n);
+ * for await (const { cpu, data } of pb) {
+ *   console.log(cpu, data.pid, data.command); // 0 100 blast, then 101 and 102
+ *   if (data.pid === 102) break;
+ * }
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -246,7 +255,14 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
    * @param opts The event type, ring size, wake-up policy and a lost-sample callback.
    * @example
    * ```ts
-   * const pb = new PerfBuffer(obj.map("output"), { type: "data_t", pageCount: 16 });
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * // blast sends { count, first } data_t samples to the perf buffer, pid = first, first + 1, …
+   * const blast = (count: bigint, first: bigint) =>
+   *   obj.program("blast").testRun({ ctx: new Uint8Array(new BigUint64Array([count, first]).buffer) });
+   * using pb = new PerfBuffer(obj.map("output"), { type: "data_t", pageCount: 16 });
+   * blast(2n, 7n);
+   * pb.consume(({ cpu, data }) => console.log(cpu, data.pid)); // 0 7, 0 8
    * ```
    */
   constructor(map: PerfStreamMap, opts: PerfBufferOptions = {}) {
@@ -334,7 +350,11 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
    * @returns Whether it fits; when it does, opts.onLost (if any) is now this reader's.
    * @example
    * ```ts
-   * if (pb.reuseFor({ type: "data_t" })) return pb;
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * const pb = obj.perfbuf("output", { type: "data_t" });
+   * pb.reuseFor({ type: "data_t" }); // true: obj.perfbuf("output", { type: "data_t" }) is pb
+   * pb.reuseFor({ type: "bytes" }); // false: obj.perfbuf() would close it and make another
    * ```
    */
   reuseFor(opts: PerfBufferOptions): boolean {
@@ -360,7 +380,16 @@ export class PerfBuffer<T = any> extends EventStream<PerfEvent<T>> {
    *
    * @example
    * ```ts
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * using pb = obj.perfbuf("output", { type: "data_t" });
+   * // blast sends { count, first } data_t samples to the perf buffer, pid = first, first + 1, …
+   * const blast = (count: bigint, first: bigint) =>
+   *   obj.program("blast").testRun({ ctx: new Uint8Array(new BigUint64Array([count, first]).buffer) });
+   * blast(5n, 1n);
+   * pb.consume(() => {});
    * if (pb.stats.lost) console.warn(`${pb.stats.lost} samples lost`);
+   * console.log(pb.stats); // { events: 5, bytes: 180, lost: 0 }
    * ```
    */
   get stats(): PerfStats {

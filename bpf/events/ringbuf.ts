@@ -144,10 +144,14 @@ export interface RingStats extends StreamStats {
  *
  * @example
  * ```ts
+ * using obj = await BpfObject.open("build/tests/events.bpf.o");
+ * obj.load();
+ * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
  * using rb = obj.ringbuf("events", { type: "data_t" });
+ * await new Deno.Command("/bin/true").output();
  * for await (const ev of rb) {
- *   console.log(ev.pid, ev.command);
- *   if (ev.pid === 1) break; // the ring stays open: a new loop may start
+ *   console.log(ev.pid, ev.command); // 4242 true
+ *   break; // the ring stays readable: a new loop may start
  * }
  * ```
  */
@@ -202,7 +206,12 @@ export class RingBuffer<T = any> extends EventStream<T> {
    * @param opts The event type and batch size.
    * @example
    * ```ts
-   * const rb = new RingBuffer(obj.map("events"), { type: "data_t" });
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * await new Deno.Command("/bin/true").output();
+   * using rb = new RingBuffer(obj.map("events"), { type: "data_t" });
+   * rb.consume((ev) => console.log(ev.pid, ev.command)); // 4242 true
    * ```
    */
   constructor(map: StreamMap, opts: RingBufferOptions = {}) {
@@ -260,7 +269,13 @@ export class RingBuffer<T = any> extends EventStream<T> {
    *
    * @example
    * ```ts
-   * const { events, bytes, full } = rb.stats;
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * using rb = obj.ringbuf("events", { type: "data_t" });
+   * await new Deno.Command("/bin/true").output();
+   * rb.consume(() => {});
+   * const { events, bytes, full } = rb.stats; // events >= 1, 36 bytes each, full 0
    * ```
    */
   get stats(): RingStats {
@@ -272,7 +287,13 @@ export class RingBuffer<T = any> extends EventStream<T> {
    *
    * @example
    * ```ts
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * using rb = obj.ringbuf("events", { type: "data_t" });
+   * await new Deno.Command("/bin/true").output();
    * if (rb.pending > rb.size / 2) console.warn("falling behind");
+   * console.log(rb.pending); // 48 or more: a record and its header, not yet read
    * ```
    */
   get pending(): number {

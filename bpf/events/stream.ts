@@ -234,7 +234,12 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * @returns This stream.
    * @example
    * ```ts
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * await new Deno.Command("/bin/true").output();
    * const rb = new RingBuffer(obj.map("events")).ownedBy(obj);
+   * rb.consume((ev) => console.log(ev)); // closed with obj
    * ```
    */
   ownedBy(owner: StreamOwner): this {
@@ -251,7 +256,13 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * @returns How many events were delivered.
    * @example
    * ```ts
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * using rb = obj.ringbuf("events", { type: "data_t" });
+   * await new Deno.Command("/bin/true").output();
    * const n = rb.consume((ev) => console.log(ev.pid));
+   * console.log(n); // 1 (more when other processes exec meanwhile)
    * ```
    */
   consume(cb: (ev: T) => void, limit = Infinity): number {
@@ -335,8 +346,16 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * @returns How many records were delivered.
    * @example
    * ```ts
-   * let pids = 0;
-   * rb.consumeRaw((b, off) => { pids += b[off]; });
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * using rb = obj.ringbuf("events", { type: "data_t" });
+   * await new Deno.Command("/bin/true").output();
+   * const pids: number[] = [];
+   * rb.consumeRaw((b, off) => {
+   *   pids.push(new DataView(b.buffer, b.byteOffset).getInt32(off, true)); // data_t.pid
+   * });
+   * console.log(pids); // [4242]
    * ```
    */
   consumeRaw(cb: RawCallback, limit = Infinity): number {
@@ -356,7 +375,13 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * @returns How many events were delivered (0 on timeout or close).
    * @example
    * ```ts
-   * while (!rb.closed) await rb.poll(100, (ev) => console.log(ev));
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * using rb = obj.ringbuf("events", { type: "data_t" });
+   * await new Deno.Command("/bin/true").output();
+   * setTimeout(() => rb.close(), 200);
+   * while (!rb.closed) await rb.poll(100, (ev) => console.log(ev.pid));
    * ```
    */
   async poll(timeoutMs: number, cb: (ev: T) => void): Promise<number> {
@@ -391,7 +416,16 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * @returns An async iterable of non-empty arrays.
    * @example
    * ```ts
-   * for await (const batch of rb.batches()) total += batch.length;
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * using rb = obj.ringbuf("events", { type: "data_t" });
+   * await new Deno.Command("/bin/true").output();
+   * let total = 0;
+   * for await (const batch of rb.batches({ signal: AbortSignal.timeout(200) })) {
+   *   total += batch.length;
+   * }
+   * console.log(total); // 1 or more
    * ```
    */
   batches(opts: IterateOptions = {}): AsyncIterableIterator<T[]> {
@@ -407,7 +441,12 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * @returns An async iterator of events.
    * @example
    * ```ts
-   * for await (const ev of rb.events({ signal: AbortSignal.timeout(5000) })) console.log(ev);
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * using rb = obj.ringbuf("events", { type: "data_t" });
+   * await new Deno.Command("/bin/true").output();
+   * for await (const ev of rb.events({ signal: AbortSignal.timeout(200) })) console.log(ev);
    * ```
    */
   events(opts: IterateOptions = {}): AsyncIterableIterator<T> {
@@ -420,7 +459,14 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * @returns An async iterator of events.
    * @example
    * ```ts
-   * for await (const ev of rb) { if (ev.pid === 1) break; }
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * using rb = obj.ringbuf("events", { type: "data_t" });
+   * await new Deno.Command("/bin/true").output();
+   * for await (const ev of rb) {
+   *   if (ev.command.startsWith("true")) break;
+   * }
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -508,7 +554,13 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    *
    * @example
    * ```ts
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
+   * using rb = obj.ringbuf("events", { type: "data_t" });
+   * await new Deno.Command("/bin/true").output();
    * rb.close();
+   * rb.closed; // true
    * ```
    */
   close(): void {

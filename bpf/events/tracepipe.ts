@@ -134,8 +134,17 @@ const READ_SIZE = 65536;
  *
  * @example
  * ```ts
- * using pipe = tracePipe({ filter: /bpf_trace_printk/ });
- * for await (const line of pipe) console.log(line.pid, line.message);
+ * using obj = await BpfObject.open("build/tests/events.bpf.o");
+ * obj.load();
+ * // say prints "bpfsh-events nonce=N answer=42" with bpf_printk
+ * const nonce = BigInt(Date.now());
+ * const say = () => obj.program("say").testRun({ ctx: new Uint8Array(new BigUint64Array([nonce]).buffer) });
+ * using pipe = tracePipe({ filter: `nonce=${nonce}` });
+ * say();
+ * for await (const line of pipe) {
+ *   console.log(line.pid, line.message); // 4242 bpfsh-events nonce=… answer=42
+ *   break; // closes the pipe
+ * }
  * ```
  */
 export class TracePipe implements AsyncIterableIterator<TraceLine>, Disposable, AsyncDisposable {
@@ -198,7 +207,15 @@ export class TracePipe implements AsyncIterableIterator<TraceLine>, Disposable, 
    *
    * @example
    * ```ts
-   * pipe.stats.lines;
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * // say prints "bpfsh-events nonce=N answer=42" with bpf_printk
+   * const nonce = BigInt(Date.now());
+   * const say = () => obj.program("say").testRun({ ctx: new Uint8Array(new BigUint64Array([nonce]).buffer) });
+   * using pipe = tracePipe({ filter: `nonce=${nonce}` });
+   * say();
+   * await pipe.next();
+   * pipe.stats.lines; // 1 line passed the filter (more were read when others printed)
    * ```
    */
   get stats(): { lines: number } {
@@ -241,7 +258,15 @@ export class TracePipe implements AsyncIterableIterator<TraceLine>, Disposable, 
    * @returns The iterator result.
    * @example
    * ```ts
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * // say prints "bpfsh-events nonce=N answer=42" with bpf_printk
+   * const nonce = BigInt(Date.now());
+   * const say = () => obj.program("say").testRun({ ctx: new Uint8Array(new BigUint64Array([nonce]).buffer) });
+   * using pipe = tracePipe({ filter: `nonce=${nonce}` });
+   * say();
    * const { value } = await pipe.next();
+   * console.log(value?.message); // bpfsh-events nonce=… answer=42
    * ```
    */
   async next(): Promise<IteratorResult<TraceLine>> {
@@ -262,7 +287,15 @@ export class TracePipe implements AsyncIterableIterator<TraceLine>, Disposable, 
    * @returns A done result.
    * @example
    * ```ts
-   * await pipe.return();
+   * using obj = await BpfObject.open("build/tests/events.bpf.o");
+   * obj.load();
+   * // say prints "bpfsh-events nonce=N answer=42" with bpf_printk
+   * const nonce = BigInt(Date.now());
+   * const say = () => obj.program("say").testRun({ ctx: new Uint8Array(new BigUint64Array([nonce]).buffer) });
+   * const pipe = tracePipe({ filter: `nonce=${nonce}` });
+   * say();
+   * await pipe.next();
+   * await pipe.return(); // as a loop's break does: the file is closed
    * ```
    */
   return(): Promise<IteratorResult<TraceLine>> {
@@ -280,7 +313,9 @@ export class TracePipe implements AsyncIterableIterator<TraceLine>, Disposable, 
    *
    * @example
    * ```ts
-   * setTimeout(() => pipe.close(), 1000);
+   * const pipe = tracePipe({ filter: "a line no one prints" });
+   * setTimeout(() => pipe.close(), 200);
+   * for await (const line of pipe) console.log(line); // ends after 200 ms, having printed nothing
    * ```
    */
   close(): void {
@@ -313,8 +348,15 @@ export class TracePipe implements AsyncIterableIterator<TraceLine>, Disposable, 
  * @returns The reader: iterate it with `for await`; `break` or close() releases the file.
  * @example
  * ```ts
- * for await (const line of tracePipe({ filter: "bpf_trace_printk" })) {
- *   console.log(line.task, line.pid, line.message);
+ * using obj = await BpfObject.open("build/tests/events.bpf.o");
+ * obj.load();
+ * // say prints "bpfsh-events nonce=N answer=42" with bpf_printk
+ * const nonce = BigInt(Date.now());
+ * const say = () => obj.program("say").testRun({ ctx: new Uint8Array(new BigUint64Array([nonce]).buffer) });
+ * say();
+ * for await (const line of tracePipe({ filter: `nonce=${nonce}` })) {
+ *   console.log(line.task, line.pid, line.message); // deno 4242 bpfsh-events nonce=… answer=42
+ *   break;
  * }
  * ```
  */
