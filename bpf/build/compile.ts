@@ -146,7 +146,8 @@ function multiarchInclude(): string {
  * ```ts
  * const r = await compile("tests/fixtures/minimal.bpf.c");
  * console.log(r.objectPath, r.cached, r.ms);
- * await compile({ source: 'char LICENSE[] SEC("license") = "GPL";', name: "empty" });
+ * const source = '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC("license") = "GPL";\n';
+ * await compile({ source, name: "empty" }); // an object with a license and nothing else
  * ```
  */
 export async function compile(

@@ -150,7 +150,7 @@ export interface RingStats extends StreamStats {
  * using rb = obj.ringbuf("events", { type: "data_t" });
  * await new Deno.Command("/bin/true").output();
  * for await (const ev of rb) {
- *   console.log(ev.pid, ev.command); // 4242 true
+ *   console.log(ev.pid, ev.command); // 4242 deno (the caller's comm, at sys_enter_execve)
  *   break; // the ring stays readable: a new loop may start
  * }
  * ```
@@ -211,7 +211,7 @@ export class RingBuffer<T = any> extends EventStream<T> {
    * obj.attachAll(); // on_execve sends a data_t to the ring on every execve
    * await new Deno.Command("/bin/true").output();
    * using rb = new RingBuffer(obj.map("events"), { type: "data_t" });
-   * rb.consume((ev) => console.log(ev.pid, ev.command)); // 4242 true
+   * rb.consume((ev) => console.log(ev.pid, ev.command)); // 4242 deno
    * ```
    */
   constructor(map: StreamMap, opts: RingBufferOptions = {}) {

@@ -465,7 +465,8 @@ export abstract class EventStream<T> implements Disposable, AsyncDisposable, Asy
    * using rb = obj.ringbuf("events", { type: "data_t" });
    * await new Deno.Command("/bin/true").output();
    * for await (const ev of rb) {
-   *   if (ev.command.startsWith("true")) break;
+   *   console.log(ev.pid, ev.command); // 4242 deno: at sys_enter_execve the comm is still the caller's
+   *   break;
    * }
    * ```
    */
