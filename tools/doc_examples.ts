@@ -14,8 +14,10 @@
  * comment fails.
  *
  * ```sh
- * deno run -A tools/doc_examples.ts [--list] [FILTER]   # exit 1 when an example fails
+ * deno run -A tools/doc_examples.ts [--list] [--show] [FILTER]   # exit 1 when one fails
  * ```
+ *
+ * `--list` lists them; `--show` prints what each one printed, to check its comments against.
  *
  * @module
  */
@@ -214,6 +216,8 @@ export interface ExampleResult {
   ms: number;
   /** What it printed on stderr, or its type errors. */
   output: string;
+  /** What it printed on stdout. */
+  stdout?: string;
 }
 
 /**
@@ -252,7 +256,8 @@ export async function runExample(path: string): Promise<ExampleResult> {
   const ms = Math.round(performance.now() - start);
   const text = new TextDecoder().decode(out.stderr).trim();
   const output = timedOut ? `did not finish in ${EXAMPLE_TIMEOUT_MS} ms\n${text}` : text;
-  return { ok: out.success && !timedOut, ms, output };
+  const stdout = new TextDecoder().decode(out.stdout).trim();
+  return { ok: out.success && !timedOut, ms, output, stdout };
 }
 
 /** The examples written out as modules and type-checked, ready to run. */
@@ -366,6 +371,7 @@ export function runExamples(
 
 if (import.meta.main) {
   const list = Deno.args.includes("--list");
+  const show = Deno.args.includes("--show");
   const filter = Deno.args.find((a) => !a.startsWith("--"));
   const prepared = await prepareExamples(filter);
   const { examples } = prepared;
@@ -390,8 +396,10 @@ if (import.meta.main) {
     } else if (!result) {
       failed++;
       console.log(`${label} ... FAILED: fenced ignore without '${IGNORE_PREFIX} <reason>'`);
-    } else if (result.ok) console.log(`${label} ... ok (${result.ms} ms)`);
-    else {
+    } else if (result.ok) {
+      console.log(`${label} ... ok (${result.ms} ms)`);
+      if (show) console.log(`${result.stdout}\n${result.output}`.trim().replace(/^/gm, "    "));
+    } else {
       failed++;
       console.log(`${label} ... FAILED (${result.ms} ms)\n${result.output.replace(/^/gm, "    ")}`);
     }
