@@ -325,7 +325,7 @@ function symbolSection(s: DocSymbol, prose: (t: string | undefined) => string): 
   const d = s.declarations[0];
   const file = relative(d.location.filename);
   const out = [`### ${headingOf(s)}`, "", "```ts", signatureOf(s.name, d), "```", ""];
-  out.push(`Defined in [${file}](../${file}#L${d.location.line}).`, "");
+  out.push(`Defined in [${file}](../${file}).`, "");
   if (d.jsDoc?.doc) out.push(prose(d.jsDoc.doc), "");
   const tags = d.jsDoc?.tags ?? [];
   const params = tags.filter((t) => t.kind === "param" && t.doc);
