@@ -7,7 +7,7 @@
 // what bpfsh made. (The shell's cases: link_reaper_shell_test.ts.)
 import { BpfError, BpfObject } from "../mod.ts";
 import { applyLine, undoAll } from "../bpf/link/reaper_main.ts";
-import type { ReaperTask } from "../bpf/link/reaper.ts";
+import { type ReaperTask, reaperTasks } from "../bpf/link/reaper.ts";
 import { tcFilterProgram, tcPriorities } from "../bpf/link/tc_netlink.ts";
 import { tcxAvailable } from "../bpf/link/tcx.ts";
 import { usesLegacyEvents } from "../bpf/link/probe_events.ts";
@@ -27,6 +27,8 @@ interface Held {
   xdp: number;
   vias: string[];
   reaper: number | null;
+  firstReaper: number | null;
+  stray: number;
 }
 
 interface KillCase {
@@ -40,6 +42,8 @@ interface KillCase {
   signal: "SIGKILL" | "group SIGINT" | "group SIGKILL";
   /** Hold a uprobe too, through legacy tracefs events (a mount namespace hides the PMU). */
   legacyUprobe?: boolean;
+  /** Kill the first reaper between the two tc attaches (a second one takes over). */
+  killReaper?: boolean;
 }
 
 function tc(...args: string[]): void {
@@ -62,7 +66,7 @@ function canHidePmu(): boolean {
 async function holdAndKill(c: KillCase): Promise<void> {
   const what = `${c.how}, ${c.tc ?? "default"} tc, ${
     c.clsactBefore ? "clsact before" : "no clsact"
-  }, ${c.signal}${c.legacyUprobe ? ", legacy uprobe" : ""}`;
+  }, ${c.signal}${c.legacyUprobe ? ", legacy uprobe" : ""}${c.killReaper ? ", reaper killed" : ""}`;
   if (c.clsactBefore) tc("qdisc", "add", "dev", "lo", "clsact");
   try {
     const before = hasClsact("lo");
@@ -90,6 +94,7 @@ async function holdAndKill(c: KillCase): Promise<void> {
     const env: Record<string, string> = { NO_COLOR: "1" };
     if (c.tc) env.BPFSH_TC = c.tc;
     if (c.legacyUprobe) env.HOLD_UPROBE = "1";
+    if (c.killReaper) env.HOLD_KILL_REAPER = "1";
     const child = new Deno.Command(cmd, {
       args: cmdArgs as string[],
       env,
@@ -121,6 +126,10 @@ async function holdAndKill(c: KillCase): Promise<void> {
     if (c.legacyUprobe) assertEquals(events.length, 1, `${what}: a legacy uprobe event`);
     // The reaper runs only when something needs it: netlink filters, legacy events.
     assertEquals(held.reaper !== null, netlink || !!c.legacyUprobe, `${what}: reaper started`);
+    if (c.killReaper) {
+      assert(held.reaper !== held.firstReaper, `${what}: a second reaper`);
+      assertEquals(held.stray, 0, `${what}: tasks written into a file that took the pipe's fd`);
+    }
 
     if (c.signal === "SIGKILL") child.kill("SIGKILL");
     else Deno.kill(-child.pid, c.signal === "group SIGINT" ? "SIGINT" : "SIGKILL");
@@ -167,13 +176,15 @@ Deno.test({
 });
 
 Deno.test({
-  name: "SIGKILL of bpfsh run, and signals to the whole process group, leave nothing",
+  name: "SIGKILL of bpfsh run, a signal to the process group, a killed reaper: nothing left",
   ignore: NOT_ROOT,
   async fn() {
     for (const tc of MECHANISMS) await holdAndKill({ how: "bpfsh run", tc, signal: "SIGKILL" });
     // Ctrl-C reaches the whole foreground group; the reaper, in a session of its own, stays
     // to clean up after a script that does not handle it.
     await holdAndKill({ how: "deno run", tc: "netlink", signal: "group SIGINT" });
+    // A reaper killed on its own is replaced, with every task the first one held.
+    await holdAndKill({ how: "deno run", tc: "netlink", signal: "SIGKILL", killReaper: true });
     if (tcxAvailable()) {
       await holdAndKill({ how: "deno run", tc: "netlink", signal: "group SIGKILL" });
     }
@@ -252,6 +263,39 @@ Deno.test({
       assertEquals(hasClsact("lo"), hadClsact, "the qdisc bpfsh made is gone with the last");
     } finally {
       Deno.env.delete("BPFSH_TC");
+    }
+  },
+});
+
+Deno.test({
+  name: "a clsact qdisc removed under a netlink tc link is made again by the next attach",
+  ignore: NOT_ROOT,
+  async fn() {
+    const hadClsact = hasClsact("lo");
+    if (hadClsact) {
+      console.warn("skipped: lo has someone else's clsact qdisc, not ours to remove");
+      return;
+    }
+    Deno.env.set("BPFSH_TC", "netlink");
+    try {
+      using obj = await BpfObject.open(fixture("tc_hold"));
+      obj.load();
+      const p = obj.program("tc_pass");
+      const a = p.attach("lo:ingress");
+      // Someone removes the qdisc (and a's filter with it) while a is held.
+      tc("qdisc", "del", "dev", "lo", "clsact");
+      assert(!hasClsact("lo"));
+      const b = p.attach("lo:egress");
+      assert(hasClsact("lo"), "the qdisc is made again");
+      assertEquals(tcProgramIds("lo", "egress").filters.length, 1, "b's filter");
+      a.close(); // its filter went with the old qdisc: nothing to remove, no error
+      assert(hasClsact("lo"), "b still uses the qdisc");
+      b.close();
+      assertEquals(hasClsact("lo"), false, "the qdisc bpfsh made again is gone with b");
+      assertEquals(reaperTasks(), 0, "the reaper holds nothing");
+    } finally {
+      Deno.env.delete("BPFSH_TC");
+      if (hasClsact("lo")) tc("qdisc", "del", "dev", "lo", "clsact");
     }
   },
 });

@@ -105,7 +105,9 @@ export function reaperWatchProbeEvents(file: ProbeEventFile): void {
  */
 export function reaperDone(id: number): void {
   if (!tasks.delete(id)) return;
-  if (current) write(current, `-${id}\n`);
+  // A failed write closed the pipe: forget it (its fd number may be reused by another
+  // file), and the next task starts a new reaper with what is live then.
+  if (current && !write(current, `-${id}\n`)) current = undefined;
 }
 
 /**
@@ -136,6 +138,7 @@ export function reaperTasks(): number {
 
 function send(line: string): void {
   if (current && write(current, line)) return;
+  current = undefined;
   // Not started yet, or gone (killed on its own): a new one gets every live task.
   current = start();
   if (!current) return;

@@ -60,26 +60,28 @@ interface ClsactHold {
 const clsact = new Map<number, ClsactHold>();
 
 function holdClsact(ifindex: number, op: string): ClsactHold {
-  let hold = clsact.get(ifindex);
-  if (!hold) {
-    // The reaper hears of the qdisc before it exists: a kill right after the create leaves
-    // nothing it was not told of.
-    const task = reaperTake({ kind: "clsact", ifindex });
-    const ret = createClsact(ifindex);
-    if (ret < 0 && ret !== -ERRNO.EEXIST) {
-      reaperDone(task);
-      check(ret, {
-        op: `${op}: create clsact qdisc`,
-        hint: ret === -ERRNO.EOPNOTSUPP || ret === -ERRNO.ENOENT
-          ? "the kernel lacks the clsact qdisc (CONFIG_NET_SCH_INGRESS; modprobe sch_ingress)"
-          : undefined,
-      });
-    }
-    if (ret !== 0) reaperDone(task);
-    hold = { created: ret === 0, users: 0, task: ret === 0 ? task : undefined };
-    clsact.set(ifindex, hold);
+  const hold = clsact.get(ifindex) ?? { created: false, users: 0 };
+  // Asked every time: someone may have removed the qdisc since this process's last attach.
+  // The reaper hears of it before it is created, so a kill right after the create leaves
+  // nothing it was not told of.
+  const task = hold.task ?? reaperTake({ kind: "clsact", ifindex });
+  const ret = createClsact(ifindex);
+  if (ret === 0) {
+    hold.created = true;
+    hold.task = task;
+  } else if (hold.task === undefined) {
+    reaperDone(task);
+  }
+  if (ret < 0 && ret !== -ERRNO.EEXIST) {
+    check(ret, {
+      op: `${op}: create clsact qdisc`,
+      hint: ret === -ERRNO.EOPNOTSUPP || ret === -ERRNO.ENOENT
+        ? "the kernel lacks the clsact qdisc (CONFIG_NET_SCH_INGRESS; modprobe sch_ingress)"
+        : undefined,
+    });
   }
   hold.users++;
+  clsact.set(ifindex, hold);
   return hold;
 }
 
