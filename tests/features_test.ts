@@ -69,6 +69,23 @@ for (const kind of ["kprobe", "kretprobe"]) {
   }, works(kind));
 }
 
+bpfTest("kprobe.multi reported missing says what bpfsh does instead, true to this kernel", () => {
+  const f = get(REPORT!, "kprobe.multi");
+  assert(f.reason, "kprobe.multi is missing without a reason");
+  if (works("kprobe")) {
+    // The links are missing (no CONFIG_FPROBE), kprobes are not: bpfsh falls back by itself,
+    // and link_kprobe_test.ts counts through that fallback.
+    assertMatch(f.reason, "CONFIG_FPROBE");
+    assertMatch(f.fallback ?? "", "one kprobe per matching function");
+    assert(!f.alternative, `a fallback and an alternative: ${f.alternative}`);
+  } else {
+    // No kprobes: the fallback would not attach either, so only a tracepoint is offered.
+    assertMatch(f.reason, "kprobes are not available");
+    assertMatch(f.alternative ?? "", "tracepoint");
+    assert(!f.fallback, `a fallback without kprobes: ${f.fallback}`);
+  }
+}, works("kprobe.multi"));
+
 const fentry = works("fentry") && works("fexit");
 
 bpfTest("reported working, fentry and fexit attach to do_unlinkat and count unlinks", async () => {

@@ -52,6 +52,11 @@ export interface ProgramProbe {
   minKernel: string;
   /** What to use when it is missing. */
   alternative?: string;
+  /**
+   * What bpfsh does on its own when the kind is missing but kprobes work (then it replaces
+   * the alternative: nothing needs changing in a program).
+   */
+  fallback?: string;
 }
 
 const TRACE_ALTERNATIVE = "tracepoint/CATEGORY/NAME, raw_tp/NAME or tp_btf/NAME " +
@@ -105,8 +110,9 @@ export const PROGRAM_PROBES: ProgramProbe[] = [
     attachType: ATTACH_TYPE.TRACE_KPROBE_MULTI,
     action: { kprobeMulti: ["vfs_read", "vfs_write"] },
     minKernel: "5.18",
-    alternative: "kprobe.multi/GLOB still attaches, as one kprobe per function (at most 512), " +
-      "when the kernel has kprobes",
+    alternative: TRACE_ALTERNATIVE,
+    fallback: "bpfsh attaches kprobe.multi/GLOB and kretprobe.multi/GLOB anyway, as one " +
+      "kprobe per matching function (at most 512)",
   },
   {
     name: "fentry",

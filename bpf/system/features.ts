@@ -40,6 +40,8 @@ export interface Feature {
   reason?: string;
   /** What to use instead, when it is missing. */
   alternative?: string;
+  /** What bpfsh does by itself instead, when it is missing (no change to a program needed). */
+  fallback?: string;
   /** The first Linux version that has it. */
   minKernel?: string;
   /** False when the probe could not tell (it needs privileges this process lacks). */
@@ -260,7 +262,9 @@ function probePrograms(tracefs: MountState): Feature[] {
         f.ok = true;
       } catch (e) {
         f.reason = explain(probe, e, tracefs);
-        if (probe.alternative) f.alternative = probe.alternative;
+        // The fallback stands on kprobes: without them, only the alternative is true.
+        if (probe.fallback && kprobesAvailable()) f.fallback = probe.fallback;
+        else if (probe.alternative) f.alternative = probe.alternative;
       }
       out.push(f);
     }
@@ -276,8 +280,7 @@ function explain(probe: ProgramProbe, e: unknown, tracefs: MountState): string {
   const code = e instanceof BpfError && e.errno ? errnoName(e.errno) : undefined;
   const kprobes = probe.name.startsWith("kprobe") || probe.name === "kretprobe";
   if (probe.name === "kprobe.multi" && code === "EOPNOTSUPP" && kprobesAvailable()) {
-    return "kprobe.multi links are not available: the kernel was built without CONFIG_FPROBE " +
-      "(kprobes work)";
+    return "no kprobe.multi links: the kernel is built without CONFIG_FPROBE (kprobes work)";
   }
   if (kprobes && !kprobesAvailable()) {
     return "kprobes are not available: CONFIG_KPROBES is not set (no kprobe PMU at " +

@@ -239,6 +239,7 @@ export function doctorText(r: FeatureReport, out: Output): string {
         f.reason ?? "not supported"
       }\n`;
       if (f.alternative) text += `    ${out.style("green", "use instead:")} ${f.alternative}\n`;
+      if (f.fallback) text += `    ${out.style("green", "falls back:")} ${f.fallback}\n`;
     }
   }
   text += out.style("dim", `probed in ${Math.round(r.ms)} ms`) + "\n";
