@@ -10,6 +10,7 @@
 
 import type { EmitSink, ProbeSite, Provider } from "./context.ts";
 import type { Span } from "./diagnostic.ts";
+import { RETVAL_FIELD } from "./kfunc.ts";
 import { FUNC_TY, PROBE_TY, strTy, type Ty, U64 } from "./types.ts";
 
 /** One builtin variable. */
@@ -116,10 +117,11 @@ defineBuiltin({
 defineBuiltin({
   name: "args",
   type: (site, span) => {
-    if (site.provider !== "tracepoint") {
+    if (!["tracepoint", "kfunc", "kretfunc"].includes(site.provider)) {
       site.fail(
         span,
-        `the args builtin can only be used with tracepoint probes (${site.provider} used here)`,
+        "the args builtin can only be used with tracepoint, kfunc and kretfunc probes " +
+          `(${site.provider} used here)`,
         site.provider === "uprobe" || site.provider === "kprobe"
           ? "use arg0, arg1, ... for the function's arguments"
           : undefined,
@@ -157,16 +159,28 @@ for (let i = 0; i <= 9; i++) {
 defineBuiltin({
   name: "retval",
   type: (site, span) => {
+    if (site.provider === "kretfunc") {
+      // Typed by the function's BTF, in the fexit slot after its arguments.
+      const f = site.field(RETVAL_FIELD);
+      if (f?.ty) return f.ty;
+      return site.fail(
+        span,
+        f ? `the return type '${f.cType}' is not supported` : "this function returns void",
+      );
+    }
     if (site.provider !== "uretprobe" && site.provider !== "kretprobe") {
       site.fail(
         span,
-        "the retval builtin can only be used with kretprobe and uretprobe probes",
+        "the retval builtin can only be used with kretprobe, uretprobe and kretfunc probes",
         site.provider === "tracepoint" ? "in a sys_exit_* tracepoint, use args->ret" : undefined,
       );
     }
     return U64;
   },
-  expr: (sink) => `(*(__u64 *)((char *)${sink.ctx} + ${retOffset()}))`,
+  expr: (sink) =>
+    sink.provider === "kretfunc"
+      ? sink.field(RETVAL_FIELD)
+      : `(*(__u64 *)((char *)${sink.ctx} + ${retOffset()}))`,
 });
 
 defineBuiltin({

@@ -153,6 +153,7 @@ class Checker {
     this.#site = {
       provider: u.provider,
       fail: (span, reason, hint) => this.fail(span, reason, hint),
+      field: (name) => u.fields.get(name),
     };
     const p = u.probe;
     if (p.predicate) {

@@ -9,6 +9,7 @@
 import type { AttachPoint } from "./attach.ts";
 import type { Expr } from "./ast.ts";
 import type { Span } from "./diagnostic.ts";
+import type { TracepointField } from "./tracefs.ts";
 
 /** Probe providers. */
 export type Provider = AttachPoint["provider"];
@@ -19,6 +20,8 @@ export interface ProbeSite {
   provider: Provider;
   /** Report an error at a span (never returns). */
   fail(span: Span, reason: string, hint?: string): never;
+  /** A field of the program's `args` layout (kretfunc: also the return value's slot). */
+  field(name: string): TracepointField | undefined;
 }
 
 /** A C code sink for one program, as the emit pass gives it to the tables. */
@@ -41,6 +44,8 @@ export interface EmitSink {
   targetIndex(): string;
   /** The context pointer's C name. */
   ctx: string;
+  /** The C expression reading a field of the program's `args` layout. */
+  field(name: string): string;
   /** The C expression of an integer (or special kind) sub-expression. */
   int(e: Expr): string;
   /** A string sub-expression, evaluated into a zeroed local buffer: its name and size. */

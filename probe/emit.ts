@@ -623,6 +623,7 @@ class Emitter {
     return {
       provider: this.#unit.provider,
       ctx: this.#unit.format && this.#unit.fields.size ? "args" : "ctx",
+      field: (name) => this.fieldRead(name),
       local: (c, n) => fn.local(c, n),
       stmt: (code) => {
         const pre = this.#pre[this.#pre.length - 1];

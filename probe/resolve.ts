@@ -20,6 +20,7 @@ import { type Expr, type Probe, type Program, walkExpr, walkStmts } from "./ast.
 import { BUILTINS } from "./builtins.ts";
 import type { Provider } from "./context.ts";
 import { fail, nearest, type SourceText, type Span } from "./diagnostic.ts";
+import { kfuncFormat, RETVAL_FIELD } from "./kfunc.ts";
 import { findBinary, functionSymbols } from "./symbols.ts";
 import {
   type TracepointField,
@@ -370,11 +371,40 @@ function argsFields(probe: Probe): { name: string; span: Span }[] {
   return out;
 }
 
-/** Whether a block reads a builtin whose value depends on the target (probe, func). */
-function readsPerTarget(probe: Probe): boolean {
+/** The argument slots a kfunc/kretfunc block reads (and the return value, for kretfunc). */
+function kfuncLayout(
+  src: SourceText,
+  name: string,
+  format: TracepointFormat,
+  fields: { name: string; span: Span }[],
+  retval: boolean,
+): Map<string, TracepointField> {
+  const layout = new Map<string, TracepointField>();
+  const params = format.fields.filter((x) => x.name !== RETVAL_FIELD);
+  for (const f of fields) {
+    const field = params.find((x) => x.name === f.name);
+    if (!field) {
+      fail(
+        src,
+        f.span,
+        `${name} has no argument '${f.name}'`,
+        params.length
+          ? `its arguments are: ${params.map((x) => x.name).join(", ")}`
+          : "it takes no arguments",
+      );
+    }
+    layout.set(f.name, field);
+  }
+  const ret = format.fields.find((x) => x.name === RETVAL_FIELD);
+  if (retval && ret) layout.set(RETVAL_FIELD, ret);
+  return layout;
+}
+
+/** Whether a block reads a builtin whose name passes a test. */
+function readsBuiltin(probe: Probe, test: (name: string) => boolean): boolean {
   let found = false;
   const visit = (e: Expr) => {
-    if (e.kind === "builtin" && BUILTINS.get(e.name)?.perTarget) found = true;
+    if (e.kind === "builtin" && test(e.name)) found = true;
   };
   if (probe.predicate) walkExpr(probe.predicate, visit);
   walkStmts(probe.body, visit);
@@ -388,7 +418,9 @@ function groupTargets(
   found: Target[],
 ): Omit<Unit, "index" | "probe" | "probeIndex">[] {
   const fields = argsFields(probe);
-  const perTarget = readsPerTarget(probe);
+  // Builtins whose value depends on which target fired (probe, func).
+  const perTarget = readsBuiltin(probe, (name) => BUILTINS.get(name)?.perTarget === true);
+  const retval = readsBuiltin(probe, (name) => name === "retval");
   const byKey = new Map<string, Omit<Unit, "index" | "probe" | "probeIndex">>();
   for (const t of found) {
     const provider = t.ap.provider;
@@ -417,6 +449,22 @@ function groupTargets(
       }
       key += "|" + [...layout.values()].map((f) => `${f.name}@${f.offset}:${f.cType}:${f.size}`)
         .join(",");
+    } else if (
+      (t.ap.provider === "kfunc" || t.ap.provider === "kretfunc") &&
+      (fields.length || (retval && t.ap.provider === "kretfunc"))
+    ) {
+      format = kfuncFormat(t.ap.func);
+      if (!format) {
+        fail(
+          src,
+          probe.attach[0].span,
+          `the kernel's BTF has no function '${t.ap.func}'`,
+          "list them with bpfsh -l 'kfunc:*'",
+        );
+      }
+      t.format = format;
+      layout = kfuncLayout(src, t.name, format, fields, retval && t.ap.provider === "kretfunc");
+      key += `|${t.ap.func}`;
     }
     // BEGIN/END run once by a test run, interval and profile by their own perf events.
     if (perTarget && !COOKIE_PROVIDERS.has(t.ap.provider)) key += `#${t.id}`;
