@@ -88,21 +88,23 @@ function spawn(cmd: string, args: string[]): Proc {
  * @param programs The programs.
  * @param workload Runs once every process has attached.
  * @param timeoutMs How long attaching may take.
+ * @param withBpftrace False to run bpfsh alone (its `bpftrace` outputs are then empty).
  * @returns What each printed.
  */
 export async function runOracle(
   programs: OracleProgram[],
   workload: () => Promise<void>,
   timeoutMs = 30_000,
+  withBpftrace = true,
 ): Promise<OracleRun[]> {
-  const procs: { p: OracleProgram; bt: Proc; sh: Proc; btj?: Proc; shj?: Proc }[] = [];
+  const procs: { p: OracleProgram; bt?: Proc; sh: Proc; btj?: Proc; shj?: Proc }[] = [];
   for (const p of programs) {
     const args = ["-e", p.text, ...(p.args ?? [])];
     procs.push({
       p,
-      bt: spawn("bpftrace", args),
+      bt: withBpftrace ? spawn("bpftrace", args) : undefined,
       sh: spawn(`${ROOT}/bpfsh`, args),
-      btj: p.json ? spawn("bpftrace", ["-f", "json", ...args]) : undefined,
+      btj: p.json && withBpftrace ? spawn("bpftrace", ["-f", "json", ...args]) : undefined,
       shj: p.json ? spawn(`${ROOT}/bpfsh`, ["--json", ...args]) : undefined,
     });
   }
@@ -163,7 +165,7 @@ export async function runOracle(
     ).join("");
     runs.push({
       program: x.p,
-      bpftrace: bpftrace!,
+      bpftrace: bpftrace ?? "",
       bpfsh: bpfsh!,
       bpftraceJson,
       bpfshJson,

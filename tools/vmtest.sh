@@ -6,7 +6,7 @@
 #   BPFSH_VM_FILTER='kprobe' bash tools/vmtest.sh   # deno test --filter inside the guest
 #
 # Builds the guest (the kernel from apt; an initramfs with busybox, Deno, libbpf, bpftool,
-# iproute2, the repository and its prebuilt BPF objects), boots it with KVM when KVM boots
+# iproute2, clang with the BPF headers, bpftrace, the repository and its prebuilt BPF objects), boots it with KVM when KVM boots
 # here and with TCG otherwise, runs `bpfsh doctor` and the tests there, and ends with one line:
 # "N passed, M failed, K skipped (guest RELEASE, ACCEL, S s)". Exits non-zero on failure.
 #
@@ -112,10 +112,23 @@ add_file /usr/bin/busybox "$(command -v busybox)"
 add_binary "$deno_bin"
 add_binary "$(readlink -f /usr/lib/x86_64-linux-gnu/libbpf.so.1)"
 add_host /usr/lib/x86_64-linux-gnu/libbpf.so.1
-for bin in bpftool tc ip; do
+# bpftrace, when the host has it: the probe language's oracle in the guest too.
+for bin in bpftool tc ip bpftrace; do
   path=$(command -v "$bin") && add_binary "$path"
 done
 add_host /lib/x86_64-linux-gnu/libc.so.6 # dlopen'd by tests
+# clang and the headers BPF C includes, for what compiles at run time (`bpfsh -e`, the probe
+# language; BpfObject.open() of a .bpf.c): the binary with its libraries, its own headers
+# (found beside the binary), the kernel's UAPI headers and libbpf's.
+clang_bin=$(command -v clang) || fail "no clang on the host (run tools/setup.sh)"
+add_host "$clang_bin"
+add_binary "$(readlink -f "$clang_bin")"
+clang_res=$("$clang_bin" -print-resource-dir) || fail "clang -print-resource-dir failed"
+while IFS= read -r f; do add_host "$f"; done < <(
+  find "$clang_res/include" -maxdepth 1 -type f -name '*.h'
+  find /usr/include/linux /usr/include/asm-generic /usr/include/bpf \
+    /usr/include/x86_64-linux-gnu/asm -type f -name '*.h'
+)
 for m in "${modules[@]}"; do add_file "/lib/modules/bpfsh/${m##*/}" "$m"; done
 add_file /init tools/vm/init
 # The repository: tracked and new files of what runs (not bench/ nor docs), what the set-up
@@ -124,8 +137,8 @@ add_file /init tools/vm/init
 while IFS= read -r f; do
   add_file "/bpfsh/$f" "$f"
 done < <(git ls-files -co --exclude-standard -- mod.ts deno.json package.json bpfsh bpf ffi \
-  shell scripts tests tools 2>/dev/null || find mod.ts deno.json package.json bpfsh bpf ffi \
-  shell scripts tests tools -type f)
+  probe serve shell scripts tests tools 2>/dev/null || find mod.ts deno.json package.json bpfsh \
+  bpf ffi probe serve shell scripts tests tools -type f)
 for f in build/tests/* build/scripts/*.bpf.o build/.setup-done; do
   [ -f "$f" ] && add_file "/bpfsh/$f" "$f"
 done
