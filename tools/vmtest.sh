@@ -137,8 +137,8 @@ add_file /init tools/vm/init
 while IFS= read -r f; do
   add_file "/bpfsh/$f" "$f"
 done < <(git ls-files -co --exclude-standard -- mod.ts deno.json package.json bpfsh bpf ffi \
-  probe serve shell scripts tests tools 2>/dev/null || find mod.ts deno.json package.json bpfsh \
-  bpf ffi probe serve shell scripts tests tools -type f)
+  include probe serve shell scripts tests tools 2>/dev/null || find mod.ts deno.json \
+  package.json bpfsh bpf ffi include probe serve shell scripts tests tools -type f)
 for f in build/tests/* build/scripts/*.bpf.o build/.setup-done; do
   [ -f "$f" ] && add_file "/bpfsh/$f" "$f"
 done
