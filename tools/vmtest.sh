@@ -6,7 +6,7 @@
 #   BPFSH_VM_FILTER='kprobe' bash tools/vmtest.sh   # deno test --filter inside the guest
 #
 # Builds the guest (the kernel from apt; an initramfs with busybox, Deno, libbpf, bpftool,
-# iproute2, clang with the BPF headers, bpftrace, the repository and its prebuilt BPF objects), boots it with KVM when KVM boots
+# iproute2, clang with the BPF headers, the repository and its prebuilt BPF objects), boots it with KVM when KVM boots
 # here and with TCG otherwise, runs `bpfsh doctor` and the tests there, and ends with one line:
 # "N passed, M failed, K skipped (guest RELEASE, ACCEL, S s)". Exits non-zero on failure.
 #
@@ -112,8 +112,7 @@ add_file /usr/bin/busybox "$(command -v busybox)"
 add_binary "$deno_bin"
 add_binary "$(readlink -f /usr/lib/x86_64-linux-gnu/libbpf.so.1)"
 add_host /usr/lib/x86_64-linux-gnu/libbpf.so.1
-# bpftrace, when the host has it: the probe language's oracle in the guest too.
-for bin in bpftool tc ip bpftrace; do
+for bin in bpftool tc ip; do
   path=$(command -v "$bin") && add_binary "$path"
 done
 add_host /lib/x86_64-linux-gnu/libc.so.6 # dlopen'd by tests
