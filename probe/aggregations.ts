@@ -59,7 +59,8 @@ export type MapValue =
   | { kind: "avg"; count: bigint; total: bigint; value: bigint }
   | { kind: "stats"; count: bigint; total: bigint; average: bigint }
   | { kind: "hist" | "lhist"; buckets: bigint[] }
-  | { kind: "value"; value: bigint | string | unknown };
+  /** A plain value; `text` is how bpftrace prints it when that is not `String(value)`. */
+  | { kind: "value"; value: bigint | string | unknown; text?: string };
 
 /** Number of log2 buckets: (<0), 0, 1, [2,4) … [2^62, 2^63). */
 export const HIST_BUCKETS = 65;

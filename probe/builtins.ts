@@ -1,6 +1,6 @@
 /**
  * The builtin variables of the probe language, as a table: each entry says where it may
- * be used, its type, and the C that computes it. To add one (e.g. `kstack`), call
+ * be used, its type, and the C that computes it. To add one (as ./stacks.ts adds `kstack`), call
  * {@link defineBuiltin}; a new value kind for it goes through `defineKind` in ./types.ts.
  * Names bpftrace has that are not here yet are listed in {@link UNSUPPORTED_BUILTINS}, so
  * that using one gives "not supported" instead of "unknown".
@@ -39,8 +39,6 @@ export const UNSUPPORTED_BUILTINS: Record<string, string> = {
   curtask: "curtask (struct task_struct *) is not supported: use pid, tid, comm, cgroup",
   cpid: "cpid needs a child command (-c), which is not supported",
   username: "username is not supported: use uid",
-  kstack: "kstack is not supported yet",
-  ustack: "ustack is not supported yet",
   sarg0: "sargN (stack arguments) is not supported",
 };
 for (let i = 1; i <= 9; i++) UNSUPPORTED_BUILTINS[`sarg${i}`] = UNSUPPORTED_BUILTINS.sarg0;

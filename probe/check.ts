@@ -16,11 +16,12 @@ import type { ProbeSite } from "./context.ts";
 import { fail, nearest, type SourceText, type Span } from "./diagnostic.ts";
 import { argClass, type ParsedFormat, parseFormat } from "./format/printf.ts";
 import { FUNCTIONS, UNSUPPORTED_FUNCTIONS } from "./functions.ts";
+import "./stacks.ts";
 import type { ResolvedProgram, Unit } from "./resolve.ts";
 import {
   CAST_TYPES,
   isInteger,
-  KINDS,
+  kindDef,
   NONE,
   S64,
   sameKind,
@@ -60,6 +61,8 @@ export interface PrintfDef {
   format: string;
   parsed: ParsedFormat;
   args: Ty[];
+  /** A print() of a value. */
+  value?: boolean;
 }
 
 /** The check pass's results. */
@@ -659,6 +662,7 @@ class Checker {
           );
         }
         const m = e.args[0];
+        if (m.kind !== "map" && e.name === "print") return this.printValue(e);
         if (m.kind !== "map") {
           this.fail(m.span, `${e.name}() expects a map to be provided`, `e.g. ${e.name}(@name)`);
         }
@@ -727,6 +731,28 @@ class Checker {
     }
   }
 
+  /** print() of a value (not a map): printed as bpftrace does, like a printf of it. */
+  printValue(e: Call): Ty {
+    if (e.args.length !== 1) {
+      this.fail(e.span, `Non-map print() only takes 1 argument, ${e.args.length} found`);
+    }
+    let t = this.expr(e.args[0]);
+    if (t.k === "none" || t.k === "args") {
+      this.fail(e.args[0].span, `print() cannot print ${tyName(t)}`);
+    }
+    if (t.k === "ptr") t = U64;
+    const format = t.k === "int" ? (t.signed ? "%ld\n" : "%lu\n") : "%s\n";
+    this.callIds.get(this.#unit)!.set(e, this.printfs.length);
+    this.printfs.push({
+      id: this.printfs.length,
+      format,
+      parsed: parseFormat(format),
+      args: [t],
+      value: true,
+    });
+    return NONE;
+  }
+
   printf(e: Call): Ty {
     if (!e.args.length || e.args[0].kind !== "str") {
       this.fail(e.span, "printf() requires a string literal as its first argument");
@@ -760,7 +786,7 @@ class Checker {
       const cls = t.k === "str"
         ? "string"
         : t.k === "special"
-        ? KINDS.get(t.kind)!.printf
+        ? kindDef(t.kind).printf
         : isInteger(t)
         ? "integer"
         : "none";

@@ -236,7 +236,8 @@ async function run(text: string, name: string, args: ProbeArgs): Promise<number>
     await p.stop();
     flush();
     if (!broken) {
-      if (args.json) out(p.printJson().map((l) => l + "\n").join(""));
+      // bpftrace prints two blank lines before the maps in either format.
+      if (args.json) out("\n\n" + p.printJson().map((l) => l + "\n").join(""));
       else out("\n\n" + p.print());
       flush();
     }

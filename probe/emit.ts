@@ -18,6 +18,7 @@ import type { CheckedProgram, MapDef } from "./check.ts";
 import type { EmitSink } from "./context.ts";
 import type { SourceText } from "./diagnostic.ts";
 import { FUNCTIONS } from "./functions.ts";
+import { usesStackPids } from "./stacks.ts";
 import type { ResolvedProgram, Target, Unit } from "./resolve.ts";
 import {
   type AttachSpec,
@@ -231,7 +232,10 @@ class Emitter {
   run(): ProbeSpec {
     for (const def of this.checked.maps.values()) this.maps.push(this.mapSpec(def));
     for (const p of this.checked.printfs) {
-      this.printfs.push(this.printfSpec(p.id, p.format, p.args));
+      this.printfs.push({
+        ...this.printfSpec(p.id, p.format, p.args),
+        ...(p.value ? { value: true } : {}),
+      });
     }
     for (const u of this.resolved.units) this.unit(u);
     const c = this.render();
@@ -247,6 +251,7 @@ class Emitter {
       probeCount,
       init: this.checked.usesElapsed ? "bt_init" : undefined,
       cacheable: this.resolved.cacheable,
+      ...(usesStackPids(this.defs) ? { stackPids: true } : {}),
     };
   }
 
@@ -540,36 +545,41 @@ class Emitter {
     return this.maps.find((m) => m.name === name)!;
   }
 
+  /** A printf record (printf, print of a value) of a call's arguments into the ring. */
+  record(e: Call, args: Expr[]): void {
+    const fn = this.#fn;
+    const id = this.checked.callIds.get(this.#unit)!.get(e)!;
+    const spec = this.printfs[id];
+    this.usesRing = true;
+    const rec = `struct bt_printf_${id}`;
+    this.defs.set(`printf:${id}`, this.printfStruct(spec));
+    fn.open("");
+    const r = fn.local(`${rec} *`);
+    fn.stmt(`${r} = bpf_ringbuf_reserve(&${EVENTS_MAP}, sizeof(*${r}), 0);`);
+    fn.open(`if (${r})`);
+    fn.stmt(`${r}->hdr.kind = ${EVENT.printf};`);
+    fn.stmt(`${r}->hdr.id = ${id};`);
+    args.forEach((a, i) => {
+      const f = spec.args[i];
+      if (f.ty.k === "str") fn.stmt(this.strInto(a, `${r}->a${i}`, f.ty.size, true));
+      else fn.stmt(`${r}->a${i} = ${this.int(a)};`);
+    });
+    fn.stmt(`bpf_ringbuf_submit(${r}, 0);`);
+    fn.depth--;
+    fn.stmt("} else {");
+    fn.depth++;
+    fn.stmt("bt_lost_one();");
+    fn.close();
+    fn.close();
+  }
+
   /** Statement calls; false when the call is a value call used as a statement. */
   callStatement(e: Call): boolean {
     const fn = this.#fn;
     switch (e.name) {
-      case "printf": {
-        const id = this.checked.callIds.get(this.#unit)!.get(e)!;
-        const spec = this.printfs[id];
-        this.usesRing = true;
-        const rec = `struct bt_printf_${id}`;
-        this.defs.set(`printf:${id}`, this.printfStruct(spec));
-        fn.open("");
-        const r = fn.local(`${rec} *`);
-        fn.stmt(`${r} = bpf_ringbuf_reserve(&${EVENTS_MAP}, sizeof(*${r}), 0);`);
-        fn.open(`if (${r})`);
-        fn.stmt(`${r}->hdr.kind = ${EVENT.printf};`);
-        fn.stmt(`${r}->hdr.id = ${id};`);
-        e.args.slice(1).forEach((a, i) => {
-          const f = spec.args[i];
-          if (f.ty.k === "str") fn.stmt(this.strInto(a, `${r}->a${i}`, f.ty.size, true));
-          else fn.stmt(`${r}->a${i} = ${this.int(a)};`);
-        });
-        fn.stmt(`bpf_ringbuf_submit(${r}, 0);`);
-        fn.depth--;
-        fn.stmt("} else {");
-        fn.depth++;
-        fn.stmt("bt_lost_one();");
-        fn.close();
-        fn.close();
+      case "printf":
+        this.record(e, e.args.slice(1));
         return true;
-      }
       case "exit":
         this.usesRing = true;
         fn.stmt(`bt_event(${EVENT.exit}, 0, 0, 0);`);
@@ -583,6 +593,10 @@ class Emitter {
       case "print":
       case "clear":
       case "zero": {
+        if (e.name === "print" && e.args[0].kind !== "map") {
+          this.record(e, e.args);
+          return true;
+        }
         this.usesRing = true;
         const m = this.mapOf((e.args[0] as MapRef).name);
         const idx = this.maps.indexOf(m);

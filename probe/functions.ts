@@ -59,8 +59,6 @@ export const UNSUPPORTED_FUNCTIONS: Record<string, string> = {
   debugf: "debugf() is not supported: use printf()",
   unwatch: "watchpoints are not supported",
   cgroupid: "cgroupid() is not supported: compare cgroup with the id",
-  kstack: "kstack is not supported yet",
-  ustack: "ustack is not supported yet",
 };
 
 /**

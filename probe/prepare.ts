@@ -46,7 +46,7 @@ export interface Prepared {
 }
 
 /** Bumped when the spec's shape changes. */
-const SPEC_FORMAT = "bpfsh-probe-spec-2";
+const SPEC_FORMAT = "bpfsh-probe-spec-3";
 
 /** A spec cache entry: the spec and its object's file name in the compile cache. */
 interface Entry {
@@ -71,6 +71,13 @@ function identity(): string {
     } catch {
       parts.push(`${sub}?`);
     }
+  }
+  // The C of programs that take user stacks carries this header (./stacks.ts).
+  try {
+    const st = Deno.statSync(new URL("../scripts/lib/stack_pids.bpf.h", import.meta.url));
+    parts.push(`stack_pids.bpf.h:${st.size}:${st.mtime?.getTime()}:${st.ino}`);
+  } catch {
+    parts.push("stack_pids.bpf.h?");
   }
   compilerIdentity = parts.join(",");
   return compilerIdentity;

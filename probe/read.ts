@@ -9,7 +9,7 @@
 
 import { HIST_BUCKETS, lhistBuckets, type MapValue, reduce } from "./aggregations.ts";
 import type { KeySpec, MapSpec } from "./spec.ts";
-import { KINDS, type PrintContext, type Ty } from "./types.ts";
+import { kindDef, type PrintContext, type Ty } from "./types.ts";
 
 /** One decoded key part. */
 export type KeyPart = bigint | string | unknown;
@@ -46,6 +46,7 @@ const decoder = new TextDecoder();
  * @param view The bytes.
  * @param offset Where the value starts.
  * @param ctx Names for special kinds.
+ * @param inKey Whether it is part of a map key (stacks print indented less there).
  * @returns The JavaScript value and bpftrace's text for it.
  * @example
  * ```ts
@@ -57,6 +58,7 @@ export function decodeStored(
   view: DataView,
   offset: number,
   ctx: PrintContext,
+  inKey = false,
 ): { value: KeyPart; text: string } {
   switch (ty.k) {
     case "int": {
@@ -75,8 +77,10 @@ export function decodeStored(
       return { value: s, text: s };
     }
     case "special": {
-      const kind = KINDS.get(ty.kind)!;
-      const text = kind.text(view, offset, ctx);
+      const kind = kindDef(ty.kind);
+      const text = inKey && kind.keyText
+        ? kind.keyText(view, offset, ctx)
+        : kind.text(view, offset, ctx);
       return { value: kind.value ? kind.value(view, offset, ctx) : text, text };
     }
     default:
@@ -135,7 +139,10 @@ export function readMap(
       const keys = decodeKeys(spec.keys, kv, kOff, ctx);
       let value: MapValue;
       if (spec.kind === "value") {
-        value = { kind: "value", value: decodeStored(spec.value, vv, vOff, ctx).value };
+        const d = decodeStored(spec.value, vv, vOff, ctx);
+        value = spec.value.k === "special"
+          ? { kind: "value", value: d.value, text: d.text }
+          : { kind: "value", value: d.value };
       } else {
         value = reduce(spec.kind, spec.signed, vv, vOff, stride, cpus);
       }
@@ -150,7 +157,7 @@ function decodeKeys(keys: KeySpec[], view: DataView, offset: number, ctx: PrintC
   const parts: KeyPart[] = [];
   const text: string[] = [];
   for (const k of keys) {
-    const d = decodeStored(k.ty, view, offset + k.offset, ctx);
+    const d = decodeStored(k.ty, view, offset + k.offset, ctx, true);
     parts.push(d.value);
     text.push(d.text);
   }

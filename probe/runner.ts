@@ -22,6 +22,8 @@ import { type ParsedFormat, parseFormat } from "./format/printf.ts";
 import { decodeStored, type MapSnapshot, readMap } from "./read.ts";
 import { EVENT, EVENTS_MAP, HEADER_SIZE, LOST_MAP, type MapSpec, type ProbeSpec } from "./spec.ts";
 import type { PrintContext } from "./types.ts";
+import { STACKS_EXTRA } from "./stack_kinds.ts";
+import { ProbeStacks } from "./stack_text.ts";
 
 /** Options of {@link ProbeProgram.start}. */
 export interface ProbeOptions {
@@ -112,6 +114,7 @@ export class ProbeProgram implements AsyncDisposable {
   #printfs: ParsedFormat[];
   #cpus = possibleCpus();
   #lostSeen = 0n;
+  #stacks: ProbeStacks;
 
   private constructor(spec: ProbeSpec, object: BpfObject, opts: ProbeOptions) {
     this.spec = spec;
@@ -120,7 +123,11 @@ export class ProbeProgram implements AsyncDisposable {
     this.#onOutput = opts.onOutput;
     this.#onExit = opts.onExit;
     this.exited = new Promise((r) => (this.#exit = r));
-    this.#ctx = { probeNames: spec.probeNames, extras: { funcNames: spec.funcNames } };
+    this.#stacks = new ProbeStacks(object, spec.stackPids ?? false);
+    this.#ctx = {
+      probeNames: spec.probeNames,
+      extras: { funcNames: spec.funcNames, [STACKS_EXTRA]: this.#stacks },
+    };
     this.#printfs = spec.printfs.map((p) => parseFormat(p.format));
     this.maps = {};
     this.descriptors = spec.maps.map((m) => {
@@ -166,11 +173,13 @@ export class ProbeProgram implements AsyncDisposable {
       }
       p = new ProbeProgram(spec, obj, opts);
       opts.onAttaching?.(spec.probeCount);
+      p.#stacks.start();
       p.#begin();
       p.#attach(src);
       p.#loop = p.#run();
       return p;
     } catch (e) {
+      if (p) p.#stacks.close();
       obj.close();
       throw e;
     }
@@ -188,6 +197,12 @@ export class ProbeProgram implements AsyncDisposable {
 
   #attach(src: SourceText): void {
     try {
+      if (this.spec.stackPids) {
+        // stack_pids.bpf.h's notifications of exec and new code, attached by section.
+        for (const name of ["stack_pids_exec", "stack_pids_mmap"]) {
+          this.#links.push(this.object.program(name).attach());
+        }
+      }
       for (const prog of this.spec.programs) {
         if (prog.provider === "BEGIN" || prog.provider === "END") continue;
         const program = this.object.program(prog.name);
@@ -245,9 +260,7 @@ export class ProbeProgram implements AsyncDisposable {
     if (this.#finalizing) return;
     switch (ev.kind) {
       case EVENT.printf:
-        this.#emit(
-          this.#format === "json" ? jsonEvent("printf", jsonString(ev.text!)) + "\n" : ev.text!,
-        );
+        this.#emit(this.#format === "json" ? this.#printfJson(ev) + "\n" : ev.text!);
         return;
       case EVENT.time: {
         const text = strftime(this.spec.times[ev.id] ?? "%H:%M:%S\n", new Date());
@@ -275,6 +288,14 @@ export class ProbeProgram implements AsyncDisposable {
         this.#onExit?.();
         return;
     }
+  }
+
+  /** A printf record as bpftrace's JSON: a `printf` line, or a `value` for print(value). */
+  #printfJson(ev: RingEvent): string {
+    const p = this.spec.printfs[ev.id];
+    if (!p?.value) return jsonEvent("printf", jsonString(ev.text!));
+    const text = ev.text!.slice(0, -1);
+    return jsonEvent("value", p.args[0].ty.k === "int" ? text : jsonString(text));
   }
 
   #mapText(d: MapDescriptor, top = 0, div = 0): string {
@@ -363,6 +384,7 @@ export class ProbeProgram implements AsyncDisposable {
     if (this.#stopped) return;
     for (const l of this.#links) l.close();
     this.#links = [];
+    this.#stacks.stop();
     this.#ring.consume((ev) => this.#handle(ev));
     this.#finalizing = false;
     for (const prog of this.spec.programs) {
@@ -429,6 +451,7 @@ export class ProbeProgram implements AsyncDisposable {
       await this.stop();
     } finally {
       this.#closed = true;
+      this.#stacks.close();
       this.object.close();
     }
   }

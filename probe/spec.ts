@@ -82,11 +82,13 @@ export interface RecordField {
   offset: number;
 }
 
-/** One printf call. */
+/** One printf call (or print() of a value, which prints as a printf of it). */
 export interface PrintfSpec {
   id: number;
   /** The format as written (escapes decoded). */
   format: string;
+  /** A print() of a value: JSON output calls it a `value`, with the value as data. */
+  value?: boolean;
   /** Its arguments' places in the record. */
   args: RecordField[];
   /** Record size, header included. */
@@ -151,6 +153,11 @@ export interface ProbeSpec {
    * wildcards but tracepoint ones).
    */
   cacheable: boolean;
+  /**
+   * Whether it takes user stacks: the object then has stack_pids.bpf.h's two programs
+   * (attached by their sections) and ring, so processes are named after they exit.
+   */
+  stackPids?: boolean;
 }
 
 /** Record kinds in the event ring (the header's first u32). */

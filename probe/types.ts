@@ -2,7 +2,7 @@
  * The types of the probe language, and the table of special value kinds.
  *
  * Integers (`int64`, `uint32`, …) and strings (`string[64]`) are built in. Everything
- * else a builtin can produce (`probe`, `func`, and later `kstack`/`ustack`, …) is a
+ * else a builtin can produce (`probe`, `func`, `kstack`/`ustack`, …) is a
  * *special kind*: a fixed-size value the BPF side stores (in map keys, map values and
  * printf records) and user space turns into text. A new kind is one
  * {@link defineKind} call: its size and C type, which printf conversions accept it, and
@@ -75,12 +75,55 @@ export interface KindDef {
   printf: "string" | "integer";
   /** How bpftrace prints it, from the stored bytes. */
   text(view: DataView, offset: number, ctx: PrintContext): string;
+  /** How bpftrace prints it in a map key, when that differs from {@link KindDef.text}. */
+  keyText?(view: DataView, offset: number, ctx: PrintContext): string;
   /** The value for JavaScript (default: the text). */
   value?(view: DataView, offset: number, ctx: PrintContext): unknown;
 }
 
 /** The special kinds, by name. */
 export const KINDS: Map<string, KindDef> = new Map();
+
+/** Makers of kinds named by their parameters (`kstack(perf, 3)`), asked on first use. */
+const KIND_FAMILIES: ((name: string) => KindDef | undefined)[] = [];
+
+/**
+ * Add a family of kinds whose names carry parameters: `make` gives the kind of a name it
+ * knows, so a spec read back from the cache finds its kinds by name.
+ *
+ * @param make The kind for a name of the family, else undefined.
+ * @example
+ * ```ts
+ * defineKindFamily((name) => name.startsWith("kstack") ? stackKind(name) : undefined);
+ * ```
+ */
+export function defineKindFamily(make: (name: string) => KindDef | undefined): void {
+  KIND_FAMILIES.push(make);
+}
+
+/**
+ * A special kind by name: a defined kind, or one a family makes.
+ *
+ * @param name The kind's name, as a type carries it.
+ * @returns Its definition.
+ * @throws {Error} For a name no kind or family knows (a spec from another version).
+ * @example
+ * ```ts
+ * kindDef("probe").size; // 8
+ * ```
+ */
+export function kindDef(name: string): KindDef {
+  let def = KINDS.get(name);
+  if (def) return def;
+  for (const make of KIND_FAMILIES) {
+    def = make(name);
+    if (def) {
+      KINDS.set(name, def);
+      return def;
+    }
+  }
+  throw new Error(`unknown value kind '${name}'`);
+}
 
 /**
  * Add a special value kind (see the module notes).
@@ -181,7 +224,7 @@ export function storedSize(t: Ty): number {
     case "str":
       return t.size;
     case "special":
-      return KINDS.get(t.kind)!.size;
+      return kindDef(t.kind).size;
     default:
       return 0;
   }
@@ -206,7 +249,7 @@ export function storedCType(t: Ty): string {
     case "str":
       return "char";
     case "special":
-      return KINDS.get(t.kind)!.cType;
+      return kindDef(t.kind).cType;
     default:
       return "__u64";
   }

@@ -17,6 +17,10 @@ import { type MapSnapshot, sortEntries } from "../probe/read.ts";
 import type { MapSpec } from "../probe/spec.ts";
 import type { MapValue } from "../probe/aggregations.ts";
 import { check } from "../probe/check.ts";
+import { compileProbe } from "../probe/compile.ts";
+import { parseStackKind, type StackKind, stackKindName } from "../probe/stack_kinds.ts";
+import { ProbeStacks } from "../probe/stack_text.ts";
+import type { BpfObject } from "../bpf/object/object.ts";
 import type { ResolvedProgram, Unit } from "../probe/resolve.ts";
 import type { TracepointField } from "../probe/tracefs.ts";
 
@@ -385,8 +389,69 @@ Deno.test("check: types, map kinds and bpftrace's error messages", () => {
   assertMatch(err("BEGIN { @x = retval; }"), "retval builtin can only be used");
   assertMatch(err("BEGIN { count(); }"), "should be directly assigned to a map");
   assertMatch(err("BEGIN { @x = comm + 1; }"), "Type mismatch for '+'");
-  assertMatch(err("BEGIN { @x = kstack; }"), "kstack is not supported");
+  assertMatch(
+    err('BEGIN { printf("%d", kstack); }'),
+    "%d specifier expects a value of type integer",
+  );
+  assertMatch(err("BEGIN { @x = kstack(2000); }"), "limit shouldn't exceed 1024, 2000 given");
+  assertMatch(err("BEGIN { @x = ustack(3, perf); }"), "expects a stack mode literal");
+  assertMatch(err("BEGIN { @x = kstack(raw); }"), "Unknown identifier: 'raw'");
+  assertMatch(err("BEGIN { @x = kstack(perf, 1, 2); }"), "takes up to 2 arguments (3 provided)");
+  assertMatch(err("BEGIN { @x = kstack; @x = kstack(3); }"), "value of type 'kstack(3)'");
+  assertMatch(err("BEGIN { @x = kstack + 1; }"), "comparing 'kstack' with 'int64'");
   assertMatch(err('BEGIN { system("ls"); }'), "function 'system' is not supported");
   assertMatch(err("BEGIN { @c = count(); @x = @c; }"), "reading a count() map");
   assertMatch(err("t:a:b { @x = args->nope; }", {}), "no field 'nope'");
+});
+
+Deno.test("kstack/ustack: kinds by name, the C they take stacks with, bpftrace's layouts", () => {
+  for (const user of [false, true]) {
+    for (const mode of ["bpftrace", "perf"] as const) {
+      for (const depth of [127, 3]) {
+        const k: StackKind = { user, mode, depth };
+        assertEquals(parseStackKind(stackKindName(k)), k);
+      }
+    }
+  }
+  assertEquals(stackKindName({ user: true, mode: "perf", depth: 3 }), "ustack(perf, 3)");
+  assertEquals(parseStackKind("comm"), undefined);
+
+  const spec = compileProbe(
+    'BEGIN { @[ustack(perf, 5), comm] = count(); @k = kstack; printf("%s\\n", kstack(3)); }',
+  );
+  assertEquals(spec.stackPids, true);
+  assertEquals(spec.maps.find((m) => m.name === "@")!.keys.map((k) => k.type), [
+    "ustack(perf, 5)",
+    "string[16]",
+  ]);
+  for (const want of ["bt_stack_5", "bt_stack_127", "bt_stack_3", "BPF_F_USER_STACK"]) {
+    assert(spec.c.includes(want), want);
+  }
+  assert(spec.c.includes('SEC("tracepoint/sched/sched_process_exec")'), "stack_pids.bpf.h");
+  assertEquals(compileProbe("BEGIN { @k[kstack] = count(); }").stackPids, undefined);
+
+  // The text as bpftrace lays it out: 4 spaces in keys, 8 elsewhere, a tab in perf mode.
+  const frames = [
+    { address: 0xffffffff821ed69an, kernel: true, symbol: "do_syscall_64", offset: 506 },
+    { address: 0xffffffff82400076n, kernel: true, symbol: "entry_SYSCALL_64", offset: 118 },
+  ];
+  const fake = {
+    closed: false,
+    map: () => ({
+      getBytes: () => new Uint8Array(new BigUint64Array(frames.map((f) => f.address)).buffer),
+    }),
+  } as unknown as BpfObject;
+  using stacks = new ProbeStacks(fake, false);
+  const kernel = (mode: StackKind["mode"]): StackKind => ({ user: false, mode, depth: 127 });
+  const sym = stacks.symbolizer.kernel;
+  const named = frames.map((f) => sym.frame(f.address).symbol);
+  if (named.every((n) => n !== undefined)) {
+    assertMatch(stacks.text(kernel("bpftrace"), 7n, true), /^\n {4}\S+\n {4}\S+\n$/);
+    assertMatch(stacks.text(kernel("bpftrace"), 7n, false), /^\n {8}\S+\n {8}\S+\n$/);
+    assertMatch(stacks.text(kernel("perf"), 7n, true), /^\n\tffffffff821ed69a \S+\n\t/);
+    assertEquals(stacks.frames(kernel("bpftrace"), 7n).length, 2);
+  }
+  // Not taken: -EFAULT is an empty stack (bpftrace's), -EEXIST says it was lost.
+  assertEquals(stacks.text(kernel("bpftrace"), BigInt.asUintN(32, -14n), true), "\n");
+  assertMatch(stacks.text(kernel("bpftrace"), BigInt.asUintN(32, -17n), false), /\[lost: /);
 });

@@ -80,6 +80,8 @@ export function frameName(f: Frame): string {
  *
  * @param frames The frames, innermost first.
  * @param style `"bpftrace"` (default), `"perf"` or `"raw"`.
+ * @param indent What starts each frame's line (default 8 spaces; perf's style: a tab);
+ *   bpftrace indents the stacks of map keys by 4 spaces.
  * @returns The text.
  * @example
  * ```ts
@@ -90,8 +92,11 @@ export function frameName(f: Frame): string {
  * // "\n        do_syscall_64+506\n        entry_SYSCALL_64_after_hwframe+118\n"
  * ```
  */
-export function formatStack(frames: readonly Frame[], style: FrameStyle = "bpftrace"): string {
-  const indent = style === "perf" ? "\t" : "        ";
+export function formatStack(
+  frames: readonly Frame[],
+  style: FrameStyle = "bpftrace",
+  indent: string = style === "perf" ? "\t" : "        ",
+): string {
   let out = "\n";
   for (const f of frames) {
     out += style === "perf" && f.kernel && !f.module && f.symbol !== undefined

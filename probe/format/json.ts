@@ -91,11 +91,9 @@ function valueJson(snap: MapSnapshot, e: MapEntry, div: bigint): string {
     case "stats":
       return `{"count": ${v.count}, "average": ${v.average}, "total": ${v.total}}`;
     case "value":
-      return typeof v.value === "bigint" ? (v.value / div).toString() : jsonString(
-        snap.spec.value.k === "str" || snap.spec.value.k === "special"
-          ? String(v.value)
-          : String(v.value),
-      );
+      return typeof v.value === "bigint"
+        ? (v.value / div).toString()
+        : jsonString(v.text ?? String(v.value));
     case "hist":
     case "lhist": {
       const range = nonEmptyBuckets(v.buckets);

@@ -75,7 +75,7 @@ export function valueText(v: MapValue, div = 1n): string {
     case "max":
       return (v.value / div).toString();
     case "value":
-      return typeof v.value === "bigint" ? (v.value / div).toString() : String(v.value);
+      return typeof v.value === "bigint" ? (v.value / div).toString() : v.text ?? String(v.value);
     default:
       return statsText(v, div);
   }
