@@ -2,7 +2,7 @@
  * The `bpfsh serve` command line: headless, no REPL.
  *
  * ```
- * bpfsh serve CONFIG.yaml [CONFIG.yaml...] [options]
+ * bpfsh serve CONFIG.yaml|FILE.bt... [-e 'PROGRAM']... [options]
  *   --listen HOST:PORT    serve /metrics and /healthz (default 127.0.0.1:9435)
  *   --push URL            push to a Pushgateway at exit; --push-interval N: also every N s
  *   --job NAME            the Pushgateway job (default bpfsh)
@@ -10,8 +10,10 @@
  *   --duration N          stop after N seconds
  * ```
  *
- * SIGTERM, SIGINT and SIGHUP stop it cleanly (a last push and export, everything detached)
- * with status 0.
+ * `-e 'PROGRAM'` and `FILE.bt` serve a probe-language program's maps with no config
+ * (serve/probe_metrics.ts says how each map becomes a metric). SIGTERM, SIGINT and SIGHUP
+ * stop it cleanly (a last push and export, everything detached) with status 0; so does
+ * exit() in a probe program.
  *
  * @module
  */
@@ -19,16 +21,21 @@
 import { parseArgs } from "node:util";
 import { BpfError } from "../ffi/errors.ts";
 import { BpfObject } from "../bpf/object/object.ts";
-import { loadConfig, type ServeConfig } from "./config.ts";
+import { isProbeConfig, loadConfig, readServeFile, type ServeConfig } from "./config.ts";
 import { DEFAULT_LISTEN, Serve, type ServeOptions, type ServeUnit } from "./server.ts";
+import type { ProbeUnit, ProbeUnitOptions } from "./probe_unit.ts";
 
 /** The usage text. */
-export const SERVE_USAGE = `usage: bpfsh serve CONFIG.yaml [CONFIG.yaml...] [options]
+export const SERVE_USAGE = `usage: bpfsh serve CONFIG.yaml|FILE.bt... [-e 'PROGRAM']... [options]
 
 Loads what each config names and serves its maps as Prometheus metrics (read at scrape
-time) and its events as OpenTelemetry logs, until SIGTERM or SIGINT.
+time) and its events as OpenTelemetry logs, until SIGTERM or SIGINT. A probe-language
+program (-e, or a .bt file) needs no config: each map is a metric named after it,
+labelled by its keys (@execs[comm] = count() is bpfsh_execs_total{comm="..."}), and
+what it prints goes to --otlp as log records (else to stdout).
 
 options:
+  -e, --program PROGRAM  serve a probe-language program's maps (repeatable)
   --listen HOST:PORT     /metrics and /healthz (default ${DEFAULT_LISTEN}; :PORT = every interface)
   --push URL             push to a Pushgateway when stopping (then no HTTP unless --listen)
   --push-interval N      also push every N seconds
@@ -61,7 +68,7 @@ function seconds(v: string | undefined, flag: string): number | undefined {
  */
 export function parseServeArgs(
   args: string[],
-): { configs: string[]; options: ServeOptions; help: boolean } {
+): { configs: string[]; programs: string[]; options: ServeOptions; help: boolean } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -76,6 +83,7 @@ export function parseServeArgs(
         "otlp-interval": { type: "string" },
         duration: { type: "string" },
         help: { type: "boolean", short: "h" },
+        program: { type: "string", short: "e", multiple: true },
       },
     });
   } catch (e) {
@@ -94,7 +102,12 @@ export function parseServeArgs(
   if (options.pushInterval && !options.push) {
     throw new BpfError({ op: "serve", message: "--push-interval needs --push URL" });
   }
-  return { configs: parsed.positionals, options, help: v.help ?? false };
+  return {
+    configs: parsed.positionals,
+    programs: v.program ?? [],
+    options,
+    help: v.help ?? false,
+  };
 }
 
 /**
@@ -104,7 +117,15 @@ export function parseServeArgs(
  * @returns The unit to serve.
  */
 export async function configUnit(cfg: ServeConfig): Promise<ServeUnit> {
-  const path = cfg.object.startsWith("/") ? cfg.object : `${cfg.baseDir}/${cfg.object}`;
+  const rel = (p: string) => p.startsWith("/") ? p : `${cfg.baseDir}/${p}`;
+  if (isProbeConfig(cfg)) {
+    if (cfg.probe !== undefined) {
+      const name = cfg.name ?? cfg.source;
+      return await probeUnit(cfg.probe, { source: cfg.source, name, params: cfg.params });
+    }
+    return await probeFile(rel(cfg.object!), cfg.source, cfg.params, cfg.name);
+  }
+  const path = rel(cfg.object!);
   const obj = await BpfObject.open(path, cfg.name ? { name: cfg.name } : {});
   return {
     obj,
@@ -116,8 +137,37 @@ export async function configUnit(cfg: ServeConfig): Promise<ServeUnit> {
   };
 }
 
+/**
+ * Compile a probe-language program to serve (nothing loaded yet).
+ *
+ * @param text The program.
+ * @param opts Where it came from, its parameters.
+ * @returns The unit.
+ * @throws {ProbeError} For errors in the program.
+ */
+export async function probeUnit(text: string, opts: ProbeUnitOptions): Promise<ProbeUnit> {
+  const { ProbeUnit } = await import(
+    new URL("./probe_unit.ts", import.meta.url).href
+  ) as typeof import("./probe_unit.ts");
+  return await ProbeUnit.compile(text, opts);
+}
+
+async function probeFile(
+  path: string,
+  source: string,
+  params?: string[],
+  name = path,
+): Promise<ProbeUnit> {
+  const text = await readServeFile(path, source === path ? undefined : source);
+  return await probeUnit(text, { source, name, params });
+}
+
 function report(e: unknown): void {
-  console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+  // A probe program's error is its diagnostic: the line, a caret under the fault, a hint.
+  const diagnostic = (e as { diagnostic?: unknown })?.diagnostic;
+  if (e instanceof BpfError && e.op === "probe" && typeof diagnostic === "string") {
+    console.error(diagnostic);
+  } else console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
 }
 
 /**
@@ -134,22 +184,33 @@ export async function serveMain(args: string[]): Promise<number> {
   const units: ServeUnit[] = [];
   let serve: Serve;
   try {
-    const { configs, options, help } = parseServeArgs(args);
+    const { configs, programs, options, help } = parseServeArgs(args);
     if (help) {
       console.log(SERVE_USAGE);
       return 0;
     }
-    if (!configs.length) {
+    if (!configs.length && !programs.length) {
       throw new BpfError({
         op: "serve",
-        message: "no config given",
+        message: "no config or program given",
         hint: SERVE_USAGE.split("\n")[0],
       });
     }
-    for (const c of configs) units.push(await configUnit(await loadConfig(c)));
+    for (const c of configs) {
+      units.push(
+        /\.bt$/.test(c) ? await probeFile(c, c) : await configUnit(await loadConfig(c)),
+      );
+    }
+    for (const [i, text] of programs.entries()) {
+      const source = programs.length > 1 ? `-e #${i + 1}` : "-e";
+      units.push(await probeUnit(text, { source, name: "stdin" }));
+    }
     serve = await Serve.start(units, options);
   } catch (e) {
-    for (const u of units) u.obj.close();
+    for (const u of units) {
+      if (u.kind === "probe") await u.close();
+      else u.obj.close();
+    }
     report(e);
     return e instanceof BpfError && e.op === "serve" ? 2 : 1;
   }

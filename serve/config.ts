@@ -26,6 +26,14 @@
  *   - { ringbuf: events, name: exec, fields: [pid, comm] }
  * ```
  *
+ * Or a probe-language program, whose maps are served with no metric config:
+ *
+ * ```yaml
+ * probe: |                         # or object: execs.bt
+ *   tracepoint:sched:sched_process_exec { @execs[comm] = count(); }
+ * params: [100]                    # $1, $2, … (optional)
+ * ```
+ *
  * @module
  */
 
@@ -177,13 +185,27 @@ const event = z.strictObject({
 });
 
 const config = z.strictObject({
-  object: z.string().min(1),
+  object: z.string().min(1).optional(),
+  probe: z.string().min(1).optional(),
+  params: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
   name: z.string().regex(/^[\w.-]+$/, "must be a plain name").optional(),
   globals: z.record(z.string(), z.unknown()).optional(),
   attach: attach.default("all"),
   metrics: z.array(metric).default([]),
   events: z.array(event).default([]),
 }).superRefine((c, ctx) => {
+  if ((c.object === undefined) === (c.probe === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      path: [],
+      message: "a config names either object: (a .bpf.c, .o or .bt file) or probe: (a program)",
+    });
+    return;
+  }
+  if (isProbeConfig(c)) return;
+  if (c.params) {
+    ctx.addIssue({ code: "custom", path: ["params"], message: "only a probe program has params" });
+  }
   const seen = new Set<string>();
   c.metrics.forEach((m, i) => {
     if (seen.has(m.name)) {
@@ -195,6 +217,24 @@ const config = z.strictObject({
     ctx.addIssue({ code: "custom", path: [], message: "the config serves no metric and no event" });
   }
 });
+
+/** Keys that only a BPF object's config has (a probe program's maps are served as they are). */
+const OBJECT_KEYS = ["globals", "attach", "metrics", "events"] as const;
+
+/**
+ * Whether a config runs a probe-language program: `probe:` text, or an `object:` that is
+ * a `.bt` file.
+ *
+ * @param c The config.
+ * @returns True for a probe program.
+ * @example
+ * ```ts
+ * isProbeConfig({ object: "execs.bt" }); // true
+ * ```
+ */
+export function isProbeConfig(c: { object?: string; probe?: string }): boolean {
+  return c.probe !== undefined || /\.bt$/.test(c.object ?? "");
+}
 
 /** A label decoder as written in the config. */
 export type DecoderSpec = z.infer<typeof decoder>;
@@ -239,6 +279,18 @@ export function validateConfig(raw: unknown, source: string, baseDir: string): S
       hint: "see the serve section of the README for every key",
     });
   }
+  if (isProbeConfig(got.data)) {
+    const extra = OBJECT_KEYS.filter((k) => k in raw);
+    if (extra.length) {
+      throw new BpfError({
+        op: "serve config",
+        message: `'${source}': ${extra.join(", ")}: a probe program's maps are served as ` +
+          "they are, so it takes none of these",
+        hint: "keep object: or probe:, params: and name:; globals:, attach:, metrics: and " +
+          "events: are for BPF objects",
+      });
+    }
+  }
   return { ...got.data, baseDir, source };
 }
 
@@ -246,6 +298,29 @@ function pathText(path: PropertyKey[]): string {
   let s = "";
   for (const p of path) s += typeof p === "number" ? `[${p}]` : s ? `.${String(p)}` : String(p);
   return s ? `${s}: ` : "";
+}
+
+/**
+ * Read a file serve was given (a config, a probe program).
+ *
+ * @param path The file.
+ * @param source Who named it, for the message (a config naming a `.bt` file).
+ * @returns Its text.
+ * @throws {BpfError} op `serve config` when it cannot be read.
+ * @example
+ * ```ts
+ * const text = await readServeFile("execs.bt", "execs.yaml");
+ * ```
+ */
+export async function readServeFile(path: string, source?: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    throw new BpfError({
+      op: "serve config",
+      message: `${source ? `${source}: ` : ""}cannot read '${path}': ${(e as Error).message}`,
+    });
+  }
 }
 
 /**
@@ -262,15 +337,7 @@ function pathText(path: PropertyKey[]): string {
  * ```
  */
 export async function loadConfig(path: string): Promise<ServeConfig> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new BpfError({
-      op: "serve config",
-      message: `cannot read '${path}': ${(e as Error).message}`,
-    });
-  }
+  const text = await readServeFile(path);
   const { parse } = await import("yaml");
   let raw: unknown;
   try {

@@ -185,13 +185,14 @@ export class OtlpExport {
   /**
    * Emit one event as a log record.
    *
-   * @param name The event's name (the record's event name and body).
+   * @param name The event's name (the record's event name, and its body by default).
    * @param fields Its decoded fields, as attributes.
+   * @param body The record's body (a printed line, say).
    */
-  emit(name: string, fields: AnyValueMap): void {
+  emit(name: string, fields: AnyValueMap, body: string = name): void {
     this.#logger.emit({
       eventName: name,
-      body: name,
+      body,
       severityNumber: SeverityNumber.INFO,
       severityText: "INFO",
       attributes: fields,

@@ -16,9 +16,15 @@ import { Exposition } from "./exposition.ts";
 import { checkEvent, type EventReader, startEvents } from "./events.ts";
 import type { OtlpExport } from "./otlp.ts";
 import { checkHttpUrl, Pusher } from "./push.ts";
+import type { ProbeUnit } from "./probe_unit.ts";
+
+/** What serve runs: a BPF object with its config, or a probe-language program. */
+export type ServeUnit = ObjectUnit | ProbeUnit;
 
 /** One object to serve: what to load and what to read from it. */
-export interface ServeUnit {
+export interface ObjectUnit {
+  /** Tells it apart from a {@link ProbeUnit}. */
+  kind?: "object";
   /** The object, opened (not loaded): serve loads it after checking the metrics. */
   obj: BpfObject;
   /** Where the unit came from, for messages (a config file, `-e`). */
@@ -162,6 +168,21 @@ export class Serve {
     if (listen) this.#listen(listen);
     const names = new Set<string>();
     for (const u of this.#units) {
+      if (u.kind === "probe") {
+        for (const p of u.plans) {
+          if (names.has(p.name)) {
+            throw new BpfError({
+              op: "serve config",
+              message: `${u.source}: map ${p.map} is served as '${p.name}', ` +
+                "which is also a metric of another config or program",
+              hint: "rename the map",
+            });
+          }
+          names.add(p.name);
+        }
+        for (const k of u.skipped) this.#log(`bpfsh serve: ${u.source}: ${k.map} ${k.reason}`);
+        continue;
+      }
       u.metrics.forEach((m, i) => {
         if (names.has(m.name)) {
           throw new BpfError({
@@ -187,6 +208,12 @@ export class Serve {
       u.events.forEach((e, i) => checkEvent(u.obj, e, `${u.source}: events[${i}]`));
     }
     for (const u of this.#units) {
+      if (u.kind === "probe") {
+        this.#readers.push(...await u.start());
+        // exit() in the program ends serve (a last push, as at a signal).
+        u.exited.then(() => this.stop());
+        continue;
+      }
       u.obj.load();
       if (u.attach === "all") u.obj.attachAll();
       else if (u.attach !== "none") {
@@ -212,6 +239,10 @@ export class Serve {
       });
     }
     for (const u of this.#units) {
+      if (u.kind === "probe") {
+        u.setSink(this.#printed(u));
+        continue;
+      }
       for (const e of u.events) {
         if (!this.#otlp) {
           this.#log(`bpfsh serve: ${u.source}: events are exported over OTLP: give --otlp URL`);
@@ -239,9 +270,29 @@ export class Serve {
       this.#timers.push(setTimeout(() => this.stop(), opts.duration * 1000));
     }
     const what = `${this.#readers.length} metrics from ${
-      this.#units.map((u) => u.obj.name).join(", ")
+      this.#units.map((u) => u.kind === "probe" ? u.source : u.obj.name).join(", ")
     }`;
     this.#log(`bpfsh serve: serving ${what}${this.url ? ` on ${this.url}/metrics` : ""}`);
+  }
+
+  /**
+   * Where a probe program's printed lines go: OTLP log records with --otlp, else stdout
+   * (as bpftrace prints them).
+   */
+  #printed(u: ProbeUnit): (line: string) => void {
+    const otlp = this.#otlp;
+    if (otlp) {
+      return (line) => otlp.emit("printf", { "bpfsh.source": u.source }, line);
+    }
+    const enc = new TextEncoder();
+    return (line) => {
+      try {
+        const b = enc.encode(line + "\n");
+        for (let off = 0; off < b.length;) off += Deno.stdout.writeSync(b.subarray(off));
+      } catch {
+        // stdout closed: the lines have nowhere to go, the metrics are still served
+      }
+    };
   }
 
   #listen(addr: string): void {
@@ -294,14 +345,17 @@ export class Serve {
     return {
       status: stopping ? "stopping" : "ok",
       uptimeSeconds: Math.round((Date.now() - this.#started) / 1000),
-      objects: this.#units.map((u) => ({
-        name: u.obj.name,
-        source: u.source,
-        programs: u.obj.loaded
-          ? u.obj.programs.map((p) => ({ name: p.name, id: progId(p.fd) }))
-          : [],
-        links: u.obj.closed ? 0 : u.obj.links.length,
-      })),
+      objects: this.#units.map((u) => {
+        const obj = u.kind === "probe" ? u.program?.object : u.obj;
+        return {
+          name: obj?.name ?? "probe",
+          source: u.source,
+          programs: obj?.loaded
+            ? obj.programs.map((p) => ({ name: p.name, id: progId(p.fd) }))
+            : [],
+          links: !obj || obj.closed ? 0 : obj.links.length,
+        };
+      }),
       metrics: this.#readers.map((r) => {
         const last = this.#exposition?.last.get(r.spec.name);
         return {
@@ -349,6 +403,9 @@ export class Serve {
       let status = 0;
       for (const t of this.#timers) clearTimeout(t);
       await Promise.all(this.#events.map((e) => e.stop()));
+      // Probe programs detach and run END now: what END prints is exported, and the last
+      // push reads the maps as they end.
+      await Promise.all(this.#units.map((u) => u.kind === "probe" ? u.stop() : undefined));
       if (this.#pusher) {
         try {
           await this.#pusher.push();
@@ -374,6 +431,9 @@ export class Serve {
       this.#httpStop.abort();
       await this.#http.finished;
     }
-    for (const u of [...this.#units].reverse()) u.obj.close();
+    for (const u of [...this.#units].reverse()) {
+      if (u.kind === "probe") await u.close();
+      else u.obj.close();
+    }
   }
 }

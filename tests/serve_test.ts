@@ -3,14 +3,15 @@
 // bad configs refused with clear errors before anything is attached; one failing metric
 // not taking down the others; SIGTERM detaching everything.
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { bpfTest, kernelProgIds, NOT_ROOT, OutputText, ROOT } from "./helpers.ts";
+import { bpfTest, kernelProgIds, leakGuard, NOT_ROOT, OutputText, ROOT } from "./helpers.ts";
 import { BpfError } from "../ffi/errors.ts";
 import { validateConfig } from "../serve/config.ts";
-import { configUnit } from "../serve/cli.ts";
+import { configUnit, probeUnit } from "../serve/cli.ts";
 import { Serve } from "../serve/server.ts";
 import { setKsymResolver } from "../serve/decoders.ts";
 
 const EXAMPLES = `${ROOT}/build/examples`;
+const EXAMPLES_EXECS = `${ROOT}/examples/execs.yaml`;
 /** tools/setup.sh installs Prometheus and its Pushgateway: missing, the test fails. */
 function needBinary(bin: string): void {
   try {
@@ -213,6 +214,43 @@ bpfTest("serve refuses bad configs with clear errors, attaching nothing", async 
     Deno.removeSync(dir, { recursive: true });
   }
 
+  // Bad -e programs: the probe compiler's diagnostic (line, caret, hint) and status 1.
+  for (
+    const [args, want] of [
+      [["-e", "tracepoint:sched:sched_process_exec { @x = cont(); }"], [
+        /^stdin:1:44-48: ERROR: Unknown function: cont$/m,
+        /^ {43}\^~~~$/m,
+        /^HINT: did you mean count\?/m,
+      ]],
+      [["-e", "tracepoint:nope:nope { @x = count(); }"], [/^stdin:1:.*nope/m]],
+      [["-e", "tracepoint:sched:sched_process_exec { @execs = count(); }", EXAMPLES_EXECS], [
+        /-e: map @execs is served as 'bpfsh_execs_total', which is also a metric/,
+      ]],
+      [["-e", "kfunc:vfs_read { @reads = count(); }", EXAMPLES_EXECS], [
+        /kfunc probes \(fentry\/fexit\) are refused by this kernel/,
+      ]],
+    ] as [string[], RegExp[]][]
+  ) {
+    const out = await new Deno.Command(`${ROOT}/bpfsh`, { args: ["serve", ...args] }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 1, `serve ${args.join(" ")}: ${err}`);
+    for (const w of want) assertMatch(err, w);
+  }
+  // A program the kernel refuses at load, after execs.yaml's object has loaded: nothing of
+  // either stays open.
+  const guard = leakGuard();
+  const refused = await probeUnit("kfunc:vfs_read { @reads = count(); }", { source: "-e" });
+  const execs = await configUnit(validateConfig(EXECS, "execs.yaml", EXAMPLES));
+  let startErr: unknown;
+  try {
+    await (await Serve.start([execs, refused], { listen: "127.0.0.1:0", log: () => {} })).stop();
+  } catch (e) {
+    startErr = e;
+  }
+  assert(startErr instanceof BpfError && startErr.op === "probe", `${startErr}`);
+  assert(execs.kind !== "probe" && execs.obj.closed, "execs.yaml's object was left open");
+  await guard.check();
+
   const held = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = (held.addr as Deno.NetAddr).port;
@@ -261,6 +299,26 @@ bpfTest("a metric whose read fails serves nothing; the others are served", async
   }
 });
 
+/** promtool's verdict on an exposition: "" when it accepts it, else what it said. */
+async function promtoolCheck(text: string): Promise<string> {
+  const check = new Deno.Command("promtool", {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = check.stdin.getWriter();
+  await w.write(new TextEncoder().encode(text));
+  await w.close();
+  const out = await check.output();
+  const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return out.success && !said.trim() ? "" : `status ${out.code}: ${said}`;
+}
+
+/** A probe-language program for serve -e: exec counts by comm, a hist, stats, a max. */
+const EXEC_PROGRAM = "tracepoint:sched:sched_process_exec { @execs[comm] = count(); " +
+  "@exec_pids[comm] = hist(pid); @pid_stats = stats(pid); @last_pid = max(pid); }";
+
 Deno.test({
   name: "Prometheus scrapes bpfsh serve every second: exec counts and a histogram; SIGTERM",
   ignore: NOT_ROOT,
@@ -274,25 +332,36 @@ Deno.test({
       "--listen",
       "127.0.0.1:0",
     ]);
+    // A probe-language program, no config: `bpfsh serve -e`.
+    const probe = await serveProcess(["-e", EXEC_PROGRAM, "--listen", "127.0.0.1:0"]);
     let prom: Deno.ChildProcess | undefined;
     try {
-      if (!serve.url) {
-        serve.child.kill("SIGKILL");
-        throw new Error(`bpfsh serve did not start: ${await serve.stderr()}`);
+      for (const s of [serve, probe]) {
+        if (!s.url) {
+          s.child.kill("SIGKILL");
+          throw new Error(`bpfsh serve did not start: ${await s.stderr()}`);
+        }
       }
-      const health = await (await get(`${serve.url}/healthz`)).json();
-      const ids: number[] = health.objects.flatMap((o: { programs: { id: number }[] }) =>
-        o.programs.map((p) => p.id)
-      );
+      const programIds = async (url: string) => {
+        const health = await (await get(`${url}/healthz`)).json();
+        return health.objects.flatMap((o: { programs: { id: number }[] }) =>
+          o.programs.map((p) => p.id)
+        ) as number[];
+      };
+      const ids = await programIds(serve.url!);
       assertEquals(ids.length, 3);
+      const probeIds = await programIds(probe.url!);
+      assertEquals(probeIds.length, 1);
 
       const promPort = freePort();
-      const target = new URL(serve.url).host;
+      const target = new URL(serve.url!).host;
+      const probeTarget = new URL(probe.url!).host;
       tmpConfig(
         dir,
         "prometheus.yml",
         `global: { scrape_interval: 1s, evaluation_interval: 1s }\n` +
-          `scrape_configs:\n  - job_name: bpfsh\n    static_configs: [{ targets: ["${target}"] }]\n`,
+          `scrape_configs:\n  - job_name: bpfsh\n    static_configs: [{ targets: ["${target}"] }]\n` +
+          `  - job_name: probe\n    static_configs: [{ targets: ["${probeTarget}"] }]\n`,
       );
       prom = new Deno.Command("prometheus", {
         args: [
@@ -316,7 +385,7 @@ Deno.test({
         return body.data?.result as { metric: Record<string, string>; value: [number, string] }[];
       };
       const execs = await waitFor("Prometheus to have the exec counter", async () => {
-        const res = await query(`bpfsh_execs_total{comm="${comm}"}`);
+        const res = await query(`bpfsh_execs_total{job="bpfsh",comm="${comm}"}`);
         return res?.length && Number(res[0].value[1]) >= N ? res : undefined;
       });
       assertEquals(execs.length, 1);
@@ -330,40 +399,58 @@ Deno.test({
       const buckets = await query(`bpfsh_syscall_latency_seconds_bucket{syscall="execve"}`);
       assert(buckets.some((b) => b.metric.le === "+Inf"), "no +Inf bucket");
 
-      // promtool accepts the exposition as it is served.
-      const text = await (await get(`${serve.url}/metrics`)).text();
-      const check = new Deno.Command("promtool", {
-        args: ["check", "metrics"],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const w = check.stdin.getWriter();
-      await w.write(new TextEncoder().encode(text));
-      await w.close();
-      const out = await check.output();
-      const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-      assert(out.success, `promtool check metrics: ${said}`);
-      assertEquals(said.trim(), "");
+      // The -e program's maps: labels named after the keys, a counter, a histogram.
+      const probeExecs = await waitFor("Prometheus to have the -e exec counter", async () => {
+        const res = await query(`bpfsh_execs_total{job="probe",comm="${comm}"}`);
+        return res?.length && Number(res[0].value[1]) >= N ? res : undefined;
+      });
+      assertEquals(Object.keys(probeExecs[0].metric).sort(), [
+        "__name__",
+        "comm",
+        "instance",
+        "job",
+      ]);
+      const probeHist = await waitFor("the -e hist's _count", async () => {
+        const res = await query(`bpfsh_exec_pids_count{job="probe",comm="${comm}"}`);
+        return res?.length && Number(res[0].value[1]) >= N ? res : undefined;
+      });
+      assertEquals(probeHist.length, 1);
+      const pidBuckets = await query(`bpfsh_exec_pids_bucket{job="probe",comm="${comm}"}`);
+      const inf = pidBuckets.find((b) => b.metric.le === "+Inf");
+      assert(inf && Number(inf.value[1]) >= N, "the hist's +Inf bucket holds every exec");
+      const stats = await query(`bpfsh_pid_stats_count{job="probe"}`);
+      assert(stats.length === 1 && Number(stats[0].value[1]) >= N, "stats() _count");
+      const last = await query(`bpfsh_last_pid{job="probe"}`);
+      assert(last.length === 1 && Number(last[0].value[1]) > 0, "max() as a gauge");
+
+      // promtool accepts both expositions as they are served.
+      for (const s of [serve, probe]) {
+        const text = await (await get(`${s.url}/metrics`)).text();
+        assertEquals(await promtoolCheck(text), "", `promtool check metrics on ${s.url}`);
+      }
 
       // SIGTERM: a clean stop with status 0, and every program gone from the kernel.
-      serve.child.kill("SIGTERM");
-      const status = await exited(serve.child);
-      const err = await serve.stderr();
-      assertEquals(status.code, 0, err);
-      assertMatch(err, "stopped, everything detached");
-      await waitFor("the programs to be unloaded", () => {
-        const live = kernelProgIds();
-        return Promise.resolve(ids.every((id) => !live.has(id)) ? true : undefined);
-      }, 5000);
+      for (const [s, progs] of [[serve, ids], [probe, probeIds]] as const) {
+        s.child.kill("SIGTERM");
+        const status = await exited(s.child);
+        const err = await s.stderr();
+        assertEquals(status.code, 0, err);
+        assertMatch(err, "stopped, everything detached");
+        await waitFor("the programs to be unloaded", () => {
+          const live = kernelProgIds();
+          return Promise.resolve(progs.every((id) => !live.has(id)) ? true : undefined);
+        }, 5000);
+      }
     } finally {
       prom?.kill("SIGTERM");
       await prom?.status;
-      try {
-        serve.child.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await serve.child.status;
-      await serve.stdout.cancel();
+      for (const s of [serve, probe]) {
+        try {
+          s.child.kill("SIGKILL");
+        } catch { /* already gone */ }
+        await s.child.status;
+        await s.stdout.cancel();
+      }
       Deno.removeSync(dir, { recursive: true });
     }
   },
@@ -395,6 +482,8 @@ Deno.test({
       const { path, comm } = uniqueBinary(dir);
       serve = await serveProcess([
         `${ROOT}/examples/execs.yaml`,
+        "-e",
+        "tracepoint:sched:sched_process_exec { @probe_execs[comm] = count(); }",
         "--push",
         gateway,
         "--push-interval",
@@ -420,8 +509,15 @@ Deno.test({
       await execTimes(path, 2);
       serve.child.kill("SIGTERM");
       assertEquals((await exited(serve.child)).code, 0, await serve.stderr());
-      const m = line.exec(await (await get(`${gateway}/metrics`)).text());
+      const pushed = await (await get(`${gateway}/metrics`)).text();
+      const m = line.exec(pushed);
       assert(m && Number(m[1]) >= N + 2, `the last push: ${m?.[0]}`);
+      // The -e program's map, pushed with the config's metrics.
+      const probeLine = new RegExp(
+        `^bpfsh_probe_execs_total\\{comm="${comm}",instance="[^"]+",job="bpfsh_test"\\} (\\d+)$`,
+        "m",
+      ).exec(pushed);
+      assert(probeLine && Number(probeLine[1]) >= N + 2, `the -e map pushed: ${probeLine?.[0]}`);
     } finally {
       if (serve) {
         try {
@@ -494,14 +590,30 @@ bpfTest("--otlp exports events as log records and counters as sums", async () =>
     "events.yaml",
     `${ROOT}/build/tests`,
   );
+  // A probe-language program from a config: its printf lines are log records (END's too).
+  const probeCfg = validateConfig(
+    {
+      probe: 'tracepoint:sched:sched_process_exec { printf("exec %s %d\\n", comm, pid); ' +
+        "@probe_execs[comm] = count(); }\n" +
+        `END { printf("bye ${nonce}\\n"); }`,
+    },
+    "probe.yaml",
+    EXAMPLES,
+  );
   const logged: string[] = [];
-  const s = await Serve.start([await configUnit(cfg), await configUnit(fixtureCfg)], {
+  const s = await Serve.start([
+    await configUnit(cfg),
+    await configUnit(fixtureCfg),
+    await configUnit(probeCfg),
+  ], {
     listen: "127.0.0.1:0",
     otlp: rx.url,
     otlpInterval: 1,
     log: (l) => logged.push(l),
   });
-  const events = s.units[1].obj;
+  const unit = s.units[1];
+  if (unit.kind === "probe") throw new Error("events.yaml is an object's config");
+  const events = unit.obj;
   const ctx = new Uint8Array(8);
   new DataView(ctx.buffer).setBigUint64(0, nonce, true);
   const say = setInterval(() => events.program("say").testRun({ ctx }), 200);
@@ -588,6 +700,26 @@ bpfTest("--otlp exports events as log records and counters as sums", async () =>
     }, 10000);
     assert(point.m.sum!.isMonotonic, "a counter is a monotonic sum");
     assertEquals(point.m.sum!.aggregationTemporality, 2); // cumulative
+
+    // The probe program's printf lines, one record each, the line as the body.
+    const printed = allRecords().filter((r) =>
+      r.eventName === "printf" && r.body.stringValue.startsWith(`exec ${comm} `)
+    );
+    assertEquals(printed.length, 3);
+    assertMatch(printed[0].body.stringValue, new RegExp(`^exec ${comm} \\d+$`));
+    assertEquals(attr(printed[0].attributes, "bpfsh.source"), "probe.yaml");
+    const probeMetric = (rx.metrics as MetricBody[]).some((b) =>
+      b.resourceMetrics.some((r) =>
+        r.scopeMetrics.some((sm) => sm.metrics.some((m) => m.name === "bpfsh_probe_execs_total"))
+      )
+    );
+    assert(probeMetric, "the probe program's count() map over OTLP");
+    // Stopping runs END; what it prints is exported before the exporter shuts down.
+    await s.stop();
+    assert(
+      allRecords().some((r) => r.body.stringValue === `bye ${nonce}`),
+      "END's printf line was not exported",
+    );
   } finally {
     clearInterval(say);
     await s.stop();
