@@ -11,15 +11,17 @@
 // and a child it started, still running, holds no BPF fd.
 // Host only: the guest runs the kill paths through link_reaper_test.ts.
 import { tcxAvailable } from "../bpf/link/tcx.ts";
-import { usesLegacyEvents } from "../bpf/link/probe_events.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { NOT_ROOT, ROOT } from "./helpers.ts";
 import {
   eventually,
   hasClsact,
+  legacyUprobesPossible,
   probeEventsOf,
   processGone,
+  reaperOf,
   tcProgramIds,
+  withUprobePmuHidden,
   xdpProgramId,
 } from "./link_helpers.ts";
 
@@ -135,22 +137,6 @@ function pins(dir = "/sys/fs/bpf"): string[] {
   return out.sort();
 }
 
-/** The reaper of a process, found by its command line (`reaper_main.ts FD PID`). */
-function reaperOf(pid: number): number | undefined {
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
-      if (argv.some((a) => a.endsWith("/reaper_main.ts")) && argv.at(-2) === String(pid)) {
-        return Number(e.name);
-      }
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return undefined;
-}
-
 /** Start one host, wait for "ready", end it as asked; check that nothing of it is left. */
 async function endAndCheck(host: Host, ending: Ending, legacy: boolean): Promise<void> {
   const what = `${host}, ${ending}`;
@@ -161,21 +147,7 @@ async function endAndCheck(host: Host, ending: Ending, legacy: boolean): Promise
     : host === "shell"
     ? [`${ROOT}/bpfsh`]
     : [`${ROOT}/bpfsh`, "-e", ONE_LINER];
-  // With the PMU hidden, libbpf writes uprobe_events, as on kernels without it. unshare and
-  // sh exec: the pid is the shell's or the script's own.
-  const [cmd, ...args] = legacy
-    ? [
-      "unshare",
-      "-m",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mount -t tmpfs none /sys/devices/uprobe && exec "$@"',
-      "sh",
-      ...argv,
-    ]
-    : argv;
+  const [cmd, ...args] = legacy ? withUprobePmuHidden(argv) : argv;
   const child = new Deno.Command(cmd, {
     args,
     env: { BPFSH_TC: "netlink", NO_COLOR: "1", BPFSH_HISTORY: "" },
@@ -307,17 +279,7 @@ async function exitNamed(comm: string): Promise<void> {
   }
 }
 
-/** Can this machine hide the uprobe PMU from one process (unshare and a tmpfs mount)? */
-function canHidePmu(): boolean {
-  if (NOT_ROOT) return false;
-  return new Deno.Command("unshare", {
-    args: ["-m", "--propagation", "private", "mount", "-t", "tmpfs", "none", "/sys/devices/uprobe"],
-    stdout: "null",
-    stderr: "null",
-  }).outputSync().success;
-}
-
-const LEGACY = usesLegacyEvents("uprobe") || canHidePmu();
+const LEGACY = !NOT_ROOT && legacyUprobesPossible();
 
 for (const host of ["script", "shell"] as const) {
   Deno.test({

@@ -9,6 +9,7 @@
 import { BpfObject, feature, features } from "../mod.ts";
 import { assert } from "./assert.ts";
 import { fixture } from "./helpers.ts";
+import { usesLegacyEvents } from "../bpf/link/probe_events.ts";
 
 /**
  * Open and load a fixture built on tests/fixtures/hits.bpf.h, counting this process's hits.
@@ -303,4 +304,65 @@ export async function processGone(pid: number, ms = 5000): Promise<void> {
       return true;
     }
   }, ms);
+}
+
+/**
+ * The reaper of a process, found by its command line (`reaper_main.ts FD PID`).
+ *
+ * @param pid The process the reaper watches.
+ * @returns The reaper's pid, if one runs.
+ */
+export function reaperOf(pid: number): number | undefined {
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
+      if (argv.some((a) => a.endsWith("/reaper_main.ts")) && argv.at(-2) === String(pid)) {
+        return Number(e.name);
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether uprobes here go through legacy tracefs events (`uprobe_events`), or can be made to
+ * for one process by hiding the uprobe PMU ({@link withUprobePmuHidden}).
+ *
+ * @returns True when a test can hold a legacy uprobe event.
+ */
+export function legacyUprobesPossible(): boolean {
+  if (usesLegacyEvents("uprobe")) return true;
+  if (Deno.uid() !== 0) return false;
+  return new Deno.Command("unshare", {
+    args: ["-m", "--propagation", "private", "mount", "-t", "tmpfs", "none", "/sys/devices/uprobe"],
+    stdout: "null",
+    stderr: "null",
+  }).outputSync().success;
+}
+
+/**
+ * A command line run with the uprobe PMU hidden (a private mount namespace with a tmpfs over
+ * /sys/devices/uprobe), so that libbpf writes `uprobe_events`, as on kernels without the PMU.
+ * Where the kernel has no PMU already, the command line as it is. `sh` execs the command, so
+ * the pid is the command's own.
+ *
+ * @param argv The command and its arguments.
+ * @returns The command line to spawn.
+ */
+export function withUprobePmuHidden(argv: readonly string[]): string[] {
+  if (usesLegacyEvents("uprobe")) return [...argv];
+  return [
+    "unshare",
+    "-m",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    'mount -t tmpfs none /sys/devices/uprobe && exec "$@"',
+    "sh",
+    ...argv,
+  ];
 }

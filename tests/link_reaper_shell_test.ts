@@ -4,23 +4,7 @@
 import { tcxAvailable } from "../bpf/link/tcx.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { NOT_ROOT, ROOT } from "./helpers.ts";
-import { eventually, hasClsact, processGone, tcProgramIds } from "./link_helpers.ts";
-
-/** The reaper of a process, found by its command line (`reaper_main.ts FD PID`). */
-function reaperOf(pid: number): number | undefined {
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
-      if (argv.some((a) => a.endsWith("/reaper_main.ts")) && argv.at(-2) === String(pid)) {
-        return Number(e.name);
-      }
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return undefined;
-}
+import { eventually, hasClsact, processGone, reaperOf, tcProgramIds } from "./link_helpers.ts";
 
 Deno.test({
   name: "a shell stuck in a runaway JavaScript line, SIGTERM then SIGKILL, leaves no tc filter",

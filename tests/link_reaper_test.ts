@@ -10,15 +10,16 @@ import { applyLine, undoAll } from "../bpf/link/reaper_main.ts";
 import { type ReaperTask, reaperTasks } from "../bpf/link/reaper.ts";
 import { tcFilterProgram, tcPriorities } from "../bpf/link/tc_netlink.ts";
 import { tcxAvailable } from "../bpf/link/tcx.ts";
-import { usesLegacyEvents } from "../bpf/link/probe_events.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { fixture, kernelProgIds, NOT_ROOT, OutputText, ROOT } from "./helpers.ts";
 import {
   eventually,
   hasClsact,
+  legacyUprobesPossible,
   probeEventsOf,
   processGone,
   tcProgramIds,
+  withUprobePmuHidden,
   xdpProgramId,
 } from "./link_helpers.ts";
 
@@ -50,19 +51,6 @@ function tc(...args: string[]): void {
   new Deno.Command("tc", { args, stdout: "null", stderr: "null" }).outputSync();
 }
 
-/** Can this machine hide the uprobe PMU from one process (unshare and a tmpfs mount)? */
-function canHidePmu(): boolean {
-  const out = new Deno.Command("sh", {
-    args: [
-      "-c",
-      "unshare -m --propagation private sh -c 'mount -t tmpfs none /sys/devices/uprobe'",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).outputSync();
-  return out.success;
-}
-
 async function holdAndKill(c: KillCase): Promise<void> {
   const what = `${c.how}, ${c.tc ?? "default"} tc, ${
     c.clsactBefore ? "clsact before" : "no clsact"
@@ -75,22 +63,9 @@ async function holdAndKill(c: KillCase): Promise<void> {
       ? script
       : ["run", "-A", "--no-prompt", `${ROOT}/shell/main.ts`, "run", script[3]];
     // With the PMU hidden, libbpf writes uprobe_events, as on kernels without it.
-    const [cmd, cmdArgs] = c.legacyUprobe && !usesLegacyEvents("uprobe")
-      ? [
-        "unshare",
-        [
-          "-m",
-          "--propagation",
-          "private",
-          "sh",
-          "-c",
-          'mount -t tmpfs none /sys/devices/uprobe && exec "$@"',
-          "sh",
-          Deno.execPath(),
-          ...args,
-        ],
-      ]
-      : [Deno.execPath(), args];
+    const [cmd, ...cmdArgs] = c.legacyUprobe
+      ? withUprobePmuHidden([Deno.execPath(), ...args])
+      : [Deno.execPath(), ...args];
     const env: Record<string, string> = { NO_COLOR: "1" };
     if (c.tc) env.BPFSH_TC = c.tc;
     if (c.legacyUprobe) env.HOLD_UPROBE = "1";
@@ -159,7 +134,7 @@ async function holdAndKill(c: KillCase): Promise<void> {
 
 /** Where the kernel has no tcx links, the default is netlink: no need to force it too. */
 const MECHANISMS = tcxAvailable() ? [undefined, "netlink"] as const : [undefined];
-const LEGACY_UPROBE = usesLegacyEvents("uprobe") || canHidePmu();
+const LEGACY_UPROBE = legacyUprobesPossible();
 
 Deno.test({
   name: "SIGKILL of a deno run script leaves no tc filter, tcx link, qdisc, XDP, uprobe event",
