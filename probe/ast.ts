@@ -174,6 +174,21 @@ export interface Program {
 }
 
 /**
+ * Visit every expression of a probe block: its predicate, then its statements (pre-order).
+ *
+ * @param probe The block.
+ * @param fn Called for each expression.
+ * @example
+ * ```ts
+ * walkProbe(probe, (e) => { if (e.kind === "builtin") used.add(e.name); });
+ * ```
+ */
+export function walkProbe(probe: Probe, fn: (e: Expr) => void): void {
+  if (probe.predicate) walkExpr(probe.predicate, fn);
+  walkStmts(probe.body, fn);
+}
+
+/**
  * Visit every expression under some statements (pre-order), predicates excluded.
  *
  * @param stmts The statements.

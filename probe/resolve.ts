@@ -16,7 +16,7 @@ import { kprobeAlternative, kprobesAvailable } from "../bpf/system/kernel_limits
 import { globRegExp } from "../bpf/link/kprobe.ts";
 import { listProbes as listAttachPoints } from "../bpf/link/listing.ts";
 import { type AttachPoint, hasWildcard, parseAttachPoint, probeName } from "./attach.ts";
-import { type Expr, type Probe, type Program, walkExpr, walkStmts } from "./ast.ts";
+import { type Expr, type Probe, type Program, walkExpr, walkProbe } from "./ast.ts";
 import { BUILTINS } from "./builtins.ts";
 import type { Provider } from "./context.ts";
 import { fail, nearest, type SourceText, type Span } from "./diagnostic.ts";
@@ -366,8 +366,7 @@ function argsFields(probe: Probe): { name: string; span: Span }[] {
       out.push({ name: e.field, span: e.span });
     }
   };
-  if (probe.predicate) walkExpr(probe.predicate, visit);
-  walkStmts(probe.body, visit);
+  walkProbe(probe, visit);
   return out;
 }
 
@@ -406,8 +405,7 @@ function readsBuiltin(probe: Probe, test: (name: string) => boolean): boolean {
   const visit = (e: Expr) => {
     if (e.kind === "builtin" && test(e.name)) found = true;
   };
-  if (probe.predicate) walkExpr(probe.predicate, visit);
-  walkStmts(probe.body, visit);
+  walkProbe(probe, visit);
   return found;
 }
 
