@@ -37,7 +37,7 @@ lane guest bash tools/vmtest.sh
 
 echo
 echo "host  $(uname -r): ${host_line:-no summary} (${host_secs} s)"
-echo "guest: ${guest_line:-no summary} (${guest_secs} s)"
+echo "guest: ${guest_line:-no summary}"
 passed=$(($(count passed "$host_line") + $(count passed "$guest_line")))
 failed=$(($(count failed "$host_line") + $(count failed "$guest_line")))
 skipped=$(($(count skipped "$host_line") + $(count skipped "$guest_line")))
