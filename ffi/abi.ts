@@ -311,15 +311,20 @@ export const BPF_PROG_LOAD_OPTS = new Struct(104, {
   expected_attach_type: [12, "u32"],
   attach_btf_id: [32, "u32"],
   attach_btf_obj_fd: [40, "u32"],
+  log_level: [88, "u32"],
+  log_size: [92, "u32"],
+  log_buf: [96, "ptr"],
 }, true);
 
 /**
  * `struct bpf_link_create_opts`: sz, flags, iter_info, iter_info_len, target_btf_id, then a
- * union whose kprobe_multi member is flags, cnt, syms, addrs, cookies.
+ * union whose perf_event member is bpf_cookie and whose kprobe_multi member is flags, cnt,
+ * syms, addrs, cookies.
  */
 export const BPF_LINK_CREATE_OPTS = new Struct(64, {
   flags: [8, "u32"],
   target_btf_id: [28, "u32"],
+  perf_event_bpf_cookie: [32, "u64"],
   kprobe_multi_flags: [32, "u32"],
   kprobe_multi_cnt: [36, "u32"],
   kprobe_multi_syms: [40, "ptr"],

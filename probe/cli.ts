@@ -9,9 +9,8 @@
 
 import { ProbeError } from "./diagnostic.ts";
 import { jsonEvent } from "./format/json.ts";
-import { prepare } from "./prepare.ts";
 import { BpfError } from "../ffi/errors.ts";
-import { ArgError, type ArgsSpec, parseWords } from "../shell/args.ts";
+import type { ArgsSpec } from "../shell/args.ts";
 
 /** Import a module on first use (computed: it stays out of the start-up module graph). */
 function later<T>(path: string): Promise<T> {
@@ -71,10 +70,29 @@ const PROBE_OPTIONS: ArgsSpec = {
  * @throws {ArgError} On an unknown option, a missing value or an unknown output format.
  * @example
  * ```ts
- * parseProbeArgs(["-f", "json", "-e", "BEGIN { exit(); }", "5"]); // { program, params: ["5"], json: true, … }
+ * await parseProbeArgs(["-f", "json", "-e", "BEGIN { exit(); }", "5"]); // { program, params: ["5"], json: true, … }
  * ```
  */
-export function parseProbeArgs(argv: string[]): ProbeArgs {
+export async function parseProbeArgs(argv: string[]): Promise<ProbeArgs> {
+  return quickProbeArgs(argv) ?? await parseProbeArgsFully(argv);
+}
+
+/**
+ * Read a probe-language command line with the option parser, whatever its form (what
+ * {@link parseProbeArgs} does when {@link quickProbeArgs} cannot).
+ *
+ * @param argv The arguments.
+ * @returns What to run or list, and how.
+ * @throws {ArgError} On an unknown option, a missing value or an unknown output format.
+ * @example
+ * ```ts
+ * await parseProbeArgsFully(["-e", "BEGIN { exit(); }"]); // as quickProbeArgs reads it
+ * ```
+ */
+export async function parseProbeArgsFully(argv: string[]): Promise<ProbeArgs> {
+  const { ArgError, parseWords } = await later<typeof import("../shell/args.ts")>(
+    "../shell/args.ts",
+  );
   const { opts, positionals } = parseWords(argv, PROBE_OPTIONS, { extraPositionals: true });
   const format = opts.format as string | undefined;
   if (format !== undefined && format !== "json" && format !== "text") {
@@ -100,6 +118,27 @@ export function parseProbeArgs(argv: string[]): ProbeArgs {
 }
 
 /**
+ * The common command line, `-e PROGRAM [PARAM...]` with no other option, read without the
+ * option parser (whose `node:util` takes longer to load than the rest of a one-liner's
+ * start): the same result as the parser's, or undefined for anything else.
+ *
+ * @param argv The arguments.
+ * @returns The parsed line, or undefined when the option parser must read it.
+ * @example
+ * ```ts
+ * quickProbeArgs(["-e", "BEGIN { exit(); }", "5"]); // { program, params: ["5"], … }
+ * quickProbeArgs(["--json", "-e", "BEGIN { exit(); }"]); // undefined
+ * ```
+ */
+export function quickProbeArgs(argv: string[]): ProbeArgs | undefined {
+  if (argv[0] !== "-e" || argv.length < 2) return undefined;
+  const params = argv.slice(2);
+  // Any word the parser could read as an option (or a `run` word) is left to it.
+  if (params.some((p) => p.startsWith("-")) || params[0] === "run") return undefined;
+  return { program: argv[1], params, verbose: false, json: false, emitC: false, help: false };
+}
+
+/**
  * Run a probe-language command line.
  *
  * @param argv The arguments (as given to bpfsh).
@@ -112,7 +151,7 @@ export function parseProbeArgs(argv: string[]): ProbeArgs {
 export async function probeMain(argv: string[]): Promise<number> {
   let args: ProbeArgs;
   try {
-    args = parseProbeArgs(argv);
+    args = await parseProbeArgs(argv);
   } catch (e) {
     console.error(`error: ${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -154,6 +193,71 @@ export async function probeMain(argv: string[]): Promise<number> {
     report(e);
     return 1;
   }
+}
+
+type Runner = typeof import("./runner.ts");
+type Output = Parameters<Runner["ProbeProgram"]["adopt"]>[1];
+/** What run() does with a started program, whichever back end built it. */
+interface Running {
+  stop(): Promise<void>;
+  print(): string;
+  printJson(): string[];
+  close(): Promise<void>;
+}
+
+/** bpftrace's notice for tools that wait for the probes (set in its environment). */
+function notifyAttached(): void {
+  if (Deno.env.get("__BPFTRACE_NOTIFY_PROBES_ATTACHED") !== undefined) {
+    console.error("__BPFTRACE_NOTIFY_PROBES_ATTACHED");
+  }
+}
+
+/**
+ * The direct back end (probe/direct/): attached before the runtime is even read, or
+ * undefined when the program needs the C back end.
+ */
+async function startDirectly(
+  text: string,
+  params: string[],
+  name: string,
+  onAttaching: (n: number) => void,
+  output: Output,
+): Promise<Running | undefined> {
+  const { probeBackend, startDirect } = await later<typeof import("./direct/start.ts")>(
+    "./direct/start.ts",
+  );
+  const backend = probeBackend();
+  if (backend === "c") return undefined;
+  const started = await startDirect(text, {
+    params,
+    name,
+    onAttaching,
+    strict: backend === "direct",
+  });
+  if (!started) return undefined;
+  notifyAttached();
+  const { ProbeProgram } = await later<Runner>("./runner.ts");
+  return ProbeProgram.adopt(started, output);
+}
+
+/** The C back end: compile (cached), then load the runtime while clang runs. */
+async function startThroughC(
+  text: string,
+  params: string[],
+  name: string,
+  onAttaching: (n: number) => void,
+  output: Output,
+): Promise<Running> {
+  const { prepare } = await later<typeof import("./prepare.ts")>("./prepare.ts");
+  let waiting!: () => void;
+  const waited = new Promise<void>((r) => (waiting = r));
+  const prepared = prepare(text, { params, name, onWaiting: waiting });
+  prepared.catch(() => {}); // reported by start() below
+  await Promise.race([waited, prepared.catch(() => {})]);
+  const { ProbeProgram } = await later<Runner>("./runner.ts");
+  const p = await ProbeProgram.start(text, { ...output, prepared, onAttaching });
+  notifyAttached();
+  return p;
 }
 
 /** Print an error the way bpftrace does (ERROR: ...), with the hint. */
@@ -198,32 +302,23 @@ async function run(text: string, name: string, args: ProbeArgs): Promise<number>
       queueMicrotask(flush);
     }
   };
-  // Compile first; the runtime loads once only waiting is left (while clang runs).
-  let waiting!: () => void;
-  const waited = new Promise<void>((r) => (waiting = r));
-  const prepared = prepare(text, { params: args.params, name, onWaiting: waiting });
-  prepared.catch(() => {}); // reported by start() below
-  await Promise.race([waited, prepared.catch(() => {})]);
-  const { ProbeProgram } = await later<typeof import("./runner.ts")>("./runner.ts");
-  const p = await ProbeProgram.start(text, {
-    prepared,
+  const onAttaching = (n: number) => {
+    out(
+      args.json
+        ? jsonEvent("attached_probes", `{"probes": ${n}}`) + "\n"
+        : `Attaching ${n} probe${n === 1 ? "" : "s"}...\n`,
+    );
+    flush();
+  };
+  const output = {
     params: args.params,
     name,
-    format: args.json ? "json" : "text",
+    format: args.json ? "json" as const : "text" as const,
     onOutput: out,
     onExit: () => finish(),
-    onAttaching: (n) => {
-      out(
-        args.json
-          ? jsonEvent("attached_probes", `{"probes": ${n}}`) + "\n"
-          : `Attaching ${n} probe${n === 1 ? "" : "s"}...\n`,
-      );
-      flush();
-    },
-  });
-  if (Deno.env.get("__BPFTRACE_NOTIFY_PROBES_ATTACHED") !== undefined) {
-    console.error("__BPFTRACE_NOTIFY_PROBES_ATTACHED");
-  }
+  };
+  const p = await startDirectly(text, args.params, name, onAttaching, output) ??
+    await startThroughC(text, args.params, name, onAttaching, output);
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   let interrupts = 0;
   const onSignal = () => {

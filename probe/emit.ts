@@ -823,7 +823,11 @@ class Emitter {
         }`;
       case "field": {
         const f = this.#unit.fields.get(e.field)!;
-        const copy = `__builtin_memcpy(${dest}, args->${ident(e.field)}, ${Math.min(n, f.size)});`;
+        // Read through the helper: clang may otherwise keep `args + offset` in a register
+        // and load through it, which the verifier refuses ("dereference of modified ctx ptr").
+        const copy = `bpf_probe_read_kernel(${dest}, ${Math.min(n, f.size)}, args->${
+          ident(e.field)
+        });`;
         return fresh && n <= f.size ? `${copy} ${dest}[${n - 1}] = 0;` : copy;
       }
       case "call": {

@@ -10,10 +10,13 @@
 import { BpfError } from "../ffi/errors.ts";
 import { BpfObject } from "../bpf/object/object.ts";
 import { type BpfMap, possibleCpus } from "../bpf/map/map.ts";
-import type { Link } from "../bpf/link/link.ts";
 import type { RingBuffer } from "../bpf/events/ringbuf.ts";
+import type { ProbeObject } from "./loaded.ts";
+import type { DirectStart } from "./direct/start.ts";
+import { DirectObject } from "./direct/object.ts";
 import { prepare, type Prepared } from "./prepare.ts";
 import { ProbeError, type SourceText } from "./diagnostic.ts";
+import { verifierError } from "./verifier_error.ts";
 import { formatPrintf } from "./format/printf.ts";
 import { formatMap } from "./format/text.ts";
 import { formatMapJson, jsonEvent, jsonString } from "./format/json.ts";
@@ -86,11 +89,14 @@ interface RingEvent {
  * console.log(p.print()); // @[true]: 3 …
  * ```
  */
-export class ProbeProgram implements AsyncDisposable {
+export class ProbeProgram<O extends ProbeObject = BpfObject> implements AsyncDisposable {
   /** The compiled program. */
   readonly spec: ProbeSpec;
-  /** The loaded object. */
-  readonly object: BpfObject;
+  /**
+   * The loaded object: a `BpfObject` from {@link ProbeProgram.start} (the C back end), the
+   * direct back end's maps and programs from {@link ProbeProgram.adopt}.
+   */
+  readonly object: O;
   /** The maps by their names in the program (`@`, `@name`). */
   readonly maps: Record<string, BpfMap>;
   /** One descriptor per map, in the order the program defines them. */
@@ -100,7 +106,7 @@ export class ProbeProgram implements AsyncDisposable {
   /** Printed output since start, when no `onOutput` was given. */
   #queue: string[] = [];
   #wake?: () => void;
-  #links: Link[] = [];
+  #links: { close(): void }[] = [];
   #ring: RingBuffer<RingEvent>;
   #format: "text" | "json";
   #onOutput?: (text: string) => void;
@@ -116,7 +122,7 @@ export class ProbeProgram implements AsyncDisposable {
   #lostSeen = 0n;
   #stacks: ProbeStacks;
 
-  private constructor(spec: ProbeSpec, object: BpfObject, opts: ProbeOptions) {
+  private constructor(spec: ProbeSpec, object: O, opts: ProbeOptions) {
     this.spec = spec;
     this.object = object;
     this.#format = opts.format ?? "text";
@@ -154,7 +160,7 @@ export class ProbeProgram implements AsyncDisposable {
    * await p.close();
    * ```
    */
-  static async start(text: string, opts: ProbeOptions = {}): Promise<ProbeProgram> {
+  static async start(text: string, opts: ProbeOptions = {}): Promise<ProbeProgram<BpfObject>> {
     try {
       possibleCpus(); // libbpf's first use is slow: paid here, while clang may still run
     } catch {
@@ -164,7 +170,7 @@ export class ProbeProgram implements AsyncDisposable {
       prepare(text, { params: opts.params, name: opts.name, cacheDir: opts.cacheDir }));
     const src: SourceText = { name: opts.name ?? "stdin", text };
     const obj = BpfObject.openSync(objectPath, { name: "probe", cacheDir: opts.cacheDir });
-    let p: ProbeProgram | undefined;
+    let p: ProbeProgram<BpfObject> | undefined;
     try {
       try {
         obj.load();
@@ -175,12 +181,40 @@ export class ProbeProgram implements AsyncDisposable {
       opts.onAttaching?.(spec.probeCount);
       p.#stacks.start();
       p.#begin();
-      p.#attach(src);
+      p.#attach(obj, src);
       p.#loop = p.#run();
       return p;
     } catch (e) {
       if (p) p.#stacks.close();
       obj.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Run a program the direct back end has loaded, begun and attached already
+   * (probe/direct/start.ts): read its ring and maps from here on.
+   *
+   * @param started What startDirect() returned.
+   * @param opts Output handling (the compile options are not used).
+   * @returns The running program.
+   * @example
+   * ```ts
+   * const started = await startDirect('BEGIN { printf("hi\\n"); exit(); }');
+   * await using p = ProbeProgram.adopt(started!);
+   * await p.exited;
+   * ```
+   * @ignore
+   */
+  static adopt(started: DirectStart, opts: ProbeOptions = {}): ProbeProgram<DirectObject> {
+    const object = new DirectObject(started.load);
+    try {
+      const p = new ProbeProgram(started.spec, object, opts);
+      p.#links.push({ close: () => started.load.detach() });
+      p.#loop = p.#run();
+      return p;
+    } catch (e) {
+      object.close();
       throw e;
     }
   }
@@ -195,17 +229,17 @@ export class ProbeProgram implements AsyncDisposable {
     }
   }
 
-  #attach(src: SourceText): void {
+  #attach(object: BpfObject, src: SourceText): void {
     try {
       if (this.spec.stackPids) {
         // stack_pids.bpf.h's notifications of exec and new code, attached by section.
         for (const name of ["stack_pids_exec", "stack_pids_mmap"]) {
-          this.#links.push(this.object.program(name).attach());
+          this.#links.push(object.program(name).attach());
         }
       }
       for (const prog of this.spec.programs) {
         if (prog.provider === "BEGIN" || prog.provider === "END") continue;
-        const program = this.object.program(prog.name);
+        const program = object.program(prog.name);
         for (const a of prog.attach) {
           const target = prog.provider === "kfunc" || prog.provider === "kretfunc"
             ? undefined
@@ -321,8 +355,11 @@ export class ProbeProgram implements AsyncDisposable {
     if (this.object.closed) return;
     let lost = 0n;
     try {
-      const v = this.object.map(LOST_MAP).get(0) as bigint[] | bigint | undefined;
-      lost = Array.isArray(v) ? v.reduce((a, b) => a + BigInt(b), 0n) : BigInt(v ?? 0n);
+      const bytes = this.object.map(LOST_MAP).getBytes(new Uint8Array(4));
+      const view = bytes && new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let at = 0; view && at + 8 <= view.byteLength; at += 8) {
+        lost += view.getBigUint64(at, true);
+      }
     } catch {
       return;
     }
@@ -513,34 +550,4 @@ function zeroMap(d: MapDescriptor): void {
       d.map.set(b.keys.slice(i * d.keySize, (i + 1) * d.keySize), zero, "exist");
     }
   }
-}
-
-/** A load failure as a diagnostic at the probe whose program the verifier rejected. */
-function verifierError(e: unknown, spec: ProbeSpec, src: SourceText): unknown {
-  if (!(e instanceof BpfError)) return e;
-  const text = `${e.message}\n${e.log ?? ""}`;
-  const m = /prog '(probe_\d+)(?:_\d+)?'/.exec(text);
-  const prog = m
-    ? spec.programs.find((p) => p.name === m[1] || p.name.startsWith(`${m[1]}_`))
-    : undefined;
-  if (prog && (prog.provider === "kfunc" || prog.provider === "kretfunc") && e.errno === 1) {
-    return new ProbeError(
-      src,
-      prog.span,
-      `${prog.provider} probes (fentry/fexit) are refused by this kernel (${e.code})`,
-      "use a tracepoint (bpfsh -l 'tracepoint:*') or a rawtracepoint instead",
-    );
-  }
-  const where = prog?.span;
-  const err = new ProbeError(
-    src,
-    where,
-    `the kernel verifier rejected ${
-      prog ? `the program of this probe (${prog.name})` : "the program"
-    }`,
-    e.hint ?? "bpfsh --emit-c shows the C the log refers to",
-  );
-  Object.defineProperty(err, "log", { value: e.log });
-  Object.defineProperty(err, "message", { value: `${err.message}\n${e.message}` });
-  return err;
 }

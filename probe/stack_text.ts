@@ -9,6 +9,7 @@
  */
 
 import type { BpfObject } from "../bpf/object/object.ts";
+import type { ProbeObject } from "./loaded.ts";
 import { readStack, stackIdProblem } from "../bpf/stack/capture.ts";
 import { formatFrame, formatStack, type Frame } from "../bpf/stack/frame.ts";
 import { StackPidWatch } from "../bpf/stack/stack_pids.ts";
@@ -33,7 +34,7 @@ const NO_STACK = -14;
 export class ProbeStacks implements StackTextSource, Disposable {
   /** Names the frames. */
   readonly symbolizer: Symbolizer = new Symbolizer();
-  readonly #object: BpfObject;
+  readonly #object: ProbeObject;
   readonly #watch?: StackPidWatch;
   readonly #abort = new AbortController();
   readonly #frames = new Map<string, Frame[] | undefined>();
@@ -44,9 +45,10 @@ export class ProbeStacks implements StackTextSource, Disposable {
    * @param object The probe program's object.
    * @param watchPids Whether it takes user stacks (has stack_pids.bpf.h's ring).
    */
-  constructor(object: BpfObject, watchPids: boolean) {
+  constructor(object: ProbeObject, watchPids: boolean) {
     this.#object = object;
-    if (watchPids) this.#watch = new StackPidWatch(object, this.symbolizer);
+    // Programs with user stacks are built by the C back end: their object is a BpfObject.
+    if (watchPids) this.#watch = new StackPidWatch(object as BpfObject, this.symbolizer);
   }
 
   /** Start reading processes' maps as the BPF side announces them (until {@link stop}). */

@@ -17,7 +17,6 @@
  * @module
  */
 
-import { runScript } from "./script_runner.ts";
 import { isProbeCommandLine } from "../probe/argv.ts";
 
 /** The version printed by `-V`. */
@@ -145,6 +144,9 @@ async function main(argv: string[]): Promise<number | undefined> {
   if (
     cli.rest[0] === "run" && /\.(ts|js|mjs|mts)$/.test(cli.rest[1] ?? "") && !cli.commands.length
   ) {
+    const { runScript } = await importShell<typeof import("./script_runner.ts")>(
+      "./script_runner.ts",
+    );
     return await runScript(cli.rest[1], cli.rest.slice(2)) ? undefined : 1;
   }
 

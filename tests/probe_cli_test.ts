@@ -2,30 +2,38 @@
 // (shell/args.ts) that the shell's commands and the scripts use, and told from the shell's own
 // command lines before anything else loads.
 
-import { assertEquals, assertThrows } from "./assert.ts";
-import { parseProbeArgs } from "../probe/cli.ts";
+import { assertEquals, assertRejects } from "./assert.ts";
+import { parseProbeArgs, parseProbeArgsFully, quickProbeArgs } from "../probe/cli.ts";
 import { isProbeCommandLine } from "../probe/argv.ts";
 
-Deno.test("parseProbeArgs() reads bpftrace's options, a program file and positional parameters", () => {
+Deno.test("parseProbeArgs() reads bpftrace's options, a program file and positional parameters", async () => {
   const base = { verbose: false, json: false, emitC: false, help: false };
-  assertEquals(parseProbeArgs(["-e", "BEGIN { exit(); }", "hello", "-3"]), {
+  assertEquals(await parseProbeArgs(["-e", "BEGIN { exit(); }", "hello", "-3"]), {
     ...base,
     program: "BEGIN { exit(); }",
     params: ["hello", "-3"],
   });
-  assertEquals(parseProbeArgs(["-f", "json", "-e", "BEGIN {}"]).json, true);
-  assertEquals(parseProbeArgs(["--json", "--emit-c", "-e", "BEGIN {}"]).emitC, true);
-  assertEquals(parseProbeArgs(["run", "x.bt", "5"]), { ...base, file: "x.bt", params: ["5"] });
-  assertEquals(parseProbeArgs(["-lv", "tracepoint:sched:*"]), {
+  assertEquals((await parseProbeArgs(["-f", "json", "-e", "BEGIN {}"])).json, true);
+  assertEquals((await parseProbeArgs(["--json", "--emit-c", "-e", "BEGIN {}"])).emitC, true);
+  assertEquals(await parseProbeArgs(["run", "x.bt", "5"]), {
+    ...base,
+    file: "x.bt",
+    params: ["5"],
+  });
+  assertEquals(await parseProbeArgs(["-lv", "tracepoint:sched:*"]), {
     ...base,
     verbose: true,
     list: "tracepoint:sched:*",
     params: [],
   });
-  assertEquals(parseProbeArgs(["-l"]).list, "");
-  assertThrows(() => parseProbeArgs(["-e"]), Error, "needs a value");
-  assertThrows(() => parseProbeArgs(["-x", "-e", "BEGIN {}"]), Error, "unknown option '-x'");
-  assertThrows(() => parseProbeArgs(["-f", "yaml", "-e", "BEGIN {}"]), Error, "format 'yaml'");
+  assertEquals((await parseProbeArgs(["-l"])).list, "");
+  await assertRejects(() => parseProbeArgs(["-e"]), Error, "needs a value");
+  await assertRejects(() => parseProbeArgs(["-x", "-e", "BEGIN {}"]), Error, "unknown option '-x'");
+  await assertRejects(
+    () => parseProbeArgs(["-f", "yaml", "-e", "BEGIN {}"]),
+    Error,
+    "format 'yaml'",
+  );
 });
 
 Deno.test("isProbeCommandLine() tells probe-language command lines from the shell's", () => {
@@ -34,5 +42,33 @@ Deno.test("isProbeCommandLine() tells probe-language command lines from the shel
   }
   for (const argv of [["run", "x.ts"], ["-c", "maps"], ["doctor"], ["--json", "maps"], []]) {
     assertEquals(isProbeCommandLine(argv), false, argv.join(" "));
+  }
+});
+
+Deno.test("quickProbeArgs() reads `-e PROGRAM [PARAM...]` as the option parser does, and nothing else", async () => {
+  for (
+    const argv of [
+      ["-e", "BEGIN { exit(); }"],
+      ["-e", "BEGIN { exit(); }", "5", "x y"],
+      ["-e", "BEGIN { exit(); }", "a.bt"],
+      ["-e", "-"],
+    ]
+  ) {
+    const quick = quickProbeArgs(argv);
+    assertEquals(quick !== undefined, true, argv.join(" "));
+    assertEquals(quick, await parseProbeArgsFully(argv), argv.join(" "));
+  }
+  for (
+    const argv of [
+      ["-e"],
+      ["-e", "BEGIN {}", "-3"],
+      ["-e", "BEGIN {}", "--json"],
+      ["-e", "BEGIN {}", "run", "x.bt"],
+      ["--json", "-e", "BEGIN {}"],
+      ["-l"],
+      ["x.bt"],
+    ]
+  ) {
+    assertEquals(quickProbeArgs(argv), undefined, argv.join(" "));
   }
 });

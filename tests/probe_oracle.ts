@@ -24,13 +24,24 @@ export interface OracleProgram {
   selfExit?: boolean;
 }
 
+/** What one bpfsh back end printed. */
+export interface BackendRun {
+  /** `BPFSH_PROBE_BACKEND`'s value ("auto": unset). */
+  backend: string;
+  text: string;
+  json?: string;
+}
+
 /** What each tool printed for one program. */
 export interface OracleRun {
   program: OracleProgram;
   bpftrace: string;
+  /** The first back end's text output. */
   bpfsh: string;
   bpftraceJson?: string;
   bpfshJson?: string;
+  /** Every back end's output, the first one's included. */
+  backends: BackendRun[];
   /** stderr of each, for failures. */
   errors: string;
 }
@@ -53,10 +64,14 @@ interface Proc {
   done: Promise<void>;
 }
 
-function spawn(cmd: string, args: string[]): Proc {
+function spawn(cmd: string, args: string[], backend = "auto"): Proc {
   const child = new Deno.Command(cmd, {
     args,
-    env: { __BPFTRACE_NOTIFY_PROBES_ATTACHED: "1", NO_COLOR: "1" },
+    env: {
+      __BPFTRACE_NOTIFY_PROBES_ATTACHED: "1",
+      NO_COLOR: "1",
+      ...(backend === "auto" ? {} : { BPFSH_PROBE_BACKEND: backend }),
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -89,6 +104,7 @@ function spawn(cmd: string, args: string[]): Proc {
  * @param workload Runs once every process has attached.
  * @param timeoutMs How long attaching may take.
  * @param withBpftrace False to run bpfsh alone (its `bpftrace` outputs are then empty).
+ * @param backends bpfsh's back ends to run each program with (`BPFSH_PROBE_BACKEND`).
  * @returns What each printed.
  */
 export async function runOracle(
@@ -96,19 +112,30 @@ export async function runOracle(
   workload: () => Promise<void>,
   timeoutMs = 30_000,
   withBpftrace = true,
+  backends: string[] = ["auto"],
 ): Promise<OracleRun[]> {
-  const procs: { p: OracleProgram; bt?: Proc; sh: Proc; btj?: Proc; shj?: Proc }[] = [];
+  interface Shell {
+    backend: string;
+    sh: Proc;
+    shj?: Proc;
+  }
+  const procs: { p: OracleProgram; bt?: Proc; btj?: Proc; shells: Shell[] }[] = [];
   for (const p of programs) {
     const args = ["-e", p.text, ...(p.args ?? [])];
     procs.push({
       p,
       bt: withBpftrace ? spawn("bpftrace", args) : undefined,
-      sh: spawn(`${ROOT}/bpfsh`, args),
       btj: p.json && withBpftrace ? spawn("bpftrace", ["-f", "json", ...args]) : undefined,
-      shj: p.json ? spawn(`${ROOT}/bpfsh`, ["--json", ...args]) : undefined,
+      shells: backends.map((backend) => ({
+        backend,
+        sh: spawn(`${ROOT}/bpfsh`, args, backend),
+        shj: p.json ? spawn(`${ROOT}/bpfsh`, ["--json", ...args], backend) : undefined,
+      })),
     });
   }
-  const all = procs.flatMap((x) => [x.bt, x.sh, x.btj, x.shj].filter((y): y is Proc => !!y));
+  const procsOf = (x: (typeof procs)[number]) =>
+    [x.bt, x.btj, ...x.shells.flatMap((s) => [s.sh, s.shj])].filter((y): y is Proc => !!y);
+  const all = procs.flatMap(procsOf);
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
@@ -124,8 +151,8 @@ export async function runOracle(
   } finally {
     clearTimeout(timer);
     for (const x of procs) {
-      for (const proc of [x.bt, x.sh, x.btj, x.shj]) {
-        if (proc && !x.p.selfExit) {
+      for (const proc of procsOf(x)) {
+        if (!x.p.selfExit) {
           try {
             proc.child.kill("SIGINT");
           } catch {
@@ -151,24 +178,29 @@ export async function runOracle(
       await proc.done;
       return await proc.stdout;
     };
-    const [bpftrace, bpfsh, bpftraceJson, bpfshJson] = await Promise.all([
+    const [bpftrace, bpftraceJson, ...shells] = await Promise.all([
       out(x.bt),
-      out(x.sh),
       out(x.btj),
-      out(x.shj),
+      ...x.shells.flatMap((s) => [out(s.sh), out(s.shj)]),
     ]);
-    const errors = [x.bt, x.sh, x.btj, x.shj].filter((y) => y).map((y) =>
-      y!.stderr.replace(/.*RLIMIT_MEMLOCK.*\n/, "").replace(
+    const errors = procsOf(x).map((y) =>
+      y.stderr.replace(/.*RLIMIT_MEMLOCK.*\n/, "").replace(
         /__BPFTRACE_NOTIFY_PROBES_ATTACHED\n/,
         "",
       )
     ).join("");
+    const byBackend = x.shells.map((s, i) => ({
+      backend: s.backend,
+      text: shells[2 * i]!,
+      json: shells[2 * i + 1],
+    }));
     runs.push({
       program: x.p,
       bpftrace: bpftrace ?? "",
-      bpfsh: bpfsh!,
+      bpfsh: byBackend[0].text,
       bpftraceJson,
-      bpfshJson,
+      bpfshJson: byBackend[0].json,
+      backends: byBackend,
       errors,
     });
   }

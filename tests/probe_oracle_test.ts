@@ -11,7 +11,8 @@ import { NOT_ROOT, ROOT } from "./helpers.ts";
 import { HAVE_BPFTRACE, jsonLines, parseMaps, printfLines, runOracle } from "./probe_oracle.ts";
 
 Deno.test({
-  name: "bpftrace one-liners: bpfsh -e prints the same maps and printf lines as bpftrace",
+  name:
+    "bpftrace one-liners: bpfsh -e prints the same maps and printf lines as bpftrace, with either back end",
   ignore: NOT_ROOT,
   async fn() {
     assert(HAVE_BPFTRACE, "bpftrace (the oracle) is missing: tools/setup.sh installs it");
@@ -93,84 +94,104 @@ Deno.test({
             END { clear(@ticks); printf("end\\n"); }`,
         },
       ];
-      const runs = await runOracle(programs, async () => {
-        const run = async (cmd: string, ...a: string[]) => {
-          const out = await new Deno.Command(`${dir}/${cmd}`, {
-            args: a,
-            cwd: dir,
-            stdout: "null",
-            stderr: "null",
-          }).output();
-          assert(out.success, `${cmd} failed`);
-        };
-        await run(cat, "a.txt", "b.txt", "c.txt", "a.txt");
-        await run(dd, "if=c.txt", "of=/dev/null", "bs=512", "count=20");
-        await run(dd, "if=c.txt", "of=/dev/null", "bs=4096");
-        // The interval program exits after its third tick.
-        await new Promise((r) => setTimeout(r, 400));
-      });
+      const runs = await runOracle(
+        programs,
+        async () => {
+          const run = async (cmd: string, ...a: string[]) => {
+            const out = await new Deno.Command(`${dir}/${cmd}`, {
+              args: a,
+              cwd: dir,
+              stdout: "null",
+              stderr: "null",
+            }).output();
+            assert(out.success, `${cmd} failed`);
+          };
+          await run(cat, "a.txt", "b.txt", "c.txt", "a.txt");
+          await run(dd, "if=c.txt", "of=/dev/null", "bs=512", "count=20");
+          await run(dd, "if=c.txt", "of=/dev/null", "bs=4096");
+          // The interval program exits after its third tick.
+          await new Promise((r) => setTimeout(r, 400));
+        },
+        30_000,
+        true,
+        ["direct", "c"],
+      );
       const failures: string[] = [];
-      for (const r of runs) {
-        const label = r.program.name;
-        const theirs = parseMaps(r.bpftrace);
-        const ours = parseMaps(r.bpfsh);
-        if (!theirs.size && !printfLines(r.bpftrace).length) {
-          failures.push(`${label}: bpftrace printed nothing:\n${r.bpftrace}\n${r.errors}`);
-          continue;
-        }
-        for (const [name, entries] of theirs) {
-          const mine = ours.get(name);
-          if (!mine) {
-            failures.push(
-              `${label}: ${name} missing from bpfsh's output:\n${r.bpfsh}\n${r.errors}`,
-            );
+      for (const run of runs) {
+        for (const b of run.backends) {
+          // Each back end compared on its own: direct (no C compiler) and C.
+          const r = { ...run, bpfsh: b.text, bpfshJson: b.json };
+          const label = `${run.program.name} (${b.backend})`;
+          const theirs = parseMaps(r.bpftrace);
+          const ours = parseMaps(r.bpfsh);
+          if (!theirs.size && !printfLines(r.bpftrace).length) {
+            failures.push(`${label}: bpftrace printed nothing:\n${r.bpftrace}\n${r.errors}`);
             continue;
           }
-          const a = [...entries].sort().join("\n");
-          const b = [...mine].sort().join("\n");
-          if (a !== b) failures.push(`${label}: ${name} differs\nbpftrace:\n${a}\nbpfsh:\n${b}`);
-        }
-        for (const name of ours.keys()) {
-          if (!theirs.has(name)) failures.push(`${label}: bpfsh printed ${name}, bpftrace did not`);
-        }
-        const pt = printfLines(r.bpftrace).filter((l) => !l.startsWith("@") && !/^[[(]/.test(l));
-        const po = printfLines(r.bpfsh).filter((l) => !l.startsWith("@") && !/^[[(]/.test(l));
-        if (pt.join("\n") !== po.join("\n")) {
-          failures.push(
-            `${label}: printf lines differ\nbpftrace:\n${pt.join("\n")}\nbpfsh:\n${po.join("\n")}`,
-          );
-        }
-        if (r.bpftraceJson !== undefined) {
-          const norm = (text: string) =>
-            jsonLines(text).map((o) =>
-              JSON.stringify(
-                o,
-                (_k, v) =>
-                  v && typeof v === "object" && !Array.isArray(v)
-                    ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)))
-                    : v,
-              )
-            ).sort();
-          const a = norm(r.bpftraceJson);
-          const b = norm(r.bpfshJson!);
-          if (a.join("\n") !== b.join("\n")) {
+          for (const [name, entries] of theirs) {
+            const mine = ours.get(name);
+            if (!mine) {
+              failures.push(
+                `${label}: ${name} missing from bpfsh's output:\n${r.bpfsh}\n${r.errors}`,
+              );
+              continue;
+            }
+            const a = [...entries].sort().join("\n");
+            const b = [...mine].sort().join("\n");
+            if (a !== b) failures.push(`${label}: ${name} differs\nbpftrace:\n${a}\nbpfsh:\n${b}`);
+          }
+          for (const name of ours.keys()) {
+            if (!theirs.has(name)) {
+              failures.push(`${label}: bpfsh printed ${name}, bpftrace did not`);
+            }
+          }
+          const pt = printfLines(r.bpftrace).filter((l) => !l.startsWith("@") && !/^[[(]/.test(l));
+          const po = printfLines(r.bpfsh).filter((l) => !l.startsWith("@") && !/^[[(]/.test(l));
+          if (pt.join("\n") !== po.join("\n")) {
             failures.push(
-              `${label}: JSON differs\nbpftrace:\n${a.join("\n")}\nbpfsh:\n${b.join("\n")}`,
+              `${label}: printf lines differ\nbpftrace:\n${pt.join("\n")}\nbpfsh:\n${
+                po.join("\n")
+              }`,
             );
           }
-        }
-        // Our own order: by value, ascending, as bpftrace sorts.
-        for (const [name, entries] of ours) {
-          const nums = [...entries.values()].map(Number);
-          if (nums.every((n) => !Number.isNaN(n))) {
-            assertEquals(nums, [...nums].sort((x, y) => x - y), `${label}: ${name} is not sorted`);
+          if (r.bpftraceJson !== undefined) {
+            const norm = (text: string) =>
+              jsonLines(text).map((o) =>
+                JSON.stringify(
+                  o,
+                  (_k, v) =>
+                    v && typeof v === "object" && !Array.isArray(v)
+                      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)))
+                      : v,
+                )
+              ).sort();
+            const a = norm(r.bpftraceJson);
+            const b = norm(r.bpfshJson!);
+            if (a.join("\n") !== b.join("\n")) {
+              failures.push(
+                `${label}: JSON differs\nbpftrace:\n${a.join("\n")}\nbpfsh:\n${b.join("\n")}`,
+              );
+            }
+          }
+          // Our own order: by value, ascending, as bpftrace sorts.
+          for (const [name, entries] of ours) {
+            const nums = [...entries.values()].map(Number);
+            if (nums.every((n) => !Number.isNaN(n))) {
+              assertEquals(
+                nums,
+                [...nums].sort((x, y) => x - y),
+                `${label}: ${name} is not sorted`,
+              );
+            }
           }
         }
       }
       assert(failures.length === 0, failures.join("\n\n"));
       // The latency pair deleted every start it matched.
       const latency = runs.find((r) => r.program.name.includes("latency"))!;
-      assertEquals(parseMaps(latency.bpfsh).get("@start")?.size ?? 0, 0);
+      for (const b of latency.backends) {
+        assertEquals(parseMaps(b.text).get("@start")?.size ?? 0, 0, b.backend);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

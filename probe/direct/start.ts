@@ -1,0 +1,112 @@
+/**
+ * Starting a probe program through the direct back end: compile (parse, resolve, check,
+ * emit's layouts), generate the BPF instructions, load, run `BEGIN`, attach. No C
+ * compiler runs and nothing is cached: all of it takes a few milliseconds. The runner
+ * (reading the ring, printing maps) loads after, so the probes are attached before most
+ * of bpfsh is read.
+ *
+ * `BPFSH_PROBE_BACKEND` picks the back end: `auto` (the default: direct when the program
+ * is in its subset and the kernel loads what it generated, else C), `direct` (direct only:
+ * what it cannot build is an error) or `c`.
+ *
+ * @module
+ */
+
+import { BpfError } from "../../ffi/errors.ts";
+import { compileProbeParts } from "../compile.ts";
+import type { SourceText } from "../diagnostic.ts";
+import type { ProbeSpec } from "../spec.ts";
+import { DirectUnsupported, generate } from "./gen.ts";
+import { DirectLoad } from "./load.ts";
+import { verifierError } from "../verifier_error.ts";
+
+/** Which back end builds probe programs. */
+export type ProbeBackend = "auto" | "direct" | "c";
+
+/**
+ * The back end `BPFSH_PROBE_BACKEND` asks for.
+ *
+ * @returns `auto` unless the variable says `direct` or `c`.
+ * @example
+ * ```ts
+ * probeBackend(); // "auto"
+ * ```
+ */
+export function probeBackend(): ProbeBackend {
+  const v = Deno.env.get("BPFSH_PROBE_BACKEND");
+  return v === "direct" || v === "c" ? v : "auto";
+}
+
+/** Options of {@link startDirect}. */
+export interface DirectStartOptions {
+  /** Positional parameters `$1`, `$2`, … */
+  params?: string[];
+  /** The name errors give the program. */
+  name?: string;
+  /** Called with the probe count just before BEGIN runs. */
+  onAttaching?: (probes: number) => void;
+  /** Refuse instead of returning undefined when the direct back end cannot build it. */
+  strict?: boolean;
+}
+
+/** A probe program loaded, begun and attached by the direct back end. */
+export interface DirectStart {
+  src: SourceText;
+  spec: ProbeSpec;
+  load: DirectLoad;
+}
+
+/**
+ * Compile, load, run BEGIN and attach a probe program with the direct back end.
+ *
+ * @param text The program.
+ * @param opts Parameters, the source name, the attaching notice.
+ * @returns The attached program, or undefined when the direct back end does not cover it
+ *   (a construct outside its subset, or a program the kernel refused) and not `strict`.
+ * @throws {ProbeError} For errors in the program itself (the same as the C back end's).
+ * @throws {BpfError} When strict and the kernel refuses what was generated, or when a
+ *   probe cannot be attached.
+ * @example
+ * ```ts
+ * const started = await startDirect("BEGIN { exit(); }");
+ * started?.load.close();
+ * ```
+ */
+export function startDirect(
+  text: string,
+  opts: DirectStartOptions = {},
+): Promise<DirectStart | undefined> {
+  return Promise.resolve().then(() => start(text, opts));
+}
+
+function start(text: string, opts: DirectStartOptions): DirectStart | undefined {
+  const parts = compileProbeParts(text, { params: opts.params, name: opts.name });
+  let load: DirectLoad;
+  try {
+    const programs = generate(parts.resolved, parts.checked, parts.spec);
+    load = DirectLoad.load(parts.spec, programs);
+  } catch (e) {
+    if (opts.strict) {
+      if (e instanceof DirectUnsupported) {
+        throw new BpfError({
+          op: "build probe program",
+          message: `the direct back end does not build ${e.message}`,
+          hint: "unset BPFSH_PROBE_BACKEND (or set it to c) to build it through C",
+        });
+      }
+      throw verifierError(e, parts.spec, parts.src, "direct");
+    }
+    if (e instanceof DirectUnsupported || e instanceof BpfError) return undefined;
+    throw e;
+  }
+  try {
+    opts.onAttaching?.(parts.spec.probeCount);
+    if (parts.spec.init) load.testRun(parts.spec.init);
+    for (const p of parts.spec.programs) if (p.provider === "BEGIN") load.testRun(p.name);
+    load.attach();
+  } catch (e) {
+    load.close();
+    throw e;
+  }
+  return { src: parts.src, spec: parts.spec, load };
+}

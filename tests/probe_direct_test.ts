@@ -1,0 +1,293 @@
+/**
+ * The direct back end (probe/direct/): BPF instructions generated without a C compiler.
+ * Its encodings and refusals as unit tests; on the kernel, every construct it covers run
+ * beside the C back end (and bpftrace, where bpftrace runs the program) with the same
+ * output expected, its verifier rejections with their log, and nothing left loaded when
+ * its process is killed.
+ */
+
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
+import { bpfTest, kernelProgIds, NOT_ROOT, ROOT } from "./helpers.ts";
+import { HAVE_BPFTRACE, parseMaps, printfLines, runOracle } from "./probe_oracle.ts";
+import { Asm } from "../probe/direct/insn.ts";
+import { DirectUnsupported, generate } from "../probe/direct/gen.ts";
+import { DirectLoad } from "../probe/direct/load.ts";
+import { startDirect } from "../probe/direct/start.ts";
+import { compileProbeParts } from "../probe/compile.ts";
+import { verifierError } from "../probe/verifier_error.ts";
+import { ProbeError } from "../probe/diagnostic.ts";
+import { BpfError } from "../ffi/errors.ts";
+
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+
+Deno.test("Asm encodes instructions as the kernel's struct bpf_insn, jumps patched", () => {
+  const a = new Asm();
+  const end = a.label();
+  a.movImm(0, 0); // b7 00 0000 00000000
+  a.jumpImm("==", 1, 7, end); // 15 01 0100 07000000
+  a.ldImm64(2, 0x1122334455667788n); // 18 02 0000 88776655, 00 00 0000 44332211
+  a.load(4, 3, 10, -8); // 61 a3 f8ff 00000000
+  a.bind(end);
+  a.exit(); // 95 00 0000 00000000
+  const bytes = a.finish();
+  assertEquals(
+    hex(bytes),
+    "b700000000000000" + "1501030007000000" + "1802000088776655" + "0000000044332211" +
+      "61a3f8ff00000000" + "9500000000000000",
+  );
+  Asm.patchImm(bytes, 2, 42);
+  assertEquals(hex(bytes.subarray(16, 24)), "180200002a000000");
+  const never = new Asm();
+  never.goto(never.label());
+  assertThrows(() => never.finish(), Error, "never placed");
+});
+
+Deno.test("generate() refuses what the direct back end does not build, naming it", () => {
+  const refused = (text: string, what: RegExp) => {
+    const p = compileProbeParts(text);
+    const e = assertThrows(() => generate(p.resolved, p.checked, p.spec), DirectUnsupported);
+    assertMatch(e.message, what);
+  };
+  refused("uprobe:/bin/sh:main { @ = count(); }", /uprobe probes/);
+  refused("BEGIN { @[kstack] = count(); }", /kstack/);
+  // Nine 64-byte strings at once: more frame than the kernel's 512 bytes.
+  const vars = Array.from({ length: 9 }, (_, i) => `$s${i} = str(arg0);`).join(" ");
+  const uses = Array.from({ length: 9 }, (_, i) => `$s${i}`).join(", ");
+  refused(
+    `rawtracepoint:sched_switch { ${vars} printf("${"%s".repeat(9)}", ${uses}); }`,
+    /frame of more than 512 bytes/,
+  );
+});
+
+Deno.test("verifierError() puts a rejection at the probe it came from, with the log's end", () => {
+  const text = "BEGIN { @a = 1; }\ntracepoint:syscalls:sys_enter_read { @b = count(); }";
+  const { spec, src } = compileProbeParts(text);
+  const log = Array.from({ length: 30 }, (_, i) => `${i}: line`).join("\n") + "\nR0 !read_ok";
+  const e = new BpfError({ op: "load", errno: 13, message: "prog 'probe_1': rejected", log });
+  const err = verifierError(e, spec, src, "direct") as ProbeError;
+  assert(err instanceof ProbeError);
+  assertEquals(err.line, 2);
+  assertMatch(err.diagnostic, /rejected the program of this probe \(probe_1\)/);
+  assertMatch(err.diagnostic, /HINT: .*BPFSH_PROBE_BACKEND=c/);
+  assertMatch(err.diagnostic, /the end of the verifier's log:\n(.|\n)*R0 !read_ok$/);
+  assert(!/^0: line$/m.test(err.diagnostic), "only the log's last lines");
+  assertEquals((err as unknown as { log: string }).log, log);
+});
+
+bpfTest("DirectLoad: a program the verifier rejects fails with its log, nothing left", () => {
+  const { spec } = compileProbeParts("BEGIN { exit(); }");
+  const a = new Asm();
+  a.exit(); // r0 never set
+  const prog = { name: spec.programs[0].name, type: "raw_tracepoint" as const };
+  const e = assertThrows(
+    () => DirectLoad.load(spec, [{ ...prog, insns: a.finish(), mapRefs: [] }]),
+    BpfError,
+  );
+  assertMatch(e.message, /prog 'probe_0'/);
+  assertMatch(e.log ?? "", /R0 !read_ok/);
+});
+
+bpfTest(
+  "startDirect(): a program outside the subset falls back (undefined), strict refuses",
+  async () => {
+    assertEquals(await startDirect("BEGIN { @[kstack] = count(); exit(); }"), undefined);
+    await assertRejects(
+      () => startDirect("BEGIN { @[kstack] = count(); exit(); }", { strict: true }),
+      BpfError,
+      "the direct back end does not build the kstack builtin",
+    );
+    const started = await startDirect('BEGIN { printf("x\\n"); exit(); }', { strict: true });
+    assert(started, "a BEGIN printf is in the subset");
+    started.load.close();
+  },
+);
+
+/** Programs whose every line is deterministic: run by both back ends (and bpftrace). */
+const BEGIN_PROGRAMS = [
+  {
+    name: "arithmetic, comparisons, logic, casts, compound assignment, ternaries, printf",
+    text: `BEGIN {
+      $a = 7; $b = -3;
+      printf("%d %d %d %d %d\\n", $a + $b, $a - $b, $a * $b, $a / 2, $a % 4);
+      printf("%d %d %d %d %d\\n", $a & 3, $a | 8, $a ^ 5, $a << 3, 1024 >> 3);
+      printf("%d %d %d %d\\n", $b < 1, $b > 1, (uint64)$b > 1, $a >= 7);
+      printf("%d %d %d %d\\n", $a == 7 && $b == -3, $a == 1 || $b == 1, !$a, !0);
+      printf("%d %d\\n", -$a, ~$a);
+      printf("%d %d %d %d %d\\n", (uint8)300, (int8)200, (int32)-5, (uint32)-1, (int16)40000);
+      $c = 1; $c += 4; $c *= 3; $c -= 1; $c <<= 2; $c >>= 1;
+      printf("%d %d %d %d %d\\n", $c, $c++, $c, ++$c, $c--);
+      printf("%d %s\\n", $a > 5 ? 100 : 200, $a > 50 ? "big" : "small");
+      printf("%x %u %lu %llu %5d|%-5d|%s|%-6s|%6s|\\n", 255, 42, 123456789012,
+        18446744073709551615, 42, 42, "s", "ab", "cd");
+      exit();
+    }`,
+  },
+  {
+    name:
+      "maps: values, strings, multiple keys, every aggregation, ++/--, delete, clear, zero, print",
+    text: `BEGIN {
+      @v[1] = 10; @v[2] = -20; @s["a"] = "x"; @s["bb"] = "yy";
+      @m["k", 1] = 5; @m["k", 2] = 6; @m["j", 1] = 7;
+      @c = count(); @c = count(); @sum = sum(5); @sum = sum(-8);
+      @min = min(4); @min = min(-2); @max = max(3); @max = max(9);
+      @avg = avg(4); @avg = avg(7); @st = stats(10); @st = stats(20);
+      @h = hist(0); @h = hist(1); @h = hist(-5); @h = hist(1000); @h = hist(1000000);
+      @l = lhist(-1, 0, 100, 10); @l = lhist(55, 0, 100, 10); @l = lhist(100, 0, 100, 10);
+      @l = lhist(1000, 0, 100, 10);
+      @inc[3]++; @inc[3]++; ++@inc[4]; @inc[4]--;
+      @r = @v[1] + @v[2] + @v[3];
+      @cmp = @s["a"] == "x";
+      delete(@v[2]);
+      @gone[1] = 1; @gone[2] = 2; clear(@gone);
+      @z[1] = count(); zero(@z);
+      @p[1] = 1; print(@p); print(42); print("str");
+      exit();
+    }`,
+  },
+];
+
+Deno.test({
+  name: "direct back end: BEGIN programs print what the C back end and bpftrace print",
+  ignore: NOT_ROOT,
+  async fn() {
+    const runs = await runOracle(
+      BEGIN_PROGRAMS.map((p) => ({ ...p, selfExit: true })),
+      async () => {},
+      30_000,
+      HAVE_BPFTRACE,
+      ["direct", "c"],
+    );
+    for (const r of runs) {
+      const [direct, c] = r.backends;
+      assert(direct.text.includes("Attaching"), `${r.program.name}: direct:\n${r.errors}`);
+      assertEquals(direct.text, c.text, `${r.program.name}: direct against C`);
+      if (HAVE_BPFTRACE) {
+        assertEquals(printfLines(direct.text), printfLines(r.bpftrace), r.program.name);
+        assertEquals(parseMaps(direct.text), parseMaps(r.bpftrace), r.program.name);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "direct back end: tracepoint fields (char arrays, __data_loc, signed shorts), raw tracepoint args, wildcards, latency pairs, strings and builtins agree with the C back end",
+  ignore: NOT_ROOT,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "bpfsh_direct_" });
+    const id = String(Deno.pid % 100000);
+    const sh = `btdsh${id}`;
+    const cat = `btdcat${id}`;
+    try {
+      await Deno.copyFile("/bin/sh", `${dir}/${sh}`);
+      await Deno.copyFile("/bin/cat", `${dir}/${cat}`);
+      await Deno.chmod(`${dir}/${sh}`, 0o755);
+      await Deno.chmod(`${dir}/${cat}`, 0o755);
+      await Deno.writeTextFile(`${dir}/a.txt`, "hi\n");
+      const args = [sh, cat];
+      const programs = [
+        {
+          name: "fields, raw tracepoints, wildcards, latency",
+          args,
+          text: `
+            tracepoint:task:task_newtask /args->comm == str($1)/ {
+              printf("new %s %d\\n", args->comm, args->oom_score_adj); @forks[args->comm] = count();
+            }
+            tracepoint:sched:sched_process_fork /str(args->parent_comm) == str($1)/ {
+              @parent[str(args->parent_comm)] = count();
+            }
+            rawtracepoint:sched_process_exec /comm == str($2)/ { @rexec = count(); @rarg[arg0 > 0] = count(); }
+            tracepoint:syscalls:sys_enter_openat /comm == str($2)/ {
+              @files[str(args->filename)] = count(); @lat[tid] = nsecs;
+            }
+            tracepoint:syscalls:sys_exit_openat /comm == str($2) && @lat[tid]/ {
+              @ok = lhist(args->ret >= 0, 0, 2, 1); delete(@lat[tid]);
+            }
+            tracepoint:syscalls:sys_enter_open* /comm == str($2)/ { @probes[probe] = count(); }`,
+        },
+        {
+          name: "strings and builtins",
+          args,
+          text: `
+            tracepoint:syscalls:sys_enter_openat /comm == str($2)/ {
+              $s = "hello"; $t = comm;
+              printf("%s %s %d %d %d %d\\n", $s, $t, $s == "hello", $s != "hello",
+                strncmp($s, "help", 3), strncmp(comm, "btd", 3));
+              printf("%d %d %d %d %d %d %d\\n", pid > 0, tid > 0, uid == 0, gid == 0, nsecs > 0,
+                elapsed < 100000000000, cpu < 1024);
+              @names[comm, "x", pid > 0] = 1;
+              exit();
+            }`,
+        },
+      ];
+      const runs = await runOracle(
+        programs,
+        async () => {
+          const out = await new Deno.Command(`${dir}/${sh}`, {
+            args: ["-c", `./${cat} a.txt a.txt /dev/null >/dev/null; true & wait`],
+            cwd: dir,
+            stdout: "null",
+            stderr: "null",
+          }).output();
+          assert(out.success, `${sh} failed`);
+        },
+        30_000,
+        false,
+        ["direct", "c"],
+      );
+      for (const r of runs) {
+        const [direct, c] = r.backends;
+        assert(direct.text.includes("Attaching"), `${r.program.name}: direct:\n${r.errors}`);
+        assertEquals(
+          [...parseMaps(direct.text)].map(([k, v]) => [k, [...v].sort()]),
+          [...parseMaps(c.text)].map(([k, v]) => [k, [...v].sort()]),
+          `${r.program.name}: maps, direct against C`,
+        );
+        assertEquals(printfLines(direct.text), printfLines(c.text), r.program.name);
+      }
+      const fields = parseMaps(runs[0].backends[0].text);
+      assertEquals(fields.get("@forks")?.get(sh), "2", "the copied shell forks cat and true");
+      assertEquals(fields.get("@rexec")?.get(""), "1", "one exec of the copied cat");
+      assertEquals(fields.get("@files")?.get("a.txt"), "2");
+      assertEquals(printfLines(runs[1].backends[0].text), [
+        `hello ${cat.slice(0, 15)} 1 0 0 0`,
+        "1 1 1 1 1 1 1",
+      ]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "direct back end: a killed bpfsh -e leaves no program loaded",
+  ignore: NOT_ROOT,
+  async fn() {
+    const before = kernelProgIds();
+    const child = new Deno.Command(`${ROOT}/bpfsh`, {
+      args: ["-e", "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }"],
+      env: { BPFSH_PROBE_BACKEND: "direct", __BPFTRACE_NOTIFY_PROBES_ATTACHED: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let err = "";
+    while (!err.includes("__BPFTRACE_NOTIFY_PROBES_ATTACHED")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += value;
+    }
+    assert(err.includes("__BPFTRACE_NOTIFY_PROBES_ATTACHED"), err);
+    const ours = [...kernelProgIds()].filter((id) => !before.has(id));
+    assert(ours.length > 0, "the program is loaded while it runs");
+    child.kill("SIGKILL");
+    await child.status;
+    await reader.cancel();
+    for (let i = 0;; i++) {
+      const live = kernelProgIds();
+      if (!ours.some((id) => live.has(id))) break;
+      if (i === 40) throw new Error(`programs left: ${ours.filter((id) => live.has(id))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  },
+});
