@@ -311,26 +311,76 @@ export const BPF_PROG_LOAD_OPTS = new Struct(104, {
   expected_attach_type: [12, "u32"],
   attach_btf_id: [32, "u32"],
   attach_btf_obj_fd: [40, "u32"],
-  log_level: [88, "u32"],
-  log_size: [92, "u32"],
-  log_buf: [96, "ptr"],
 }, true);
 
 /**
  * `struct bpf_link_create_opts`: sz, flags, iter_info, iter_info_len, target_btf_id, then a
- * union whose perf_event member is bpf_cookie and whose kprobe_multi member is flags, cnt,
- * syms, addrs, cookies.
+ * union whose kprobe_multi member is flags, cnt, syms, addrs, cookies.
  */
 export const BPF_LINK_CREATE_OPTS = new Struct(64, {
   flags: [8, "u32"],
   target_btf_id: [28, "u32"],
-  perf_event_bpf_cookie: [32, "u64"],
   kprobe_multi_flags: [32, "u32"],
   kprobe_multi_cnt: [36, "u32"],
   kprobe_multi_syms: [40, "ptr"],
   kprobe_multi_addrs: [48, "ptr"],
   kprobe_multi_cookies: [56, "ptr"],
 }, true);
+
+// --- union bpf_attr, for the bpf(2) commands of ffi/bpf_syscall.ts ---
+
+/** `BPF_MAP_CREATE`'s part of `union bpf_attr`. */
+export const BPF_ATTR_MAP_CREATE = new Struct(72, {
+  map_type: [0, "u32"],
+  key_size: [4, "u32"],
+  value_size: [8, "u32"],
+  max_entries: [12, "u32"],
+  map_flags: [16, "u32"],
+}, false);
+
+/** `BPF_PROG_LOAD`'s part of `union bpf_attr` (up to expected_attach_type). */
+export const BPF_ATTR_PROG_LOAD = new Struct(72, {
+  prog_type: [0, "u32"],
+  insn_cnt: [4, "u32"],
+  insns: [8, "ptr"],
+  license: [16, "ptr"],
+  log_level: [24, "u32"],
+  log_size: [28, "u32"],
+  log_buf: [32, "ptr"],
+  expected_attach_type: [68, "u32"],
+}, false);
+
+/** `BPF_LINK_CREATE`'s part of `union bpf_attr`, with the perf_event member. */
+export const BPF_ATTR_LINK_CREATE = new Struct(24, {
+  prog_fd: [0, "u32"],
+  target_fd: [4, "u32"],
+  attach_type: [8, "u32"],
+  flags: [12, "u32"],
+  perf_event_bpf_cookie: [16, "u64"],
+}, false);
+
+/** `BPF_PROG_TEST_RUN`'s part of `union bpf_attr`. */
+export const BPF_ATTR_TEST_RUN = new Struct(80, {
+  prog_fd: [0, "u32"],
+  retval: [4, "u32"],
+  ctx_size_in: [40, "u32"],
+  ctx_in: [48, "ptr"],
+}, false);
+
+/** `BPF_RAW_TRACEPOINT_OPEN`'s part of `union bpf_attr`. */
+export const BPF_ATTR_RAW_TP_OPEN = new Struct(16, {
+  name: [0, "ptr"],
+  prog_fd: [8, "u32"],
+}, false);
+
+/** `enum bpf_cmd` values bpfsh issues itself. */
+export const BPF_CMD = {
+  MAP_CREATE: 0,
+  PROG_LOAD: 5,
+  PROG_TEST_RUN: 10,
+  RAW_TRACEPOINT_OPEN: 17,
+  LINK_CREATE: 28,
+} as const;
 
 // --- Kernel structs ---
 

@@ -223,11 +223,6 @@ const symbols = {
     parameters: ["i32", "buffer", "buffer", "buffer", "usize", "buffer"],
     result: "i32",
   },
-  /** int bpf_map_create(enum bpf_map_type map_type, const char *map_name, __u32 key_size, __u32 value_size, __u32 max_entries, const struct bpf_map_create_opts *opts); */
-  bpf_map_create: {
-    parameters: ["i32", "buffer", "u32", "u32", "u32", "buffer"],
-    result: "i32",
-  },
   /** int bpf_raw_tracepoint_open(const char *name, int prog_fd); */
   bpf_raw_tracepoint_open: { parameters: ["buffer", "i32"], result: "i32" },
   /** int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type attach_type, const struct bpf_link_create_opts *opts); */

@@ -41,6 +41,8 @@ const symbols = {
     parameters: ["i64", "buffer", "i32", "i32", "i32", "u64"],
     result: "i64",
   },
+  /** long syscall(SYS_bpf, int cmd, union bpf_attr *attr, unsigned int size); */
+  bpf: { name: "syscall", parameters: ["i64", "i64", "buffer", "u64"], result: "i64" },
   /** int ioctl(int fd, unsigned long request, ...); with an integer argument. */
   ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   /** long sysconf(int name); */
@@ -83,6 +85,12 @@ const STREAM_PATH: readonly (keyof typeof symbols)[] = [
   "read",
 ];
 
+/**
+ * What the probe language's direct back end calls before its probes are attached (bpf(2),
+ * perf_event_open, close): bound together.
+ */
+const PROBE_PATH: readonly (keyof typeof symbols)[] = ["bpf", "syscall5", "close"];
+
 /** The libc symbol table type. */
 export type LibcSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
@@ -100,6 +108,7 @@ let lib: LibcSymbols | undefined;
 export function libc(): LibcSymbols {
   lib ??= openLazily(Deno.env.get("BPFSH_LIBC") ?? "libc.so.6", symbols, "__errno_location", [
     STREAM_PATH,
+    PROBE_PATH,
   ]);
   return lib;
 }

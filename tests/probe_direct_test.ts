@@ -17,6 +17,9 @@ import { compileProbeParts } from "../probe/compile.ts";
 import { verifierError } from "../probe/verifier_error.ts";
 import { ProbeError } from "../probe/diagnostic.ts";
 import { BpfError } from "../ffi/errors.ts";
+import { bpfMapCreate, bpfProgLoad, bpfProgTestRun } from "../ffi/bpf_syscall.ts";
+import { libc } from "../ffi/libc.ts";
+import { mapInfoByFd } from "../bpf/map/map.ts";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 
@@ -73,6 +76,41 @@ Deno.test("verifierError() puts a rejection at the probe it came from, with the 
   assert(!/^0: line$/m.test(err.diagnostic), "only the log's last lines");
   assertEquals((err as unknown as { log: string }).log, log);
 });
+
+bpfTest(
+  "bpf(2) itself: a map as the kernel reports it, a program's test run, bad input refused",
+  () => {
+    const fd = bpfMapCreate({
+      type: 5,
+      name: "at_some-name.x",
+      keySize: 16,
+      valueSize: 8,
+      maxEntries: 64,
+    });
+    try {
+      const { info } = mapInfoByFd(fd, "map info");
+      assertEquals(
+        [info.typeId, info.keySize, info.valueSize, info.maxEntries, info.name],
+        [5, 16, 8, 64, "at_some_name.x"],
+      );
+    } finally {
+      libc().close(fd);
+    }
+    const e = assertThrows(
+      () => bpfMapCreate({ type: 9999, name: "bad", keySize: 4, valueSize: 4, maxEntries: 1 }),
+      BpfError,
+    );
+    assertEquals(e.code, "EINVAL");
+    // r0 = 7; exit
+    const insns = Uint8Array.of(0xb7, 0, 0, 0, 7, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
+    const prog = bpfProgLoad({ type: 17, name: "seven", insns, license: "GPL" });
+    try {
+      assertEquals(bpfProgTestRun(prog, new Uint8Array(8), "test run"), 7);
+    } finally {
+      libc().close(prog);
+    }
+  },
+);
 
 bpfTest("DirectLoad: a program the verifier rejects fails with its log, nothing left", () => {
   const { spec } = compileProbeParts("BEGIN { exit(); }");

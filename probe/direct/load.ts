@@ -1,6 +1,6 @@
 /**
- * Loading and attaching the direct back end's programs with plain BPF syscalls (through
- * libbpf's low-level wrappers): maps as the spec lays them out, programs with their map
+ * Loading and attaching the direct back end's programs with the bpf(2) system call
+ * (ffi/bpf_syscall.ts): maps as the spec lays them out, programs with their map
  * references filled in, tracepoints and cpu-clock events through perf events and BPF
  * links, BEGIN/END by test runs. Every kernel object is an fd this process holds, so
  * nothing outlives it; {@link DirectLoad.close} closes them in order.
@@ -11,10 +11,15 @@
  * @module
  */
 
-import { BPF_LINK_CREATE_OPTS, BPF_PROG_LOAD_OPTS, BPF_TEST_RUN_OPTS } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
-import { check, libbpf, withLog } from "../../ffi/libbpf.ts";
-import { cstr, libc, onlineCpus } from "../../ffi/libc.ts";
+import {
+  bpfMapCreate,
+  bpfPerfLink,
+  bpfProgLoad,
+  bpfProgTestRun,
+  bpfRawTracepointOpen,
+} from "../../ffi/bpf_syscall.ts";
+import { libc, onlineCpus } from "../../ffi/libc.ts";
 import { PERF_EVENTS, PERF_TYPE_TRACEPOINT, perfEventOpen } from "../../bpf/system/perf_event.ts";
 import { EVENTS_MAP, LOST_MAP, type MapSpec, type ProbeSpec } from "../spec.ts";
 import { tracefsRoot } from "../tracefs.ts";
@@ -26,10 +31,6 @@ import { Asm } from "./insn.ts";
 const MAP_TYPE = { hash: 1, array: 2, percpu_hash: 5, percpu_array: 6, ringbuf: 27 } as const;
 /** `bpf_prog_type` values. */
 const PROG_TYPE = { tracepoint: 5, perf_event: 7, raw_tracepoint: 17 } as const;
-/** `BPF_PERF_EVENT`, the attach type of a link to a perf event. */
-const ATTACH_PERF_EVENT = 41;
-/** Room for a verifier log. */
-const LOG_SIZE = 1 << 20;
 
 /** One map the direct back end made. */
 export interface DirectMap {
@@ -99,17 +100,7 @@ export class DirectLoad {
   }
 
   #makeMap(m: Omit<DirectMap, "fd">): number {
-    const fd = check(
-      libbpf().bpf_map_create(
-        m.typeId,
-        cstr(m.name.slice(0, 15)),
-        m.keySize,
-        m.valueSize,
-        m.maxEntries,
-        null,
-      ),
-      { op: `create map '${m.name}'` },
-    );
+    const fd = bpfMapCreate({ ...m, type: m.typeId });
     this.maps.set(m.name, { ...m, fd });
     return fd;
   }
@@ -117,33 +108,8 @@ export class DirectLoad {
   #loadProgram(p: DirectProgram, fds: number[]): void {
     const insns = p.insns.slice();
     for (const r of p.mapRefs) Asm.patchImm(insns, r.at, fds[r.map]);
-    const log = new Uint8Array(LOG_SIZE);
-    const opts = BPF_PROG_LOAD_OPTS.alloc();
-    BPF_PROG_LOAD_OPTS.set(opts, "log_buf", log);
-    BPF_PROG_LOAD_OPTS.set(opts, "log_size", LOG_SIZE);
-    const op = `load program '${p.name}'`;
-    const { result, log: libbpfLog } = withLog(() =>
-      libbpf().bpf_prog_load(
-        PROG_TYPE[p.type],
-        cstr(p.name.slice(0, 15)),
-        cstr("GPL"),
-        insns,
-        BigInt(insns.length / 8),
-        opts,
-      )
-    );
-    if (result < 0) {
-      const end = log.indexOf(0);
-      const text = new TextDecoder().decode(log.subarray(0, end < 0 ? log.length : end));
-      const code = result === -1 ? 1 : -result;
-      throw new BpfError({
-        op,
-        errno: code,
-        message: `prog '${p.name}': the kernel verifier rejected it`,
-        log: text || libbpfLog || undefined,
-      });
-    }
-    this.programs.set(p.name, result);
+    const fd = bpfProgLoad({ type: PROG_TYPE[p.type], name: p.name, insns, license: "GPL" });
+    this.programs.set(p.name, fd);
   }
 
   /**
@@ -154,12 +120,7 @@ export class DirectLoad {
   testRun(name: string): void {
     const fd = this.programs.get(name);
     if (fd === undefined) throw new BpfError({ op: "test run", message: `no program '${name}'` });
-    const T = BPF_TEST_RUN_OPTS;
-    const buf = T.alloc();
-    const ctx = new Uint8Array(8);
-    T.set(buf, "ctx_in", ctx);
-    T.set(buf, "ctx_size_in", ctx.length);
-    check(libbpf().bpf_prog_test_run_opts(fd, buf), { op: `test run '${name}'` });
+    bpfProgTestRun(fd, new Uint8Array(8), `test run '${name}'`);
   }
 
   /**
@@ -177,10 +138,7 @@ export class DirectLoad {
           if (prog.provider === "tracepoint") {
             this.#perfLink(fd, tracepointEvent(a.text), 0, cookie, `attach ${a.text}`);
           } else if (prog.provider === "rawtracepoint") {
-            this.#links.push(check(
-              libbpf().bpf_raw_tracepoint_open(cstr(a.text), fd),
-              { op: `attach raw tracepoint '${a.text}'` },
-            ));
+            this.#links.push(bpfRawTracepointOpen(a.text, fd));
           } else if (prog.provider === "interval" || prog.provider === "profile") {
             const clock = parseClock(a.text);
             const cpus = a.cpu !== undefined
@@ -220,9 +178,7 @@ export class DirectLoad {
 
   #linkPerf(prog: number, pfd: number, cookie: bigint | undefined, op: string): void {
     this.#perfFds.push(pfd);
-    const opts = BPF_LINK_CREATE_OPTS.alloc();
-    if (cookie !== undefined) BPF_LINK_CREATE_OPTS.set(opts, "perf_event_bpf_cookie", cookie);
-    this.#links.push(check(libbpf().bpf_link_create(prog, pfd, ATTACH_PERF_EVENT, opts), { op }));
+    this.#links.push(bpfPerfLink(prog, pfd, cookie ?? 0n, op));
   }
 
   /** Detach every probe (the maps and programs stay). Idempotent. */
