@@ -5,17 +5,18 @@
  * - start-up: from spawning the command to its probes attached (both tools print
  *   `__BPFTRACE_NOTIFY_PROBES_ATTACHED` on stderr when that variable is set), to its first
  *   printf line and to its exit, for five one-liners that end by themselves. bpfsh runs
- *   three ways: cached (its compile cache holds the one-liner: an untimed warm-up run
- *   first), with a new HOME (`HOME` and `XDG_CACHE_HOME` a new directory each run: an empty
- *   compile cache, as for any new one-liner; Deno's module cache is the set-up's
- *   `build/deno`) and with no Deno cache either (`DENO_DIR` a new directory too: as in a
- *   clone whose set-up did not fill `build/deno`). The printf one-liner's event
+ *   four ways: cached (the second run of a one-liner: an untimed warm-up run first), with
+ *   a new HOME (`HOME` and `XDG_CACHE_HOME` a new directory each run: an empty compile
+ *   cache, as for any new one-liner; Deno's module cache is the set-up's `build/deno`),
+ *   with no Deno cache either (`DENO_DIR` a new directory too: as in a clone whose set-up
+ *   did not fill `build/deno`), and through its C back end with a new HOME
+ *   (`BPFSH_PROBE_BACKEND=c`: clang compiles each new one-liner). The printf one-liner's event
  *   comes from this process opening `/dev/null` every 2 ms until the line arrives;
  * - printf throughput: one line per write(2) of the workload under a unique comm, printed
  *   to a pipe this process reads whole: lines per second from the workload's start to the
  *   last line, lines printed and lost;
  * - aggregation overhead: the workload's read(2) loop timed untraced and under
- *   `@[comm] = count()` and `@ = hist(args->count)` at `sys_enter_read`, by each tool, in
+ *   `@[comm] = count()` and `@ = hist(args->count)` at `sys_enter_read`, by each tool (bpfsh with either back end), in
  *   alternating rounds: the process's CPU time per call (a tracepoint's program runs in the
  *   caller's context, so it is counted) and what each tool adds to it.
  *
@@ -203,13 +204,15 @@ async function withTempDir<T>(prefix: string, f: (dir: string) => Promise<T>): P
   }
 }
 
-type Mode = "bpftrace" | "cached" | "new" | "fresh";
-const MODES: Mode[] = ["bpftrace", "cached", "new", "fresh"];
+type Mode = "bpftrace" | "cached" | "new" | "fresh" | "c";
+const MODES: Mode[] = ["bpftrace", "cached", "new", "fresh", "c"];
+/** bpfsh's columns, in the tables' order. */
+const BPFSH_MODES = ["cached", "new", "fresh", "c"] as const;
 
 async function startup(): Promise<void> {
   const results = new Map<string, Record<Mode, Timing[]>>();
   for (const p of ONE_LINERS) {
-    const r: Record<Mode, Timing[]> = { bpftrace: [], cached: [], new: [], fresh: [] };
+    const r: Record<Mode, Timing[]> = { bpftrace: [], cached: [], new: [], fresh: [], c: [] };
     results.set(p.name, r);
     await timeRun(BPFSH, p); // the warm-up: "cached" is the second run of a one-liner
     for (let i = 0; i < RUNS; i++) {
@@ -228,13 +231,20 @@ async function startup(): Promise<void> {
           (dir) => timeRun(BPFSH, p, { ...home(dir), DENO_DIR: `${dir}/.cache/deno` }),
         ),
       );
+      r.c.push(
+        await withTempDir(
+          "bpfsh_bench_home_",
+          (dir) => timeRun(BPFSH, p, { ...home(dir), BPFSH_PROBE_BACKEND: "c" }),
+        ),
+      );
     }
   }
   const table = (title: string, pick: (t: Timing) => number, only?: (p: OneLiner) => boolean) => {
     console.log(`\n${title}\n`);
     console.log(
       "| One-liner | bpftrace | bpfsh cached | ratio | bpfsh, new HOME | ratio | " +
-        "bpfsh, no Deno cache either | ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "bpfsh, no Deno cache either | ratio | bpfsh's C back end, new HOME | ratio |\n" +
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     );
     for (const p of ONE_LINERS.filter(only ?? (() => true))) {
       const r = results.get(p.name)!;
@@ -244,7 +254,7 @@ async function startup(): Promise<void> {
       >;
       console.log(
         `| ${p.name}: \`${p.text.replaceAll("|", "\\|")}\` | ${ms(m.bpftrace)} | ` +
-          (["cached", "new", "fresh"] as const)
+          BPFSH_MODES
             .map((k) => `${ms(m[k])} | ${times(m[k], m.bpftrace)}`)
             .join(" | ") +
           " |",
@@ -277,8 +287,20 @@ async function loop(op: "read" | "write", count: number): Promise<[number, numbe
   return [perCall, cpu, wall];
 }
 
-async function startTool(cmd: string, program: string, marker?: RegExp): Promise<ToolRun> {
-  const run = new ToolRun(cmd, ["-e", program], {}, marker);
+/** The tools compared: bpftrace, bpfsh (the direct back end) and bpfsh's C back end. */
+const TOOLS: [string, string, Record<string, string>][] = [
+  ["bpftrace", "bpftrace", {}],
+  ["bpfsh", BPFSH, {}],
+  ["bpfsh, C back end", BPFSH, { BPFSH_PROBE_BACKEND: "c" }],
+];
+
+async function startTool(
+  cmd: string,
+  program: string,
+  marker?: RegExp,
+  env: Record<string, string> = {},
+): Promise<ToolRun> {
+  const run = new ToolRun(cmd, ["-e", program], env, marker);
   await run.whenAttached();
   return run;
 }
@@ -300,9 +322,9 @@ async function throughput(): Promise<void> {
   const rows: Record<string, { rate: number[]; lines: number[]; lost: number[]; ns: number[] }> =
     {};
   for (let i = 0; i < 3; i++) {
-    for (const [name, cmd] of [["bpftrace", "bpftrace"], ["bpfsh", BPFSH]] as const) {
+    for (const [name, cmd, env] of TOOLS) {
       const row = rows[name] ??= { rate: [], lines: [], lost: [], ns: [] };
-      const tool = await startTool(cmd, program, /^w /);
+      const tool = await startTool(cmd, program, /^w /, env);
       const start = performance.now() - tool.t0;
       const [perCall] = await loop("write", EVENTS);
       // Wait until the tool has printed what its buffers still held.
@@ -340,15 +362,17 @@ async function overhead(): Promise<void> {
   console.log(
     `\nAggregation overhead: the workload's ${COUNT} read(2)s of one byte from /dev/zero, ` +
       `CPU ns per call (wall ns in brackets), median of ${ROUNDS * PER} runs in ${ROUNDS} ` +
-      "alternating rounds (untraced, bpftrace, bpfsh):\n",
+      "alternating rounds (untraced, bpftrace, bpfsh, bpfsh's C back end):\n",
   );
   console.log(
-    "| One-liner | untraced | bpftrace | bpfsh | added by bpfsh / added by bpftrace |\n" +
-      "| --- | --- | --- | --- | --- |",
+    "| One-liner | untraced | bpftrace | bpfsh | added by bpfsh / added by bpftrace | " +
+      "bpfsh, C back end | added by it / added by bpftrace |\n" +
+      "| --- | --- | --- | --- | --- | --- | --- |",
   );
   for (const program of programs) {
-    const cpu: Record<string, number[]> = { untraced: [], bpftrace: [], bpfsh: [] };
-    const wall: Record<string, number[]> = { untraced: [], bpftrace: [], bpfsh: [] };
+    const keys = ["untraced", ...TOOLS.map(([name]) => name)];
+    const cpu: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
+    const wall: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
     const runs = async (key: string) => {
       for (let i = 0; i < PER; i++) {
         const [w, c] = await loop("read", COUNT);
@@ -359,8 +383,8 @@ async function overhead(): Promise<void> {
     await loop("read", COUNT); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       await runs("untraced");
-      for (const [name, cmd] of [["bpftrace", "bpftrace"], ["bpfsh", BPFSH]] as const) {
-        const tool = await startTool(cmd, program);
+      for (const [name, cmd, env] of TOOLS) {
+        const tool = await startTool(cmd, program, undefined, env);
         await runs(name);
         await tool.stop();
       }
@@ -369,10 +393,11 @@ async function overhead(): Promise<void> {
     const cell = (k: string) =>
       `${c(k).toFixed(0)} (${median(wall[k]).toFixed(0)})` +
       (k === "untraced" ? "" : `, ${times(c(k), c("untraced"))} untraced`);
+    const added = (k: string) => times(c(k) - c("untraced"), c("bpftrace") - c("untraced"));
     console.log(
       `| \`${program}\` | ${cell("untraced")} | ${cell("bpftrace")} | ${cell("bpfsh")} | ${
-        times(c("bpfsh") - c("untraced"), c("bpftrace") - c("untraced"))
-      } |`,
+        added("bpfsh")
+      } | ${cell("bpfsh, C back end")} | ${added("bpfsh, C back end")} |`,
     );
   }
 }
