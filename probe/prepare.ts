@@ -195,6 +195,16 @@ function readEntry(path: string): Entry | undefined {
  */
 function compileError(e: unknown, spec: ProbeSpec, src: SourceText): unknown {
   if (!(e instanceof BpfError) || e.op !== "compile") return e;
+  if (/cannot find 'clang'/.test(e.message)) {
+    // Only what the direct back end does not build (probe/direct/) comes here.
+    return new ProbeError(
+      src,
+      undefined,
+      "this program needs the C compiler (uprobes, kprobes, kfuncs and stacks are built " +
+        "through C), and clang is not installed",
+      e.hint,
+    );
+  }
   const text = `${e.message}\n${e.log ?? ""}`;
   const line = Number(/probe\.bpf\.c:(\d+):\d+: error/.exec(text)?.[1] ?? 0);
   const lines = spec.c.split("\n");

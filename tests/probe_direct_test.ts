@@ -292,3 +292,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "with no C compiler: a tracepoint one-liner runs (direct), one that needs C says clang is missing",
+  ignore: NOT_ROOT,
+  async fn() {
+    const run = (text: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", `${ROOT}/shell/main.ts`, "-e", text],
+        env: { PATH: "/nonexistent", BPFSH_CLANG: "" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const ok = await run(
+      "tracepoint:syscalls:sys_enter_openat { @opens = count(); } " +
+        "interval:ms:50 { exit(); }",
+    );
+    const out = new TextDecoder().decode(ok.stdout);
+    assert(ok.success, new TextDecoder().decode(ok.stderr));
+    assertMatch(out, /^@opens: \d+$/m);
+    const needsC = await run("BEGIN { @[kstack] = count(); exit(); }");
+    assertEquals(needsC.code, 1);
+    assertMatch(
+      new TextDecoder().decode(needsC.stderr),
+      /needs the C compiler .*clang is not installed\nHINT: install clang/,
+    );
+  },
+});
