@@ -104,6 +104,28 @@ export function tracepointFormat(category: string, event: string): TracepointFor
 }
 
 /**
+ * Whether the running kernel has a tracepoint: its format file is there (not read, unless
+ * it was already).
+ *
+ * @param category The category, e.g. `"syscalls"`.
+ * @param event The event, e.g. `"sys_enter_openat"`.
+ * @returns True when it exists.
+ * @example
+ * ```ts
+ * tracepointExists("syscalls", "sys_enter_openat"); // true
+ * ```
+ */
+export function tracepointExists(category: string, event: string): boolean {
+  const known = formatMemo.get(`${category}:${event}`);
+  if (known !== undefined) return known !== null;
+  try {
+    return Deno.statSync(`${tracefsRoot()}/events/${category}/${event}/format`).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Parse the text of a tracefs `format` file.
  *
  * @param category The category.
