@@ -7,7 +7,8 @@
  * @module
  */
 
-import { ensureTracefs } from "../bpf/system/mounts.ts";
+import { pathExists } from "../bpf/system/files.ts";
+import { ensureTracefs, TRACEFS_PATH } from "../bpf/system/mounts.ts";
 import type { Ty } from "./types.ts";
 
 /** One field of a tracepoint record. */
@@ -69,8 +70,18 @@ export function tracepoints(): string[] {
   return eventsMemo;
 }
 
-/** The tracefs mount point (mounted when needed). */
+/**
+ * The tracefs mount point (mounted when needed): the usual one when tracefs is there (its
+ * `events` directory), which saves reading the mount table.
+ *
+ * @returns The mount point.
+ * @example
+ * ```ts
+ * `${tracefsRoot()}/available_events`;
+ * ```
+ */
 export function tracefsRoot(): string {
+  if (pathExists(`${TRACEFS_PATH}/events`)) return TRACEFS_PATH;
   try {
     return ensureTracefs();
   } catch {
