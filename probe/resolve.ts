@@ -283,7 +283,10 @@ function walkStmtsShallow(probe: Probe, fn: (e: Expr) => void): void {
 
 type Found = Omit<Target, "id">;
 
-/** The concrete targets of one attach point. */
+/**
+ * The concrete targets of one attach point (one function per provider family: only the
+ * ones a program uses are ever compiled).
+ */
 function expand(
   src: SourceText,
   ap: AttachPoint,
@@ -291,115 +294,147 @@ function expand(
   support: ProviderSupport,
 ): Found[] {
   switch (ap.provider) {
-    case "tracepoint": {
-      const full = `${ap.category}:${ap.event}`;
-      if (!hasWildcard(full)) {
-        // Its format file says it exists (read only if the block reads `args`); the whole
-        // list is read only to suggest names.
-        if (!tracepointExists(ap.category, ap.event)) {
-          const near = nearest(full, tracepoints()).map((n) => `tracepoint:${n}`);
-          fail(
-            src,
-            span,
-            `unknown tracepoint 'tracepoint:${full}'`,
-            near.length
-              ? `did you mean ${near.join(", ")}?`
-              : "list them with bpfsh -l 'tracepoint:*'",
-          );
-        }
-        return [{ ap, name: probeName(ap) }];
-      }
-      const re = globRegExp(full);
-      const matches = tracepoints().filter((n) => re.test(n));
-      if (!matches.length) {
-        fail(src, span, `no tracepoint matches 'tracepoint:${full}'`, "list them with bpfsh -l");
-      }
-      return matches.map((n) => {
-        const [category, event] = n.split(":");
-        const c: AttachPoint = { provider: "tracepoint", category, event };
-        return { ap: c, name: probeName(c) };
-      });
-    }
-    case "rawtracepoint": {
-      const { listProbes } = needed(support, "listing", ap.provider);
-      const names = new Set(
-        listProbes("rawtracepoint:*").map((n) => n.slice("rawtracepoint:".length)),
-      );
-      if (hasWildcard(ap.event)) {
-        const re = globRegExp(ap.event);
-        const matches = [...names].filter((n) => re.test(n)).sort();
-        if (!matches.length) fail(src, span, `no raw tracepoint matches '${ap.event}'`);
-        return matches.map((event) => {
-          const c: AttachPoint = { provider: "rawtracepoint", event };
-          return { ap: c, name: probeName(c) };
-        });
-      }
-      if (!names.has(ap.event)) {
-        const near = nearest(ap.event, names);
-        fail(
-          src,
-          span,
-          `unknown raw tracepoint '${ap.event}'`,
-          near.length ? `did you mean ${near.join(", ")}?` : undefined,
-        );
-      }
-      return [{ ap, name: probeName(ap) }];
-    }
+    case "tracepoint":
+      return expandTracepoint(src, ap, span);
+    case "rawtracepoint":
+      return expandRawTracepoint(src, ap, span, support);
     case "uprobe":
-    case "uretprobe": {
-      const { findBinary, functionSymbols } = needed(support, "symbols", ap.provider);
-      const binary = findBinary(ap.binary);
-      if (!binary) {
-        fail(src, span, `binary '${ap.binary}' not found`, "give a path or a name on PATH");
-      }
-      const syms = functionSymbols(binary);
-      const make = (func: string): Found => {
-        const c: AttachPoint = { ...ap, binary, func };
-        return { ap: c, name: probeName(c), func, binary };
-      };
-      if (hasWildcard(ap.func)) {
-        const re = globRegExp(ap.func);
-        const matches = syms.filter((s) => re.test(s));
-        if (!matches.length) fail(src, span, `no function of '${binary}' matches '${ap.func}'`);
-        return matches.map(make);
-      }
-      if (syms.length && !syms.includes(ap.func)) {
-        const near = nearest(ap.func, syms);
-        fail(
-          src,
-          span,
-          `'${binary}' has no function '${ap.func}'`,
-          near.length
-            ? `did you mean ${near.join(", ")}?`
-            : `list them with bpfsh -l 'uprobe:${binary}:*'`,
-        );
-      }
-      return [make(ap.func)];
-    }
+    case "uretprobe":
+      return expandUprobe(src, ap, span, support);
     case "kprobe":
-    case "kretprobe": {
-      if (!kprobesAvailable()) {
-        fail(
-          src,
-          span,
-          `${ap.provider} probes are not available on this kernel (CONFIG_KPROBES is not set)`,
-          probeAlternative(ap.func),
-        );
-      }
-      if (hasWildcard(ap.func)) {
-        fail(src, span, `wildcards in ${ap.provider} names are not supported`);
-      }
-      return [{ ap, name: probeName(ap), func: ap.func }];
-    }
+    case "kretprobe":
+      return expandKprobe(src, ap, span);
     case "kfunc":
     case "kretfunc":
-      if (hasWildcard(ap.func)) {
-        fail(src, span, `wildcards in ${ap.provider} names are not supported`);
-      }
-      return [{ ap, name: probeName(ap), func: ap.func }];
+      return expandKfunc(src, ap, span);
     default:
       return [{ ap, name: probeName(ap) }];
   }
+}
+
+/** The attach point of some providers. */
+type PointOf<P extends Provider> = Extract<AttachPoint, { provider: P }>;
+
+/** A tracepoint, or those its wildcards match (from tracefs). */
+function expandTracepoint(src: SourceText, ap: PointOf<"tracepoint">, span: Span): Found[] {
+  const full = `${ap.category}:${ap.event}`;
+  if (!hasWildcard(full)) {
+    // Its format file says it exists (read only if the block reads `args`); the whole
+    // list is read only to suggest names.
+    if (!tracepointExists(ap.category, ap.event)) {
+      const near = nearest(full, tracepoints()).map((n) => `tracepoint:${n}`);
+      fail(
+        src,
+        span,
+        `unknown tracepoint 'tracepoint:${full}'`,
+        near.length ? `did you mean ${near.join(", ")}?` : "list them with bpfsh -l 'tracepoint:*'",
+      );
+    }
+    return [{ ap, name: probeName(ap) }];
+  }
+  const re = globRegExp(full);
+  const matches = tracepoints().filter((n) => re.test(n));
+  if (!matches.length) {
+    fail(src, span, `no tracepoint matches 'tracepoint:${full}'`, "list them with bpfsh -l");
+  }
+  return matches.map((n) => {
+    const [category, event] = n.split(":");
+    const c: AttachPoint = { provider: "tracepoint", category, event };
+    return { ap: c, name: probeName(c) };
+  });
+}
+
+/** A raw tracepoint, or those its wildcards match (from the kernel's BTF). */
+function expandRawTracepoint(
+  src: SourceText,
+  ap: PointOf<"rawtracepoint">,
+  span: Span,
+  support: ProviderSupport,
+): Found[] {
+  const { listProbes } = needed(support, "listing", ap.provider);
+  const names = new Set(
+    listProbes("rawtracepoint:*").map((n) => n.slice("rawtracepoint:".length)),
+  );
+  if (hasWildcard(ap.event)) {
+    const re = globRegExp(ap.event);
+    const matches = [...names].filter((n) => re.test(n)).sort();
+    if (!matches.length) fail(src, span, `no raw tracepoint matches '${ap.event}'`);
+    return matches.map((event) => {
+      const c: AttachPoint = { provider: "rawtracepoint", event };
+      return { ap: c, name: probeName(c) };
+    });
+  }
+  if (!names.has(ap.event)) {
+    const near = nearest(ap.event, names);
+    fail(
+      src,
+      span,
+      `unknown raw tracepoint '${ap.event}'`,
+      near.length ? `did you mean ${near.join(", ")}?` : undefined,
+    );
+  }
+  return [{ ap, name: probeName(ap) }];
+}
+
+/** A binary's function, or those its wildcards match (from its symbols). */
+function expandUprobe(
+  src: SourceText,
+  ap: PointOf<"uprobe" | "uretprobe">,
+  span: Span,
+  support: ProviderSupport,
+): Found[] {
+  const { findBinary, functionSymbols } = needed(support, "symbols", ap.provider);
+  const binary = findBinary(ap.binary);
+  if (!binary) {
+    fail(src, span, `binary '${ap.binary}' not found`, "give a path or a name on PATH");
+  }
+  const syms = functionSymbols(binary);
+  const make = (func: string): Found => {
+    const c: AttachPoint = { ...ap, binary, func };
+    return { ap: c, name: probeName(c), func, binary };
+  };
+  if (hasWildcard(ap.func)) {
+    const re = globRegExp(ap.func);
+    const matches = syms.filter((s) => re.test(s));
+    if (!matches.length) fail(src, span, `no function of '${binary}' matches '${ap.func}'`);
+    return matches.map(make);
+  }
+  if (syms.length && !syms.includes(ap.func)) {
+    const near = nearest(ap.func, syms);
+    fail(
+      src,
+      span,
+      `'${binary}' has no function '${ap.func}'`,
+      near.length
+        ? `did you mean ${near.join(", ")}?`
+        : `list them with bpfsh -l 'uprobe:${binary}:*'`,
+    );
+  }
+  return [make(ap.func)];
+}
+
+/** A kernel function for a kprobe (no wildcards), where this kernel has kprobes. */
+function expandKprobe(src: SourceText, ap: PointOf<"kprobe" | "kretprobe">, span: Span): Found[] {
+  if (!kprobesAvailable()) {
+    fail(
+      src,
+      span,
+      `${ap.provider} probes are not available on this kernel (CONFIG_KPROBES is not set)`,
+      probeAlternative(ap.func),
+    );
+  }
+  if (hasWildcard(ap.func)) {
+    fail(src, span, `wildcards in ${ap.provider} names are not supported`);
+  }
+  return [{ ap, name: probeName(ap), func: ap.func }];
+}
+
+/** A kernel function for fentry/fexit (no wildcards). */
+function expandKfunc(src: SourceText, ap: PointOf<"kfunc" | "kretfunc">, span: Span): Found[] {
+  if (hasWildcard(ap.func)) {
+    fail(src, span, `wildcards in ${ap.provider} names are not supported`);
+  }
+  return [{ ap, name: probeName(ap), func: ap.func }];
 }
 
 /**
