@@ -8,9 +8,8 @@
  * @module
  */
 
-import type { EmitSink, ProbeSite, Provider } from "./context.ts";
+import { type EmitSink, type ProbeSite, type Provider, RETVAL_FIELD } from "./context.ts";
 import type { Span } from "./diagnostic.ts";
-import { RETVAL_FIELD } from "./kfunc.ts";
 import { FUNC_TY, PROBE_TY, strTy, type Ty, U64 } from "./types.ts";
 
 /** One builtin variable. */

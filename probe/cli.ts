@@ -184,8 +184,9 @@ export async function probeMain(argv: string[]): Promise<number> {
   }
   try {
     if (args.emitC) {
-      const { compileProbe } = await later<typeof import("./compile.ts")>("./compile.ts");
-      await writeOut(compileProbe(text, { params: args.params, name, standalone: true }).c);
+      const { compileProbeAsync } = await later<typeof import("./pipeline.ts")>("./pipeline.ts");
+      const spec = await compileProbeAsync(text, { params: args.params, name, standalone: true });
+      await writeOut(spec.c);
       return 0;
     }
     return await run(text, name, args);

@@ -1,24 +1,31 @@
 /**
  * The probe compiler's pipeline: parse → resolve → check → emit, text to
- * {@link ProbeSpec} (the C and what the runner needs). Each pass is its own module.
+ * {@link ProbeSpec} (the C and what the runner needs), synchronously. Each pass is its own
+ * module; the pipeline is probe/pipeline.ts's. This module imports the support of every
+ * provider (the BTF parser, the ELF reader, libbpf's bindings): what starts fast imports
+ * probe/pipeline.ts's `compileProbeAsync` instead, which loads only what a program needs.
  *
  * @module
  */
 
-import { check, type CheckedProgram } from "./check.ts";
+import * as listing from "../bpf/link/listing.ts";
 import type { SourceText } from "./diagnostic.ts";
-import { emit, type EmitOptions } from "./emit.ts";
+import * as kfunc from "./kfunc.ts";
 import { parseProgram } from "./parse.ts";
-import { resolve, type ResolvedProgram } from "./resolve.ts";
+import {
+  compileParsed,
+  compileParsedParts,
+  type CompiledParts,
+  type CompileProbeOptions,
+} from "./pipeline.ts";
+import type { ProviderSupport } from "./providers.ts";
 import type { ProbeSpec } from "./spec.ts";
+import * as symbols from "./symbols.ts";
 
-/** Options of {@link compileProbe}. */
-export interface CompileProbeOptions extends EmitOptions {
-  /** Positional parameters `$1`, `$2`, … */
-  params?: string[];
-  /** The name errors give the program (`stdin` for `-e`, else the file). */
-  name?: string;
-}
+export type { CompiledParts, CompileProbeOptions } from "./pipeline.ts";
+
+/** Every provider's support. */
+const SUPPORT: ProviderSupport = { kfunc, symbols, listing };
 
 /**
  * Compile a probe program to BPF C and its spec.
@@ -34,20 +41,13 @@ export interface CompileProbeOptions extends EmitOptions {
  * ```
  */
 export function compileProbe(text: string, opts: CompileProbeOptions = {}): ProbeSpec {
-  return compileProbeParts(text, opts).spec;
-}
-
-/** What each pass of {@link compileProbeParts} made. */
-export interface CompiledParts {
-  src: SourceText;
-  resolved: ResolvedProgram;
-  checked: CheckedProgram;
-  spec: ProbeSpec;
+  const src: SourceText = { name: opts.name ?? "stdin", text };
+  return compileParsed(src, parseProgram(src), opts, SUPPORT);
 }
 
 /**
- * Compile a probe program, keeping what each pass made (the direct back end reads the
- * resolved and checked program beside the spec).
+ * Compile a probe program, keeping what each pass made (synchronously, with every
+ * provider's support loaded: see probe/pipeline.ts's `compileProbePartsAsync`).
  *
  * @param text The program.
  * @param opts As for {@link compileProbe}.
@@ -61,8 +61,5 @@ export interface CompiledParts {
  */
 export function compileProbeParts(text: string, opts: CompileProbeOptions = {}): CompiledParts {
   const src: SourceText = { name: opts.name ?? "stdin", text };
-  const prog = parseProgram(src);
-  const resolved = resolve(src, prog, { params: opts.params });
-  const checked = check(src, resolved);
-  return { src, resolved, checked, spec: emit(src, resolved, checked, opts) };
+  return compileParsedParts(src, parseProgram(src), opts, SUPPORT);
 }

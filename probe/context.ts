@@ -11,6 +11,12 @@ import type { Expr } from "./ast.ts";
 import type { Span } from "./diagnostic.ts";
 import type { TracepointField } from "./tracefs.ts";
 
+/**
+ * The name of the return value's slot in a `kretfunc:` argument layout (./kfunc.ts): no
+ * parameter can be called this.
+ */
+export const RETVAL_FIELD = "$retval";
+
 /** Probe providers. */
 export type Provider = AttachPoint["provider"];
 

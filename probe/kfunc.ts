@@ -9,10 +9,8 @@
  */
 
 import { Btf } from "../bpf/btf/btf.ts";
+import { RETVAL_FIELD } from "./context.ts";
 import type { TracepointField, TracepointFormat } from "./tracefs.ts";
-
-/** The layout's name for the return value (no parameter can be called this). */
-export const RETVAL_FIELD = "$retval";
 
 const memo = new Map<string, TracepointFormat | null>();
 

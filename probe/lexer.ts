@@ -57,10 +57,32 @@ const OPERATORS = [
   ..."+-*/%&|^!~<>=?:;,.{}[]()",
 ];
 
-const IDENT_START = /[A-Za-z_]/;
-const IDENT_CHAR = /[A-Za-z0-9_]/;
+// Character classes as comparisons: the lexer tests every character, and V8 compiles a
+// regular expression to machine code on its second use, which a one-liner's compile paid for
+// each class.
+
+function isDigit(c: string): boolean {
+  return c.length === 1 && c >= "0" && c <= "9";
+}
+
+function isIdentStart(c: string): boolean {
+  return c.length === 1 && ((c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c === "_");
+}
+
+function isIdentChar(c: string): boolean {
+  return isIdentStart(c) || isDigit(c);
+}
+
 /** Characters of an attach point after its first `:` (bpftrace's PATH token, plus `$`). */
-const ATTACH_CHAR = /[A-Za-z0-9_\-./#*+$\[\]:]/;
+function isAttachChar(c: string): boolean {
+  return isIdentChar(c) || (c.length === 1 && "-./#*+$[]:".includes(c));
+}
+
+/** What `\s` matches: ASCII blanks here, the rest of Unicode's by the expression. */
+function isSpace(c: string): boolean {
+  return c === " " || c === "\n" || c === "\t" || c === "\r" || c === "\v" || c === "\f" ||
+    (c > "\x7f" && /\s/.test(c));
+}
 
 /** The lexer over one program. */
 export class Lexer {
@@ -140,7 +162,7 @@ export class Lexer {
         this.#pos += 2;
         continue;
       }
-      const ok = afterColon ? ATTACH_CHAR.test(c) : IDENT_CHAR.test(c) || c === ":";
+      const ok = afterColon ? isAttachChar(c) : isIdentChar(c) || c === ":";
       if (!ok) break;
       if (c === ":") afterColon = true;
       out += c;
@@ -161,7 +183,7 @@ export class Lexer {
   #trivia(): void {
     const text = this.src.text;
     for (;;) {
-      while (this.#pos < text.length && /\s/.test(text[this.#pos])) this.#pos++;
+      while (this.#pos < text.length && isSpace(text[this.#pos])) this.#pos++;
       if (text.startsWith("//", this.#pos)) {
         const nl = text.indexOf("\n", this.#pos);
         this.#pos = nl < 0 ? text.length : nl;
@@ -194,7 +216,7 @@ export class Lexer {
   #atLineStart(): boolean {
     const text = this.src.text;
     for (let i = this.#pos - 1; i >= 0 && text[i] !== "\n"; i--) {
-      if (!/\s/.test(text[i])) return false;
+      if (!isSpace(text[i])) return false;
     }
     return true;
   }
@@ -211,8 +233,8 @@ export class Lexer {
       value,
       span: { start, end: this.#pos },
     });
-    if (IDENT_START.test(c)) {
-      while (this.#pos < text.length && IDENT_CHAR.test(text[this.#pos])) this.#pos++;
+    if (isIdentStart(c)) {
+      while (this.#pos < text.length && isIdentChar(text[this.#pos])) this.#pos++;
       const word = text.slice(start, this.#pos);
       if (word === "struct" || word === "union" || word === "enum") {
         fail(
@@ -224,12 +246,12 @@ export class Lexer {
       }
       return tok("ident", word);
     }
-    if (/[0-9]/.test(c)) return this.#number(start);
+    if (isDigit(c)) return this.#number(start);
     if (c === '"') return this.#string(start);
     if (c === "@") {
       this.#pos++;
-      while (this.#pos < text.length && IDENT_CHAR.test(text[this.#pos])) this.#pos++;
-      if (this.#pos > start + 1 && !IDENT_START.test(text[start + 1])) {
+      while (this.#pos < text.length && isIdentChar(text[this.#pos])) this.#pos++;
+      if (this.#pos > start + 1 && !isIdentStart(text[start + 1])) {
         fail(this.src, { start, end: this.#pos }, "a map name must start with a letter or _");
       }
       return tok("map", text.slice(start, this.#pos));
@@ -240,11 +262,11 @@ export class Lexer {
         this.#pos++;
         return tok("paramcount", "$#");
       }
-      if (/[0-9]/.test(text[this.#pos] ?? "")) {
-        while (/[0-9]/.test(text[this.#pos] ?? "")) this.#pos++;
+      if (isDigit(text[this.#pos] ?? "")) {
+        while (isDigit(text[this.#pos] ?? "")) this.#pos++;
         return tok("param", text.slice(start, this.#pos));
       }
-      while (this.#pos < text.length && IDENT_CHAR.test(text[this.#pos])) this.#pos++;
+      while (this.#pos < text.length && isIdentChar(text[this.#pos])) this.#pos++;
       if (this.#pos === start + 1) {
         fail(this.src, { start, end: start + 1 }, "a variable needs a name after '$'");
       }
@@ -253,7 +275,7 @@ export class Lexer {
     if (c === "/") {
       // bpftrace's rule: '/' followed by '{' or '/' ends a predicate.
       let j = start + 1;
-      while (j < text.length && /\s/.test(text[j])) j++;
+      while (j < text.length && isSpace(text[j])) j++;
       if (text[j] === "{" || (text[j] === "/" && text[j + 1] !== "/" && text[j + 1] !== "*")) {
         this.#pos = start + 1;
         return tok("endpred", "/");
@@ -276,8 +298,8 @@ export class Lexer {
     const lit = m![1];
     this.#pos = start + m![0].length;
     const span = { start, end: this.#pos };
-    if (IDENT_CHAR.test(text[this.#pos] ?? "")) {
-      while (IDENT_CHAR.test(text[this.#pos] ?? "")) this.#pos++;
+    if (isIdentChar(text[this.#pos] ?? "")) {
+      while (isIdentChar(text[this.#pos] ?? "")) this.#pos++;
       fail(
         this.src,
         { start, end: this.#pos },

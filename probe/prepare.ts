@@ -124,10 +124,11 @@ export async function prepare(text: string, opts: PrepareOptions = {}): Promise<
   const hit = found !== undefined;
   let spec = found?.spec;
   if (!spec) {
-    const { compileProbe } = await import(
-      new URL("./compile.ts", import.meta.url).href
-    ) as typeof import("./compile.ts");
-    spec = compileProbe(text, { params: opts.params, name: opts.name });
+    // The pipeline that loads only the providers' support the program needs (./pipeline.ts).
+    const { compileProbeAsync } = await import(
+      new URL("./pipeline.ts", import.meta.url).href
+    ) as typeof import("./pipeline.ts");
+    spec = await compileProbeAsync(text, { params: opts.params, name: opts.name });
   }
   const { compile } = await builder;
   const src: SourceText = { name: opts.name ?? "stdin", text };

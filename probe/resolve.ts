@@ -13,16 +13,15 @@
  */
 
 import { kprobeAlternative, kprobesAvailable } from "../bpf/system/kernel_limits.ts";
-import { globRegExp } from "../bpf/link/kprobe.ts";
-import { listProbes as listAttachPoints } from "../bpf/link/listing.ts";
+import { globRegExp } from "../bpf/link/glob.ts";
 import { type AttachPoint, hasWildcard, parseAttachPoint, probeName } from "./attach.ts";
 import { type Expr, type Probe, type Program, walkExpr, walkProbe } from "./ast.ts";
 import { BUILTINS } from "./builtins.ts";
-import type { Provider } from "./context.ts";
+import { type Provider, RETVAL_FIELD } from "./context.ts";
 import { fail, nearest, type SourceText, type Span } from "./diagnostic.ts";
-import { kfuncFormat, RETVAL_FIELD } from "./kfunc.ts";
-import { findBinary, functionSymbols } from "./symbols.ts";
+import type { ProviderSupport } from "./providers.ts";
 import {
+  tracepointExists,
   type TracepointField,
   type TracepointFormat,
   tracepointFormat,
@@ -86,6 +85,11 @@ export interface ResolvedProgram {
 export interface ResolveOptions {
   /** Positional parameters: `$1` is `params[0]`. */
   params?: string[];
+  /**
+   * The modules of the providers that need more than tracefs (./providers.ts): those the
+   * program uses must be there ({@link programProviders} says which).
+   */
+  support?: ProviderSupport;
 }
 
 /** Providers whose attach takes a BPF cookie (perf-event based links). */
@@ -106,6 +110,7 @@ const COOKIE_PROVIDERS = new Set<Provider>([
  * @returns The units to build and the targets they attach to.
  * @throws {ProbeError} For unknown tracepoints (with the nearest names), fields, functions,
  *   binaries, and providers this kernel lacks.
+ * @throws {Error} When a provider's support module was not given.
  * @example
  * ```ts
  * const r = resolve(src, parseProgram(src), { params: ["42"] });
@@ -118,6 +123,7 @@ export function resolve(
   opts: ResolveOptions = {},
 ): ResolvedProgram {
   const params = opts.params ?? [];
+  const support = opts.support ?? {};
   const targets: Target[] = [];
   const units: Unit[] = [];
   let cacheable = true;
@@ -125,18 +131,18 @@ export function resolve(
     substituteParams(src, probe, params);
     const found: Target[] = [];
     for (const ap of probe.attach) {
-      const text = ap.text.replace(/\$(\d+)/g, (_, n) => params[Number(n) - 1] ?? "");
+      const text = attachText(ap.text, params);
       const parsed = parseAttachPoint(src, text, ap.span);
       const globbed = /[*?]/.test(text) && parsed.provider !== "tracepoint";
       if (globbed || parsed.provider === "uprobe" || parsed.provider === "uretprobe") {
         cacheable = false;
       }
-      for (const t of expand(src, parsed, ap.span)) {
+      for (const t of expand(src, parsed, ap.span, support)) {
         found.push({ ...t, id: targets.length });
         targets.push(found[found.length - 1]);
       }
     }
-    for (const group of groupTargets(src, probe, found)) {
+    for (const group of groupTargets(src, probe, found, support)) {
       units.push({ ...group, index: units.length, probe, probeIndex });
     }
   });
@@ -147,6 +153,55 @@ export function resolve(
     funcNames: targets.map((t) => t.func ?? ""),
     cacheable,
   };
+}
+
+/**
+ * The providers a program's attach points name, read as {@link resolve} reads them (those
+ * it cannot parse are left for it to report).
+ *
+ * @param src The program text.
+ * @param prog The parsed program (not changed).
+ * @param params Positional parameters (an attach point may use them).
+ * @returns The providers.
+ * @example
+ * ```ts
+ * programProviders(src, parseProgram(src)); // Set { "tracepoint", "BEGIN" }
+ * ```
+ */
+export function programProviders(
+  src: SourceText,
+  prog: Program,
+  params: string[] = [],
+): Set<Provider> {
+  const out = new Set<Provider>();
+  for (const probe of prog.probes) {
+    for (const ap of probe.attach) {
+      try {
+        out.add(parseAttachPoint(src, attachText(ap.text, params), ap.span).provider);
+      } catch {
+        // resolve() reports it, in its place among the program's errors.
+      }
+    }
+  }
+  return out;
+}
+
+/** An attach point's text with its positional parameters filled in. */
+function attachText(text: string, params: string[]): string {
+  return text.replace(/\$(\d+)/g, (_, n) => params[Number(n) - 1] ?? "");
+}
+
+/** A provider's support module, which the caller must have loaded. */
+function needed<K extends keyof ProviderSupport>(
+  support: ProviderSupport,
+  name: K,
+  provider: Provider,
+): NonNullable<ProviderSupport[K]> {
+  const mod = support[name];
+  if (!mod) {
+    throw new Error(`resolve: ${provider} probes need their support module ('${name}') loaded`);
+  }
+  return mod as NonNullable<ProviderSupport[K]>;
 }
 
 /** Replace `$N` and `$#` by literals (strings inside `str()`, integers elsewhere). */
@@ -228,115 +283,158 @@ function walkStmtsShallow(probe: Probe, fn: (e: Expr) => void): void {
 
 type Found = Omit<Target, "id">;
 
-/** The concrete targets of one attach point. */
-function expand(src: SourceText, ap: AttachPoint, span: Span): Found[] {
+/**
+ * The concrete targets of one attach point (one function per provider family: only the
+ * ones a program uses are ever compiled).
+ */
+function expand(
+  src: SourceText,
+  ap: AttachPoint,
+  span: Span,
+  support: ProviderSupport,
+): Found[] {
   switch (ap.provider) {
-    case "tracepoint": {
-      const full = `${ap.category}:${ap.event}`;
-      if (!hasWildcard(full)) {
-        // Its format file says it exists; the whole list is read only to suggest names.
-        if (!tracepointFormat(ap.category, ap.event)) {
-          const near = nearest(full, tracepoints()).map((n) => `tracepoint:${n}`);
-          fail(
-            src,
-            span,
-            `unknown tracepoint 'tracepoint:${full}'`,
-            near.length
-              ? `did you mean ${near.join(", ")}?`
-              : "list them with bpfsh -l 'tracepoint:*'",
-          );
-        }
-        return [{ ap, name: probeName(ap) }];
-      }
-      const re = globRegExp(full);
-      const matches = tracepoints().filter((n) => re.test(n));
-      if (!matches.length) {
-        fail(src, span, `no tracepoint matches 'tracepoint:${full}'`, "list them with bpfsh -l");
-      }
-      return matches.map((n) => {
-        const [category, event] = n.split(":");
-        const c: AttachPoint = { provider: "tracepoint", category, event };
-        return { ap: c, name: probeName(c) };
-      });
-    }
-    case "rawtracepoint": {
-      const names = new Set(
-        listAttachPoints("rawtracepoint:*").map((n) => n.slice("rawtracepoint:".length)),
-      );
-      if (hasWildcard(ap.event)) {
-        const re = globRegExp(ap.event);
-        const matches = [...names].filter((n) => re.test(n)).sort();
-        if (!matches.length) fail(src, span, `no raw tracepoint matches '${ap.event}'`);
-        return matches.map((event) => {
-          const c: AttachPoint = { provider: "rawtracepoint", event };
-          return { ap: c, name: probeName(c) };
-        });
-      }
-      if (!names.has(ap.event)) {
-        const near = nearest(ap.event, names);
-        fail(
-          src,
-          span,
-          `unknown raw tracepoint '${ap.event}'`,
-          near.length ? `did you mean ${near.join(", ")}?` : undefined,
-        );
-      }
-      return [{ ap, name: probeName(ap) }];
-    }
+    case "tracepoint":
+      return expandTracepoint(src, ap, span);
+    case "rawtracepoint":
+      return expandRawTracepoint(src, ap, span, support);
     case "uprobe":
-    case "uretprobe": {
-      const binary = findBinary(ap.binary);
-      if (!binary) {
-        fail(src, span, `binary '${ap.binary}' not found`, "give a path or a name on PATH");
-      }
-      const syms = functionSymbols(binary);
-      const make = (func: string): Found => {
-        const c: AttachPoint = { ...ap, binary, func };
-        return { ap: c, name: probeName(c), func, binary };
-      };
-      if (hasWildcard(ap.func)) {
-        const re = globRegExp(ap.func);
-        const matches = syms.filter((s) => re.test(s));
-        if (!matches.length) fail(src, span, `no function of '${binary}' matches '${ap.func}'`);
-        return matches.map(make);
-      }
-      if (syms.length && !syms.includes(ap.func)) {
-        const near = nearest(ap.func, syms);
-        fail(
-          src,
-          span,
-          `'${binary}' has no function '${ap.func}'`,
-          near.length
-            ? `did you mean ${near.join(", ")}?`
-            : `list them with bpfsh -l 'uprobe:${binary}:*'`,
-        );
-      }
-      return [make(ap.func)];
-    }
+    case "uretprobe":
+      return expandUprobe(src, ap, span, support);
     case "kprobe":
-    case "kretprobe": {
-      if (!kprobesAvailable()) {
-        fail(
-          src,
-          span,
-          `${ap.provider} probes are not available on this kernel (CONFIG_KPROBES is not set)`,
-          probeAlternative(ap.func),
-        );
-      }
-      if (hasWildcard(ap.func)) {
-        fail(src, span, `wildcards in ${ap.provider} names are not supported`);
-      }
-      return [{ ap, name: probeName(ap), func: ap.func }];
-    }
+    case "kretprobe":
+      return expandKprobe(src, ap, span);
     case "kfunc":
     case "kretfunc":
-      if (hasWildcard(ap.func)) {
-        fail(src, span, `wildcards in ${ap.provider} names are not supported`);
-      }
-      return [{ ap, name: probeName(ap), func: ap.func }];
+      return expandKfunc(src, ap, span);
     default:
       return [{ ap, name: probeName(ap) }];
   }
+}
+
+/** The attach point of some providers. */
+type PointOf<P extends Provider> = Extract<AttachPoint, { provider: P }>;
+
+/** A tracepoint, or those its wildcards match (from tracefs). */
+function expandTracepoint(src: SourceText, ap: PointOf<"tracepoint">, span: Span): Found[] {
+  const full = `${ap.category}:${ap.event}`;
+  if (!hasWildcard(full)) {
+    // Its format file says it exists (read only if the block reads `args`); the whole
+    // list is read only to suggest names.
+    if (!tracepointExists(ap.category, ap.event)) {
+      const near = nearest(full, tracepoints()).map((n) => `tracepoint:${n}`);
+      fail(
+        src,
+        span,
+        `unknown tracepoint 'tracepoint:${full}'`,
+        near.length ? `did you mean ${near.join(", ")}?` : "list them with bpfsh -l 'tracepoint:*'",
+      );
+    }
+    return [{ ap, name: probeName(ap) }];
+  }
+  const re = globRegExp(full);
+  const matches = tracepoints().filter((n) => re.test(n));
+  if (!matches.length) {
+    fail(src, span, `no tracepoint matches 'tracepoint:${full}'`, "list them with bpfsh -l");
+  }
+  return matches.map((n) => {
+    const [category, event] = n.split(":");
+    const c: AttachPoint = { provider: "tracepoint", category, event };
+    return { ap: c, name: probeName(c) };
+  });
+}
+
+/** A raw tracepoint, or those its wildcards match (from the kernel's BTF). */
+function expandRawTracepoint(
+  src: SourceText,
+  ap: PointOf<"rawtracepoint">,
+  span: Span,
+  support: ProviderSupport,
+): Found[] {
+  const { listProbes } = needed(support, "listing", ap.provider);
+  const names = new Set(
+    listProbes("rawtracepoint:*").map((n) => n.slice("rawtracepoint:".length)),
+  );
+  if (hasWildcard(ap.event)) {
+    const re = globRegExp(ap.event);
+    const matches = [...names].filter((n) => re.test(n)).sort();
+    if (!matches.length) fail(src, span, `no raw tracepoint matches '${ap.event}'`);
+    return matches.map((event) => {
+      const c: AttachPoint = { provider: "rawtracepoint", event };
+      return { ap: c, name: probeName(c) };
+    });
+  }
+  if (!names.has(ap.event)) {
+    const near = nearest(ap.event, names);
+    fail(
+      src,
+      span,
+      `unknown raw tracepoint '${ap.event}'`,
+      near.length ? `did you mean ${near.join(", ")}?` : undefined,
+    );
+  }
+  return [{ ap, name: probeName(ap) }];
+}
+
+/** A binary's function, or those its wildcards match (from its symbols). */
+function expandUprobe(
+  src: SourceText,
+  ap: PointOf<"uprobe" | "uretprobe">,
+  span: Span,
+  support: ProviderSupport,
+): Found[] {
+  const { findBinary, functionSymbols } = needed(support, "symbols", ap.provider);
+  const binary = findBinary(ap.binary);
+  if (!binary) {
+    fail(src, span, `binary '${ap.binary}' not found`, "give a path or a name on PATH");
+  }
+  const syms = functionSymbols(binary);
+  const make = (func: string): Found => {
+    const c: AttachPoint = { ...ap, binary, func };
+    return { ap: c, name: probeName(c), func, binary };
+  };
+  if (hasWildcard(ap.func)) {
+    const re = globRegExp(ap.func);
+    const matches = syms.filter((s) => re.test(s));
+    if (!matches.length) fail(src, span, `no function of '${binary}' matches '${ap.func}'`);
+    return matches.map(make);
+  }
+  if (syms.length && !syms.includes(ap.func)) {
+    const near = nearest(ap.func, syms);
+    fail(
+      src,
+      span,
+      `'${binary}' has no function '${ap.func}'`,
+      near.length
+        ? `did you mean ${near.join(", ")}?`
+        : `list them with bpfsh -l 'uprobe:${binary}:*'`,
+    );
+  }
+  return [make(ap.func)];
+}
+
+/** A kernel function for a kprobe (no wildcards), where this kernel has kprobes. */
+function expandKprobe(src: SourceText, ap: PointOf<"kprobe" | "kretprobe">, span: Span): Found[] {
+  if (!kprobesAvailable()) {
+    fail(
+      src,
+      span,
+      `${ap.provider} probes are not available on this kernel (CONFIG_KPROBES is not set)`,
+      probeAlternative(ap.func),
+    );
+  }
+  if (hasWildcard(ap.func)) {
+    fail(src, span, `wildcards in ${ap.provider} names are not supported`);
+  }
+  return [{ ap, name: probeName(ap), func: ap.func }];
+}
+
+/** A kernel function for fentry/fexit (no wildcards). */
+function expandKfunc(src: SourceText, ap: PointOf<"kfunc" | "kretfunc">, span: Span): Found[] {
+  if (hasWildcard(ap.func)) {
+    fail(src, span, `wildcards in ${ap.provider} names are not supported`);
+  }
+  return [{ ap, name: probeName(ap), func: ap.func }];
 }
 
 /**
@@ -414,6 +512,7 @@ function groupTargets(
   src: SourceText,
   probe: Probe,
   found: Target[],
+  support: ProviderSupport,
 ): Omit<Unit, "index" | "probe" | "probeIndex">[] {
   const fields = argsFields(probe);
   // Builtins whose value depends on which target fired (probe, func).
@@ -451,7 +550,7 @@ function groupTargets(
       (t.ap.provider === "kfunc" || t.ap.provider === "kretfunc") &&
       (fields.length || (retval && t.ap.provider === "kretfunc"))
     ) {
-      format = kfuncFormat(t.ap.func);
+      format = needed(support, "kfunc", t.ap.provider).kfuncFormat(t.ap.func);
       if (!format) {
         fail(
           src,

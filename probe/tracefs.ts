@@ -7,7 +7,8 @@
  * @module
  */
 
-import { ensureTracefs } from "../bpf/system/mounts.ts";
+import { pathExists } from "../bpf/system/files.ts";
+import { ensureTracefs, TRACEFS_PATH } from "../bpf/system/mounts.ts";
 import type { Ty } from "./types.ts";
 
 /** One field of a tracepoint record. */
@@ -69,8 +70,18 @@ export function tracepoints(): string[] {
   return eventsMemo;
 }
 
-/** The tracefs mount point (mounted when needed). */
+/**
+ * The tracefs mount point (mounted when needed): the usual one when tracefs is there (its
+ * `events` directory), which saves reading the mount table.
+ *
+ * @returns The mount point.
+ * @example
+ * ```ts
+ * `${tracefsRoot()}/available_events`;
+ * ```
+ */
 export function tracefsRoot(): string {
+  if (pathExists(`${TRACEFS_PATH}/events`)) return TRACEFS_PATH;
   try {
     return ensureTracefs();
   } catch {
@@ -101,6 +112,28 @@ export function tracepointFormat(category: string, event: string): TracepointFor
     formatMemo.set(key, text === undefined ? null : parseFormat(category, event, text));
   }
   return formatMemo.get(key) ?? undefined;
+}
+
+/**
+ * Whether the running kernel has a tracepoint: its format file is there (not read, unless
+ * it was already).
+ *
+ * @param category The category, e.g. `"syscalls"`.
+ * @param event The event, e.g. `"sys_enter_openat"`.
+ * @returns True when it exists.
+ * @example
+ * ```ts
+ * tracepointExists("syscalls", "sys_enter_openat"); // true
+ * ```
+ */
+export function tracepointExists(category: string, event: string): boolean {
+  const known = formatMemo.get(`${category}:${event}`);
+  if (known !== undefined) return known !== null;
+  try {
+    return Deno.statSync(`${tracefsRoot()}/events/${category}/${event}/format`).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /**

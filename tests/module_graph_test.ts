@@ -1,8 +1,8 @@
 // What importing mod.ts loads: only the project's own modules. An npm package or a node:
 // builtin in its static graph is loaded by every script at start-up (node:zlib alone cost
 // milliseconds: bench/NOTES.md); such dependencies are imported on first use instead.
-import { assertEquals } from "./assert.ts";
-import { ROOT } from "./helpers.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { NOT_ROOT, ROOT } from "./helpers.ts";
 
 Deno.test("mod.ts's static import graph holds only the project's own modules", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -15,4 +15,48 @@ Deno.test("mod.ts's static import graph holds only the project's own modules", a
   };
   const foreign = graph.modules.map((m) => m.specifier).filter((s) => !s.startsWith("file:"));
   assertEquals(foreign, [], "imported by mod.ts at load time");
+});
+
+// What compiling a program through probe/pipeline.ts loads (static imports and the support
+// it loads on demand): a program of providers that read only tracefs loads neither the BTF
+// parser nor the ELF reader nor libbpf's bindings (they cost ~8 ms of start-up:
+// bench/NOTES.md); a kfunc one loads the BTF parser, which shows the record is complete.
+// Deno's debug log names each module as it fetches it.
+async function modulesLoaded(programs: string[]): Promise<{ loaded: string[]; out: string }> {
+  const code = `
+    const { compileProbeAsync } = await import(${JSON.stringify(`${ROOT}/probe/pipeline.ts`)});
+    for (const p of ${JSON.stringify(programs)}) {
+      try {
+        await compileProbeAsync(p);
+        console.log("compiled");
+      } catch (e) {
+        console.log(String(e).split("\\n")[0]);
+      }
+    }`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "-L", "debug", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(out.stderr);
+  const loaded = [...log.matchAll(/fetch_no_follow - specifier: file:\/\/(\S+)/g)]
+    .map((m) => m[1].startsWith(`${ROOT}/`) ? m[1].slice(ROOT.length + 1) : m[1]);
+  return { loaded, out: new TextDecoder().decode(out.stdout) };
+}
+
+const HEAVY =
+  /^(bpf\/btf\/|bpf\/elf\/|ffi\/libbpf\.ts|bpf\/link\/(kprobe|uprobe|binaries|listing|link)\.ts|probe\/(kfunc|symbols)\.ts)/;
+
+Deno.test("compiling tracepoint, interval, profile and BEGIN/END programs loads no BTF, ELF or libbpf module", async () => {
+  const lean = await modulesLoaded([
+    "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } BEGIN { exit(); }",
+    "tracepoint:syscalls:sys_enter_read* { @[probe] = count(); } END { clear(@); }",
+    "tracepoint:syscalls:sys_enter_read { @ = hist(args->count); }",
+    "interval:ms:100 { @ = count(); } profile:hz:99 { @s[kstack] = count(); }",
+  ]);
+  assert(lean.loaded.includes("probe/pipeline.ts"), `the debug log names no module:\n${lean.out}`);
+  if (!NOT_ROOT) assertEquals(lean.out, "compiled\n".repeat(4));
+  assertEquals(lean.loaded.filter((m) => HEAVY.test(m)), [], "loaded by the compile");
+  const kfunc = await modulesLoaded(["kfunc:vfs_read { @[args->count] = count(); }"]);
+  assert(kfunc.loaded.includes("bpf/btf/btf.ts"), `a kfunc program loads BTF:\n${kfunc.out}`);
 });

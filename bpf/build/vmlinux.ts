@@ -6,7 +6,7 @@
  */
 
 import { BpfError } from "../../ffi/errors.ts";
-import { buildIdOf, parseNotes } from "../elf/image.ts";
+import { buildIdOf, parseNotes } from "../elf/notes.ts";
 import { cacheDir, exists, PRIVATE, sha256Hex, writeFileAtomic } from "./cache.ts";
 import { cacheEntry, trustedCacheDir, trustedEntry } from "./trust.ts";
 import { findTool, runTool } from "./toolchain.ts";

@@ -22,7 +22,11 @@ import {
 import { readTextIfAny } from "../system/files.ts";
 import { tracefsPath } from "../system/mounts.ts";
 import { type AttachContext, attachWithLibbpf, type LinkRelease } from "./link.ts";
+import { globRegExp } from "./glob.ts";
 import { guardLegacyEvents } from "./reaper.ts";
+
+// Where it was defined first: importers of kprobe.ts keep finding it here.
+export { globRegExp };
 
 /** What {@link attachKprobe} probes. */
 export interface KprobeTarget {
@@ -202,21 +206,6 @@ export function traceableFunctions(pattern: string): string[] {
     if (name && re.test(name) && !name.startsWith("__ftrace_invalid_address")) out.add(name);
   }
   return [...out];
-}
-
-/**
- * A glob (`*`, `?`) as an anchored regular expression.
- *
- * @param glob The glob.
- * @returns The expression.
- * @example
- * ```ts
- * globRegExp("tcp_*").test("tcp_sendmsg"); // true
- * ```
- */
-export function globRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${body}$`);
 }
 
 function requireKprobes(op: string, func: string): void {

@@ -13,7 +13,7 @@
  */
 
 import { BpfError } from "../../ffi/errors.ts";
-import { compileProbeParts } from "../compile.ts";
+import { compileProbePartsAsync } from "../pipeline.ts";
 import type { SourceText } from "../diagnostic.ts";
 import type { ProbeSpec } from "../spec.ts";
 import { DirectUnsupported, generate } from "./gen.ts";
@@ -72,15 +72,11 @@ export interface DirectStart {
  * started?.load.close();
  * ```
  */
-export function startDirect(
+export async function startDirect(
   text: string,
   opts: DirectStartOptions = {},
 ): Promise<DirectStart | undefined> {
-  return Promise.resolve().then(() => start(text, opts));
-}
-
-function start(text: string, opts: DirectStartOptions): DirectStart | undefined {
-  const parts = compileProbeParts(text, { params: opts.params, name: opts.name });
+  const parts = await compileProbePartsAsync(text, { params: opts.params, name: opts.name });
   let load: DirectLoad;
   try {
     const programs = generate(parts.resolved, parts.checked, parts.spec);
