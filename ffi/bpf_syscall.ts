@@ -84,6 +84,10 @@ export interface ProgLoad {
   license: string;
 }
 
+/** Attempts at loading a program the kernel answers EAGAIN. */
+const PROG_LOAD_TRIES = 5;
+const EAGAIN = 11;
+
 /** Room for the verifier's log of a rejected program (grown when it says ENOSPC). */
 const LOG_SIZES = [1 << 20, 16 << 20];
 
@@ -116,7 +120,12 @@ export function bpfProgLoad(p: ProgLoad): number {
       A.set(buf, "log_buf", log);
     }
     setName(buf, PROG_NAME, p.name);
-    return Number(libc().bpf(SYS_BPF, BigInt(BPF_CMD.PROG_LOAD), buf, BigInt(A.size)));
+    // A signal during verification (a profiler's SIGPROF, say) ends it with EAGAIN: try
+    // again, a few times, as libbpf does.
+    for (let tries = 1;; tries++) {
+      const fd = Number(libc().bpf(SYS_BPF, BigInt(BPF_CMD.PROG_LOAD), buf, BigInt(A.size)));
+      if (fd >= 0 || tries === PROG_LOAD_TRIES || errno() !== EAGAIN) return fd;
+    }
   };
   let fd = attempt();
   if (fd >= 0) return fd;

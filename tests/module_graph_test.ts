@@ -60,3 +60,30 @@ Deno.test("compiling tracepoint, interval, profile and BEGIN/END programs loads 
   const kfunc = await modulesLoaded(["kfunc:vfs_read { @[args->count] = count(); }"]);
   assert(kfunc.loaded.includes("bpf/btf/btf.ts"), `a kfunc program loads BTF:\n${kfunc.out}`);
 });
+
+Deno.test({
+  name:
+    "bpfsh -e's direct back end attaches before the runtime loads: no libbpf, BTF, object, map or stream module",
+  ignore: NOT_ROOT,
+  async fn() {
+    const code = `
+      const { startDirect } = await import(${JSON.stringify(`${ROOT}/probe/direct/start.ts`)});
+      const s = await startDirect(
+        "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } BEGIN { exit(); }",
+        { strict: true },
+      );
+      console.log(s ? "attached" : "not direct");
+      s?.load.close();`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "-L", "debug", code],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const log = new TextDecoder().decode(out.stderr);
+    const loaded = [...log.matchAll(/fetch_no_follow - specifier: file:\/\/(\S+)/g)]
+      .map((m) => m[1].startsWith(`${ROOT}/`) ? m[1].slice(ROOT.length + 1) : m[1]);
+    assertEquals(new TextDecoder().decode(out.stdout), "attached\n");
+    const runtime = /^(bpf\/(object|map|events|build)\/|probe\/(runner|prepare)\.ts)/;
+    assertEquals(loaded.filter((m) => HEAVY.test(m) || runtime.test(m)), [], "loaded to attach");
+  },
+});
