@@ -13,9 +13,9 @@ import type { SourceText } from "./diagnostic.ts";
 import * as kfunc from "./kfunc.ts";
 import { parseProgram } from "./parse.ts";
 import {
+  type CompiledParts,
   compileParsed,
   compileParsedParts,
-  type CompiledParts,
   type CompileProbeOptions,
 } from "./pipeline.ts";
 import type { ProviderSupport } from "./providers.ts";

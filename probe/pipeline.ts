@@ -44,10 +44,7 @@ export async function compileProbeAsync(
   text: string,
   opts: CompileProbeOptions = {},
 ): Promise<ProbeSpec> {
-  const src: SourceText = { name: opts.name ?? "stdin", text };
-  const prog = parseProgram(src);
-  const support = await loadProviderSupport(programProviders(src, prog, opts.params));
-  return compileParsed(src, prog, opts, support);
+  return (await compileProbePartsAsync(text, opts)).spec;
 }
 
 /** What each pass of {@link compileProbePartsAsync} made. */

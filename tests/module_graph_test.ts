@@ -23,7 +23,7 @@ Deno.test("mod.ts's static import graph holds only the project's own modules", a
 // bench/NOTES.md); a kfunc one loads the BTF parser, which shows the record is complete.
 // Deno's debug log names each module as it fetches it.
 async function modulesLoaded(programs: string[]): Promise<{ loaded: string[]; out: string }> {
-  const code = `
+  return await modulesOf(`
     const { compileProbeAsync } = await import(${JSON.stringify(`${ROOT}/probe/pipeline.ts`)});
     for (const p of ${JSON.stringify(programs)}) {
       try {
@@ -32,7 +32,11 @@ async function modulesLoaded(programs: string[]): Promise<{ loaded: string[]; ou
       } catch (e) {
         console.log(String(e).split("\\n")[0]);
       }
-    }`;
+    }`);
+}
+
+/** The modules a piece of code run by `deno eval` loads (from Deno's debug log), and its output. */
+async function modulesOf(code: string): Promise<{ loaded: string[]; out: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "-L", "debug", code],
     stdout: "piped",
@@ -66,23 +70,15 @@ Deno.test({
     "bpfsh -e's direct back end attaches before the runtime loads: no libbpf, BTF, object, map or stream module",
   ignore: NOT_ROOT,
   async fn() {
-    const code = `
+    const { loaded, out } = await modulesOf(`
       const { startDirect } = await import(${JSON.stringify(`${ROOT}/probe/direct/start.ts`)});
       const s = await startDirect(
         "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } BEGIN { exit(); }",
         { strict: true },
       );
       console.log(s ? "attached" : "not direct");
-      s?.load.close();`;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "-L", "debug", code],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const log = new TextDecoder().decode(out.stderr);
-    const loaded = [...log.matchAll(/fetch_no_follow - specifier: file:\/\/(\S+)/g)]
-      .map((m) => m[1].startsWith(`${ROOT}/`) ? m[1].slice(ROOT.length + 1) : m[1]);
-    assertEquals(new TextDecoder().decode(out.stdout), "attached\n");
+      s?.load.close();`);
+    assertEquals(out, "attached\n");
     const runtime = /^(bpf\/(object|map|events|build)\/|probe\/(runner|prepare)\.ts)/;
     assertEquals(loaded.filter((m) => HEAVY.test(m) || runtime.test(m)), [], "loaded to attach");
   },

@@ -236,21 +236,13 @@ class UnitGen extends Frame {
     }
   }
 
+  // The same cases as emit.ts's statement switch, on purpose: each back end writes its own
+  // code for them (C there, instructions here), and their outputs are compared by the tests.
   stmt(s: Stmt): void {
-    const a = this.a;
     switch (s.kind) {
-      case "if": {
-        const otherwise = a.label();
-        const end = a.label();
-        this.int(s.cond);
-        a.jumpImm("==", 0, 0, otherwise);
-        this.stmts(s.then);
-        a.goto(end);
-        a.bind(otherwise);
-        this.stmts(s.otherwise);
-        a.bind(end);
+      case "if":
+        this.branch(s.cond, () => this.stmts(s.then), () => this.stmts(s.otherwise));
         return;
-      }
       case "assign":
         if (s.target.kind === "var") this.assignVar(s.target.name, s.value, s.op);
         else this.assignMap(s.target, s.value, s.op);
@@ -297,15 +289,7 @@ class UnitGen extends Frame {
       this.zero(val, size);
       this.strInto(value, { base: FP, off: val }, m.value.size);
     } else if (op) {
-      this.lookup(index, key);
-      const none = a.label();
-      const got = a.label();
-      a.jumpImm("==", 0, 0, none);
-      a.load(8, 0, 0, 0);
-      a.goto(got);
-      a.bind(none);
-      a.movImm(0, 0);
-      a.bind(got);
+      this.lookupValue(index, key);
       a.store(8, FP, val, 0);
       this.int(value);
       a.mov(1, 0);
@@ -454,6 +438,15 @@ class UnitGen extends Frame {
     this.map(1, map);
     framePtr(this.a, 2, key);
     this.a.call(HELPER.map_lookup_elem);
+  }
+
+  /** `r0 = *(u64 *)bpf_map_lookup_elem(&map, fp + key)`, 0 when the key is missing. */
+  lookupValue(map: number, key: number): void {
+    const end = this.a.label();
+    this.lookup(map, key);
+    this.a.jumpImm("==", 0, 0, end);
+    this.a.load(8, 0, 0, 0);
+    this.a.bind(end);
   }
 
   /** `bpf_map_update_elem(&map, fp + key, fp + value, flags)`. */
@@ -605,12 +598,7 @@ class UnitGen extends Frame {
         return;
       case "map": {
         const { spec: m, index } = this.mapOf(e.name);
-        const key = this.keyOf(m, e);
-        this.lookup(index, key);
-        const end = a.label();
-        a.jumpImm("==", 0, 0, end);
-        a.load(8, 0, 0, 0);
-        a.bind(end);
+        this.lookupValue(index, this.keyOf(m, e));
         return;
       }
       case "call":
@@ -628,18 +616,9 @@ class UnitGen extends Frame {
       case "unop":
         this.unop(e);
         return;
-      case "ternary": {
-        const otherwise = a.label();
-        const end = a.label();
-        this.int(e.cond);
-        a.jumpImm("==", 0, 0, otherwise);
-        this.int(e.then);
-        a.goto(end);
-        a.bind(otherwise);
-        this.int(e.otherwise);
-        a.bind(end);
+      case "ternary":
+        this.branch(e.cond, () => this.int(e.then), () => this.int(e.otherwise));
         return;
-      }
       case "field":
         this.field(e.field);
         return;
@@ -661,6 +640,20 @@ class UnitGen extends Frame {
       default:
         throw new DirectUnsupported(`${e.kind} expressions`);
     }
+  }
+
+  /** `if (cond) then() else otherwise()`: C's truth of an integer expression. */
+  branch(cond: Expr, then: () => void, otherwise: () => void): void {
+    const a = this.a;
+    const other = a.label();
+    const end = a.label();
+    this.int(cond);
+    a.jumpImm("==", 0, 0, other);
+    then();
+    a.goto(end);
+    a.bind(other);
+    otherwise();
+    a.bind(end);
   }
 
   /** Truncate `reg` to `bits` and extend it back to 64, signed or not. */
@@ -877,15 +870,7 @@ class UnitGen extends Frame {
     const key = this.keyOf(m, ref);
     const old = this.alloc(8);
     const nv = this.alloc(8);
-    this.lookup(index, key);
-    const none = a.label();
-    const got = a.label();
-    a.jumpImm("==", 0, 0, none);
-    a.load(8, 0, 0, 0);
-    a.goto(got);
-    a.bind(none);
-    a.movImm(0, 0);
-    a.bind(got);
+    this.lookupValue(index, key);
     a.store(8, FP, old, 0);
     a.aluImm("+", 0, delta);
     a.store(8, FP, nv, 0);
@@ -1005,18 +990,13 @@ class UnitGen extends Frame {
         a.bind(end);
         return;
       }
-      case "ternary": {
-        const otherwise = a.label();
-        const end = a.label();
-        this.int(e.cond);
-        a.jumpImm("==", 0, 0, otherwise);
-        this.strInto(e.then, dest, size, fresh);
-        a.goto(end);
-        a.bind(otherwise);
-        this.strInto(e.otherwise, dest, size, fresh);
-        a.bind(end);
+      case "ternary":
+        this.branch(
+          e.cond,
+          () => this.strInto(e.then, dest, size, fresh),
+          () => this.strInto(e.otherwise, dest, size, fresh),
+        );
         return;
-      }
       default:
         throw new DirectUnsupported(`${e.kind} as a string`);
     }
