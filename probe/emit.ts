@@ -43,6 +43,11 @@ export interface EmitOptions {
   ringSize?: number;
   /** Entries of each map (bpftrace's default: 4096). */
   mapKeys?: number;
+  /**
+   * Only the spec, no C (its `c` is empty): what the direct back end needs, which writes
+   * its own instructions from the same layouts.
+   */
+  specOnly?: boolean;
 }
 
 /** The ring's default size. */
@@ -238,7 +243,7 @@ class Emitter {
       });
     }
     for (const u of this.resolved.units) this.unit(u);
-    const c = this.render();
+    const c = this.opts.specOnly ? "" : this.render();
     const probeCount = this.resolved.units.reduce((n, u) => n + u.targets.length, 0);
     return {
       c,
@@ -353,6 +358,10 @@ class Emitter {
     this.#fn = new FnBody();
     const fn = this.#fn;
     const p = u.probe;
+    if (this.opts.specOnly) {
+      this.wrappers(u, "", "ctx");
+      return;
+    }
     const vars = this.checked.vars.get(u)!;
     for (const [name, t] of vars) {
       fn.locals.push(

@@ -63,6 +63,20 @@ Deno.test("generate() refuses what the direct back end does not build, naming it
   );
 });
 
+Deno.test("the spec alone (specOnly, what the direct back end compiles) is the spec the C comes with", () => {
+  const texts = [
+    ...BEGIN_PROGRAMS.map((p) => p.text),
+    'tracepoint:syscalls:sys_enter_openat, tracepoint:syscalls:sys_enter_openat2 /comm == "x"/ { @[probe, str(args->filename)] = count(); }',
+    'interval:ms:10 { printf("%d %s\\n", elapsed, comm); time("%H\\n"); @ = count(); exit(); } END { print(@); }',
+    "profile:hz:99 { @[cpu] = lhist(rand % 100, 0, 100, 10); }",
+  ];
+  for (const text of texts) {
+    const full = compileProbeParts(text).spec;
+    assert(full.c.length > 0);
+    assertEquals(compileProbeParts(text, { specOnly: true }).spec, { ...full, c: "" }, text);
+  }
+});
+
 Deno.test("verifierError() puts a rejection at the probe it came from, with the log's end", () => {
   const text = "BEGIN { @a = 1; }\ntracepoint:syscalls:sys_enter_read { @b = count(); }";
   const { spec, src } = compileProbeParts(text);

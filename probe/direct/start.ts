@@ -76,7 +76,11 @@ export async function startDirect(
   text: string,
   opts: DirectStartOptions = {},
 ): Promise<DirectStart | undefined> {
-  const parts = await compileProbePartsAsync(text, { params: opts.params, name: opts.name });
+  const parts = await compileProbePartsAsync(text, {
+    params: opts.params,
+    name: opts.name,
+    specOnly: true,
+  });
   let load: DirectLoad;
   try {
     const programs = generate(parts.resolved, parts.checked, parts.spec);
