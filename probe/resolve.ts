@@ -26,6 +26,7 @@ import {
   type TracepointFormat,
   tracepointFormat,
   tracepoints,
+  tracepointsMatching,
 } from "./tracefs.ts";
 
 /** One concrete place a program attaches to. */
@@ -333,7 +334,7 @@ function expandTracepoint(src: SourceText, ap: PointOf<"tracepoint">, span: Span
     return [{ ap, name: probeName(ap) }];
   }
   const re = globRegExp(full);
-  const matches = tracepoints().filter((n) => re.test(n));
+  const matches = tracepointsMatching(re);
   if (!matches.length) {
     fail(src, span, `no tracepoint matches 'tracepoint:${full}'`, "list them with bpfsh -l");
   }

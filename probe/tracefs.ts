@@ -46,6 +46,7 @@ export interface TracepointFormat {
 }
 
 let eventsMemo: string[] | undefined;
+let unsortedMemo: string[] | undefined;
 const formatMemo = new Map<string, TracepointFormat | null>();
 
 /**
@@ -58,16 +59,37 @@ const formatMemo = new Map<string, TracepointFormat | null>();
  * ```
  */
 export function tracepoints(): string[] {
-  if (!eventsMemo) {
+  eventsMemo ??= availableEvents().slice().sort();
+  return eventsMemo;
+}
+
+/**
+ * The tracepoints a pattern matches, sorted: sorting only the matches is cheaper than
+ * sorting the kernel's thousands of tracepoints, which a wildcard one-liner's start waits on.
+ *
+ * @param re A `CATEGORY:NAME` pattern (from a glob).
+ * @returns The matching names.
+ * @example
+ * ```ts
+ * tracepointsMatching(/^syscalls:sys_enter_open/); // ["syscalls:sys_enter_open", …]
+ * ```
+ */
+export function tracepointsMatching(re: RegExp): string[] {
+  return (eventsMemo ?? availableEvents()).filter((n) => re.test(n)).sort();
+}
+
+/** available_events' lines, in the kernel's order (read once per process). */
+function availableEvents(): string[] {
+  if (!unsortedMemo) {
     let text = "";
     try {
       text = Deno.readTextFileSync(`${tracefsRoot()}/available_events`);
     } catch {
       text = "";
     }
-    eventsMemo = text.split("\n").filter((l) => l.includes(":")).sort();
+    unsortedMemo = text.split("\n").filter((l) => l.includes(":"));
   }
-  return eventsMemo;
+  return unsortedMemo;
 }
 
 /**
