@@ -8,13 +8,13 @@
  */
 
 import { BpfError } from "../ffi/errors.ts";
-import { BpfObject } from "../bpf/object/object.ts";
+import type { BpfObject } from "../bpf/object/object.ts";
 import { type BpfMap, possibleCpus } from "../bpf/map/map.ts";
 import type { RingBuffer } from "../bpf/events/ringbuf.ts";
 import type { ProbeObject } from "./loaded.ts";
 import type { DirectStart } from "./direct/start.ts";
 import { DirectObject } from "./direct/object.ts";
-import { prepare, type Prepared } from "./prepare.ts";
+import type { Prepared } from "./prepare.ts";
 import { ProbeError, type SourceText } from "./diagnostic.ts";
 import { verifierError } from "./verifier_error.ts";
 import { formatPrintf } from "./format/printf.ts";
@@ -26,7 +26,15 @@ import { decodeStored, type MapSnapshot, readMap } from "./read.ts";
 import { EVENT, EVENTS_MAP, HEADER_SIZE, LOST_MAP, type MapSpec, type ProbeSpec } from "./spec.ts";
 import type { PrintContext } from "./types.ts";
 import { STACKS_EXTRA } from "./stack_kinds.ts";
-import { ProbeStacks } from "./stack_text.ts";
+import type { ProbeStacks } from "./stack_text.ts";
+
+/**
+ * Import a module on first use: the C back end's object model, compile cache and stack
+ * names stay out of the graph a direct program's reader loads after its probes attach.
+ */
+function later<T>(path: string): Promise<T> {
+  return import(new URL(path, import.meta.url).href);
+}
 
 /** Options of {@link ProbeProgram.start}. */
 export interface ProbeOptions {
@@ -120,16 +128,16 @@ export class ProbeProgram<O extends ProbeObject = BpfObject> implements AsyncDis
   #printfs: ParsedFormat[];
   #cpus = possibleCpus();
   #lostSeen = 0n;
-  #stacks: ProbeStacks;
+  #stacks?: ProbeStacks;
 
-  private constructor(spec: ProbeSpec, object: O, opts: ProbeOptions) {
+  private constructor(spec: ProbeSpec, object: O, opts: ProbeOptions, stacks?: ProbeStacks) {
     this.spec = spec;
     this.object = object;
     this.#format = opts.format ?? "text";
     this.#onOutput = opts.onOutput;
     this.#onExit = opts.onExit;
     this.exited = new Promise((r) => (this.#exit = r));
-    this.#stacks = new ProbeStacks(object, spec.stackPids ?? false);
+    this.#stacks = stacks;
     this.#ctx = {
       probeNames: spec.probeNames,
       extras: { funcNames: spec.funcNames, [STACKS_EXTRA]: this.#stacks },
@@ -166,6 +174,11 @@ export class ProbeProgram<O extends ProbeObject = BpfObject> implements AsyncDis
     } catch {
       // No libbpf: the load below says so, after any error in the program itself.
     }
+    const [{ BpfObject }, { prepare }, { ProbeStacks }] = await Promise.all([
+      later<typeof import("../bpf/object/object.ts")>("../bpf/object/object.ts"),
+      later<typeof import("./prepare.ts")>("./prepare.ts"),
+      later<typeof import("./stack_text.ts")>("./stack_text.ts"),
+    ]);
     const { spec, objectPath } = await (opts.prepared ??
       prepare(text, { params: opts.params, name: opts.name, cacheDir: opts.cacheDir }));
     const src: SourceText = { name: opts.name ?? "stdin", text };
@@ -177,15 +190,15 @@ export class ProbeProgram<O extends ProbeObject = BpfObject> implements AsyncDis
       } catch (e) {
         throw verifierError(e, spec, src);
       }
-      p = new ProbeProgram(spec, obj, opts);
+      p = new ProbeProgram(spec, obj, opts, new ProbeStacks(obj, spec.stackPids ?? false));
       opts.onAttaching?.(spec.probeCount);
-      p.#stacks.start();
+      p.#stacks?.start();
       p.#begin();
       p.#attach(obj, src);
       p.#loop = p.#run();
       return p;
     } catch (e) {
-      if (p) p.#stacks.close();
+      if (p) p.#stacks?.close();
       obj.close();
       throw e;
     }
@@ -421,7 +434,7 @@ export class ProbeProgram<O extends ProbeObject = BpfObject> implements AsyncDis
     if (this.#stopped) return;
     for (const l of this.#links) l.close();
     this.#links = [];
-    this.#stacks.stop();
+    this.#stacks?.stop();
     this.#ring.consume((ev) => this.#handle(ev));
     this.#finalizing = false;
     for (const prog of this.spec.programs) {
@@ -488,7 +501,7 @@ export class ProbeProgram<O extends ProbeObject = BpfObject> implements AsyncDis
       await this.stop();
     } finally {
       this.#closed = true;
-      this.#stacks.close();
+      this.#stacks?.close();
       this.object.close();
     }
   }

@@ -20,7 +20,8 @@ import { ProbeError } from "../probe/diagnostic.ts";
 import { BpfError } from "../ffi/errors.ts";
 import { bpfMapCreate, bpfProgLoad, bpfProgTestRun } from "../ffi/bpf_syscall.ts";
 import { libc } from "../ffi/libc.ts";
-import { mapInfoByFd } from "../bpf/map/map.ts";
+import { cpusInRanges, mapInfoByFd, possibleCpus } from "../bpf/map/map.ts";
+import { libbpf } from "../ffi/libbpf.ts";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 
@@ -367,4 +368,11 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("possibleCpus() counts the kernel's possible CPUs as libbpf does", () => {
+  assertEquals(cpusInRanges("0-3\n"), 4);
+  assertEquals(cpusInRanges("0,2-3"), 3);
+  assertEquals(cpusInRanges("garbage"), 0);
+  assertEquals(possibleCpus(), libbpf().libbpf_num_possible_cpus());
 });

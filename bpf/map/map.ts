@@ -53,6 +53,8 @@ export interface MapInfo {
   btfKeyTypeId: number;
   /** BTF type id of the value (0: none). */
   btfValueTypeId: number;
+  /** The type as libbpf names it, when the maker knows it (else libbpf is asked). */
+  typeName?: string;
 }
 
 /** Update flags: any (create or replace), noexist (create only), exist (replace only). */
@@ -76,8 +78,39 @@ let possibleCpusCache = 0;
  * ```
  */
 export function possibleCpus(): number {
-  possibleCpusCache ||= check(libbpf().libbpf_num_possible_cpus(), { op: "count CPUs" });
+  possibleCpusCache ||= cpusInRanges(readPossibleCpus()) ||
+    check(libbpf().libbpf_num_possible_cpus(), { op: "count CPUs" });
   return possibleCpusCache;
+}
+
+/** The kernel's list of possible CPUs (what libbpf reads too), or "" when unreadable. */
+function readPossibleCpus(): string {
+  try {
+    return Deno.readTextFileSync("/sys/devices/system/cpu/possible");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * How many CPUs a kernel CPU list names (libbpf and the kernel count the CPUs in it; a
+ * per-CPU value holds one slot for each).
+ *
+ * @param list E.g. `"0-3"`, `"0,2-5"`.
+ * @returns The count, or 0 for a list that does not parse.
+ * @example
+ * ```ts
+ * cpusInRanges("0-3\n"); // 4
+ * ```
+ */
+export function cpusInRanges(list: string): number {
+  let count = 0;
+  for (const part of list.trim().split(",")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return 0;
+    count += Number(m[2] ?? m[1]) - Number(m[1]) + 1;
+  }
+  return count;
 }
 
 /**
@@ -139,7 +172,7 @@ export class BpfMap<K = unknown, V = unknown> {
   }
   /** The map type as libbpf names it: `"hash"`, `"array"`, `"ringbuf"`, … */
   get type(): string {
-    return typeName("map", this.#info.typeId);
+    return this.#info.typeName ?? typeName("map", this.#info.typeId);
   }
   /** The numeric `bpf_map_type`. */
   get typeId(): number {

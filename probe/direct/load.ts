@@ -27,8 +27,22 @@ import { DEFAULT_RING_SIZE } from "../emit.ts";
 import { type DirectProgram, INTERNAL_MAPS } from "./gen.ts";
 import { Asm } from "./insn.ts";
 
-/** `bpf_map_type` values of the maps the direct back end makes. */
+/** `bpf_map_type` values of the maps the direct back end makes, by libbpf's names. */
 const MAP_TYPE = { hash: 1, array: 2, percpu_hash: 5, percpu_array: 6, ringbuf: 27 } as const;
+
+/**
+ * libbpf's name of a map type the direct back end makes.
+ *
+ * @param typeId The `bpf_map_type`.
+ * @returns E.g. `"ringbuf"`, or undefined for a type it does not make.
+ * @example
+ * ```ts
+ * mapTypeName(27); // "ringbuf"
+ * ```
+ */
+export function mapTypeName(typeId: number): string | undefined {
+  return Object.entries(MAP_TYPE).find(([, id]) => id === typeId)?.[0];
+}
 /** `bpf_prog_type` values. */
 const PROG_TYPE = { tracepoint: 5, perf_event: 7, raw_tracepoint: 17 } as const;
 

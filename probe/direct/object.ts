@@ -9,7 +9,7 @@ import { BpfError } from "../../ffi/errors.ts";
 import { BpfMap, type MapOwner } from "../../bpf/map/map.ts";
 import { RingBuffer, type RingBufferOptions } from "../../bpf/events/ringbuf.ts";
 import type { ProbeObject } from "../loaded.ts";
-import type { DirectLoad } from "./load.ts";
+import { type DirectLoad, mapTypeName } from "./load.ts";
 
 /**
  * A {@link DirectLoad} as a {@link ProbeObject}.
@@ -64,6 +64,7 @@ export class DirectObject implements ProbeObject {
       flags: 0,
       btfKeyTypeId: 0,
       btfValueTypeId: 0,
+      typeName: mapTypeName(d.typeId),
     };
     m = new BpfMap(this.#owner, info, () => (this.load.closed ? -1 : d.fd));
     this.#maps.set(name, m);
