@@ -536,7 +536,7 @@ Deno.test("codec strings decode right through their cache: repeats, lookalikes, 
     "/usr/lib/x86_64-linux-gnu/systemd/systemd-journald-and-a-long-tail-of-word",
     "Xusr/lib/x86_64-linux-gnu/systemd/systemd-journald-and-a-long-tail-of-words",
   ];
-  for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 80, 256]) {
+  for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 80, 256, 2048]) {
     const b = new BtfBuilder();
     const char = b.int("char", 1, { signed: true });
     const u32 = b.int("unsigned int", 4);

@@ -8,7 +8,7 @@
 import { BpfError } from "../../../ffi/errors.ts";
 import { collectKeys, type Composite, type Item, type Plan, Planner } from "./plan.ts";
 import { H } from "./runtime.ts";
-import { StrCache } from "./strings.ts";
+import { StrCache, strCacheLookup } from "./strings.ts";
 import type { Codec, CodecOptions, CodecSource } from "./types.ts";
 
 /** Structs with more leaves than this get their own decode function instead of inlining. */
@@ -106,9 +106,10 @@ class Gen {
   strCache(n: number): string {
     this.words = true;
     const name = `s${this.fns.length}`;
-    // A module-level const: V8 reads it straight from the context, not K's elements.
-    this.fns.push(`const ${name} = ${this.k(new StrCache(n))};`);
-    return `${name}.get`;
+    const cache = new StrCache(n);
+    // Module-level consts: V8 reads them straight from the context, not K's elements.
+    this.fns.push(`const ${name} = ${this.k(cache)};`, strCacheLookup(cache, name, `${name}get`));
+    return `${name}get`;
   }
 
   /** A decode expression for a plan at an offset. */

@@ -1,7 +1,8 @@
 /**
  * Strings of `char[n]` fields: ASCII made with one `String.fromCharCode` call, UTF-8
  * through TextDecoder, and a cache per field of the strings it made, keyed by their bytes
- * ({@link StrCache}), with straight-line matchers the generated decoders call.
+ * ({@link StrCache}), with the source of a lookup specialized to one field
+ * ({@link strCacheLookup}) that the generated decoders inline.
  *
  * @module
  */
@@ -91,7 +92,7 @@ const FNV = 0x01000193;
  *
  * A read finds the word holding the NUL (or the array's end) a word at a time, masks that
  * word through the NUL (bytes after it are garbage as often as not), and hashes it with
- * the length in words and two words before it into a set of two slots of a small table.
+ * the length in words and the word before it into a set of two slots of a small table.
  * A slot matches when its word count and masked last word are the same and its other
  * words equal the string's: then the string has the same bytes and its NUL at the same
  * place. A miss makes the string and takes the slot of its set not used last.
@@ -170,7 +171,6 @@ export class StrCache {
     if (x === 0 && k === 0) return "";
     let h = Math.imul(x ^ k, FNV);
     if (k > 0) h = Math.imul(h ^ w[i + k - 1], FNV);
-    if (k > 2) h = Math.imul(h ^ w[i + (k >> 1)], FNV);
     // Two ways per set: strings whose hashes collide do not evict each other.
     const nw = this.nw;
     const keys = this.keys;
@@ -210,4 +210,69 @@ export class StrCache {
     this.recent[slot >> 1] = slot;
     return s;
   }
+}
+
+/**
+ * The JavaScript source of a function `name(u, w, o)` returning what `cache.get(u, w, o)`
+ * returns, specialized to the cache's array length: the word count, the tail mask and
+ * the table size are literals, and only the common case is written out (an aligned
+ * field whose string sits in the first way of its set); anything else (the second way,
+ * a miss, an empty string, an unaligned field) calls `cache.get`. Small enough for V8 to inline into a generated decoder, where a call of
+ * the generic `get` was not (bench/NOTES.md).
+ *
+ * @param cache The field's cache.
+ * @param cacheExpr An expression the generated code reaches the cache by.
+ * @param name The function's name.
+ * @returns A function declaration.
+ * @example
+ * ```ts
+ * const comm = new StrCache(16);
+ * const get = new Function("c", strCacheLookup(comm, "c", "get") + "return get;")(comm);
+ * const bytes = new Uint8Array(16);
+ * bytes.set(new TextEncoder().encode("bash"));
+ * get(bytes, new Int32Array(bytes.buffer), 0); // "bash"
+ * ```
+ */
+export function strCacheLookup(cache: StrCache, cacheExpr: string, name: string): string {
+  const last = cache.nw - 1;
+  const get = `${cacheExpr}.get(u, w, o)`;
+  if (cache.mask < 0) return `function ${name}(u, w, o) { return ${get}; }`;
+  const keys = `${name}Keys`;
+  const strs = `${name}Strs`;
+  // The same scan, mask, hash and slot as StrCache.get; the mask through the NUL byte is
+  // its lowest flag (0x80 << 8j) shifted up one, minus one: -1 (all four) when j is 3 or
+  // when there is no NUL. No word count is compared: the words before the NUL word
+  // equal to a slot's and the NUL word equal to the slot's word k make the slot's
+  // string this one (a longer string has no zero byte in word k; for a shorter one, its
+  // own NUL word, which has one, is compared with one of ours, which has none). An
+  // empty slot's keys are 0: only the empty string matches it, and its string is "".
+  return `const ${keys} = ${cacheExpr}.keys, ${strs} = ${cacheExpr}.strs;
+function ${name}(u, w, o) {
+  const i = o >>> 2;
+  if ((o & 3) !== 0 || i + ${last} >= w.length) return ${get};
+  let k = 0;
+  let x = w[i];
+  let z = (x - 0x01010101) & ~x & 0x80808080;
+  while (z === 0 && k < ${last}) {
+    x = w[i + ++k];
+    z = (x - 0x01010101) & ~x & 0x80808080;
+  }${
+    cache.tail === -1 ? "" : `
+  if (k === ${last}) {
+    x &= ${cache.tail};
+    z = (x - 0x01010101) & ~x & 0x80808080;
+  }`
+  }
+  x &= ((z & -z) << 1) - 1;
+  let h = Math.imul(x ^ k, ${FNV});
+  if (k > 0) h = Math.imul(h ^ w[i + k - 1], ${FNV});
+  const slot = (h ^ (h >>> 15)) & ${cache.mask & ~1};
+  const base = slot * ${cache.nw};
+  if (${keys}[base + k] === x) {
+    let m = 0;
+    while (m < k && w[i + m] === ${keys}[base + m]) m++;
+    if (m === k) return ${strs}[slot];
+  }
+  return ${get};
+}`;
 }
