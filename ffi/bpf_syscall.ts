@@ -88,6 +88,23 @@ export interface ProgLoad {
 const PROG_LOAD_TRIES = 5;
 const EAGAIN = 11;
 
+/** `SIG_BLOCK`, `SIG_SETMASK`, and the bytes of a `sigset_t`. */
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
+const SIGSET_BYTES = 128;
+
+/** Run `f` with this thread's signals blocked (they are delivered once it returns). */
+function withSignalsHeld<T>(f: () => T): T {
+  const all = new Uint8Array(SIGSET_BYTES).fill(0xff);
+  const saved = new Uint8Array(SIGSET_BYTES);
+  libc().pthread_sigmask(SIG_BLOCK, all, saved);
+  try {
+    return f();
+  } finally {
+    libc().pthread_sigmask(SIG_SETMASK, saved, null);
+  }
+}
+
 /** Room for the verifier's log of a rejected program (grown when it says ENOSPC). */
 const LOG_SIZES = [1 << 20, 16 << 20];
 
@@ -120,12 +137,19 @@ export function bpfProgLoad(p: ProgLoad): number {
       A.set(buf, "log_buf", log);
     }
     setName(buf, PROG_NAME, p.name);
-    // A signal during verification (a profiler's SIGPROF, say) ends it with EAGAIN: try
-    // again, a few times, as libbpf does.
-    for (let tries = 1;; tries++) {
-      const fd = Number(libc().bpf(SYS_BPF, BigInt(BPF_CMD.PROG_LOAD), buf, BigInt(A.size)));
-      if (fd >= 0 || tries === PROG_LOAD_TRIES || errno() !== EAGAIN) return fd;
-    }
+    const load = () =>
+      Number(libc().bpf(SYS_BPF, BigInt(BPF_CMD.PROG_LOAD), buf, BigInt(A.size)));
+    const fd = load();
+    if (fd >= 0 || errno() !== EAGAIN) return fd;
+    // A signal during verification (a profiler's SIGPROF, say) ends it with EAGAIN. Where
+    // signals come faster than a verification takes (a profiler under emulation), trying
+    // again as libbpf does never ends: the tries hold this thread's signals back meanwhile.
+    return withSignalsHeld(() => {
+      for (let tries = 2;; tries++) {
+        const again = load();
+        if (again >= 0 || tries === PROG_LOAD_TRIES || errno() !== EAGAIN) return again;
+      }
+    });
   };
   let fd = attempt();
   if (fd >= 0) return fd;

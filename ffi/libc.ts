@@ -43,6 +43,8 @@ const symbols = {
   },
   /** long syscall(SYS_bpf, int cmd, union bpf_attr *attr, unsigned int size); */
   bpf: { name: "syscall", parameters: ["i64", "i64", "buffer", "u64"], result: "i64" },
+  /** int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset); */
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** int ioctl(int fd, unsigned long request, ...); with an integer argument. */
   ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   /** long sysconf(int name); */
