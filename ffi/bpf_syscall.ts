@@ -137,8 +137,7 @@ export function bpfProgLoad(p: ProgLoad): number {
       A.set(buf, "log_buf", log);
     }
     setName(buf, PROG_NAME, p.name);
-    const load = () =>
-      Number(libc().bpf(SYS_BPF, BigInt(BPF_CMD.PROG_LOAD), buf, BigInt(A.size)));
+    const load = () => Number(libc().bpf(SYS_BPF, BigInt(BPF_CMD.PROG_LOAD), buf, BigInt(A.size)));
     const fd = load();
     if (fd >= 0 || errno() !== EAGAIN) return fd;
     // A signal during verification (a profiler's SIGPROF, say) ends it with EAGAIN. Where

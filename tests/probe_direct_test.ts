@@ -336,40 +336,6 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "direct back end: a load interrupted by signals (a CPU profiler's) is tried again",
-  ignore: NOT_ROOT,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "bpfsh_prof_" });
-    try {
-      for (let i = 0; i < 4; i++) {
-        const out = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "--quiet",
-            "--cpu-prof-dir",
-            dir,
-            "--cpu-prof-interval",
-            "50",
-            `${ROOT}/shell/main.ts`,
-            "-e",
-            "tracepoint:syscalls:sys_enter_open* { @[probe] = count(); } " +
-            'interval:ms:10 { printf("%d\\n", elapsed > 0); exit(); }',
-          ],
-          env: { BPFSH_PROBE_BACKEND: "direct" },
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        assert(out.success, new TextDecoder().decode(out.stderr));
-        assertMatch(new TextDecoder().decode(out.stdout), /^1$/m);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
-
 Deno.test("possibleCpus() counts the kernel's possible CPUs as libbpf does", () => {
   assertEquals(cpusInRanges("0-3\n"), 4);
   assertEquals(cpusInRanges("0,2-3"), 3);

@@ -1,12 +1,13 @@
 /**
  * The direct back end against the C back end on workloads of copied binaries: tracepoint
  * fields of every shape (char arrays at 4-byte offsets, `__data_loc` strings, signed
- * shorts), raw tracepoint arguments, wildcards, latency pairs, strings and builtins
- * (probe/direct/; the rest of its tests are in probe_direct_test.ts).
+ * shorts), raw tracepoint arguments, wildcards, latency pairs, strings and builtins; and
+ * loads under a CPU profiler's signals (host only: under the guest lane's emulation a 50 µs
+ * profiler makes each run take minutes). The rest of its tests are in probe_direct_test.ts.
  */
 
-import { assert, assertEquals } from "./assert.ts";
-import { NOT_ROOT } from "./helpers.ts";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { NOT_ROOT, ROOT } from "./helpers.ts";
 import { parseMaps, printfLines, runOracle } from "./probe_oracle.ts";
 
 Deno.test({
@@ -93,6 +94,40 @@ Deno.test({
         `hello ${cat.slice(0, 15)} 1 0 0 0`,
         "1 1 1 1 1 1 1",
       ]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "direct back end: a load interrupted by signals (a CPU profiler's) is tried again",
+  ignore: NOT_ROOT,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "bpfsh_prof_" });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "--quiet",
+            "--cpu-prof-dir",
+            dir,
+            "--cpu-prof-interval",
+            "50",
+            `${ROOT}/shell/main.ts`,
+            "-e",
+            "tracepoint:syscalls:sys_enter_open* { @[probe] = count(); } " +
+            'interval:ms:10 { printf("%d\\n", elapsed > 0); exit(); }',
+          ],
+          env: { BPFSH_PROBE_BACKEND: "direct" },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert(out.success, new TextDecoder().decode(out.stderr));
+        assertMatch(new TextDecoder().decode(out.stdout), /^1$/m);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
