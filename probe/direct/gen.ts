@@ -17,7 +17,15 @@
 import type { Call, Expr, MapRef, Stmt } from "../ast.ts";
 import type { CheckedProgram } from "../check.ts";
 import type { ResolvedProgram, Unit } from "../resolve.ts";
-import { EVENT, HEADER_SIZE, type MapSpec, type ProbeSpec, type ProgramSpec } from "../spec.ts";
+import {
+  EVENT,
+  EVENTS_MAP,
+  HEADER_SIZE,
+  LOST_MAP,
+  type MapSpec,
+  type ProbeSpec,
+  type ProgramSpec,
+} from "../spec.ts";
 import { isInteger, type Ty } from "../types.ts";
 import { Asm, FP, HELPER, type Label, type Reg } from "./insn.ts";
 
@@ -30,7 +38,10 @@ export class DirectUnsupported extends Error {
 export type DirectProgType = "tracepoint" | "raw_tracepoint" | "perf_event";
 
 /** Maps every direct program refers to, beside the program's own (by their spec index). */
-export const INTERNAL_MAPS = ["bt_events", "bt_lost", "bt_bss"] as const;
+export const INTERNAL_MAPS = [EVENTS_MAP, LOST_MAP, "bt_bss"] as const;
+
+/** Their indexes: the event ring, the per-CPU count of records lost, `elapsed`'s start. */
+export const INTERNAL_MAP = { events: 0, lost: 1, bss: 2 } as const;
 
 /** One generated program. */
 export interface DirectProgram {
@@ -99,7 +110,7 @@ export function generate(
 function initProgram(name: string): DirectProgram {
   const g = new Frame();
   g.a.call(HELPER.ktime_get_boot_ns);
-  g.mapValue(1, 2);
+  g.mapValue(1, INTERNAL_MAP.bss);
   g.a.store(8, 1, 0, 0);
   g.a.movImm(0, 0);
   g.a.exit();
@@ -522,7 +533,7 @@ class UnitGen extends Frame {
   /** Reserve `size` bytes of the ring into RECORD; jumps to `lost` when it is full. */
   reserve(size: number, lost: Label): void {
     const a = this.a;
-    this.map(1, 0);
+    this.map(1, INTERNAL_MAP.events);
     a.movImm(2, size);
     a.movImm(3, 0);
     a.call(HELPER.ringbuf_reserve);
@@ -539,7 +550,7 @@ class UnitGen extends Frame {
     a.call(HELPER.ringbuf_submit);
     a.goto(end);
     a.bind(lost);
-    this.lookup(1, this.zeroKey());
+    this.lookup(INTERNAL_MAP.lost, this.zeroKey());
     a.jumpImm("==", 0, 0, end);
     a.load(8, 1, 0, 0);
     a.aluImm("+", 1, 1);
@@ -670,6 +681,10 @@ class UnitGen extends Frame {
 
   builtin(name: string): void {
     const a = this.a;
+    if (Object.hasOwn(HELPER_BUILTINS, name)) {
+      a.call(HELPER_BUILTINS[name]);
+      return;
+    }
     switch (name) {
       case "pid":
         a.call(HELPER.get_current_pid_tgid);
@@ -687,26 +702,11 @@ class UnitGen extends Frame {
         a.call(HELPER.get_current_uid_gid);
         a.aluImm(">>", 0, 32);
         return;
-      case "nsecs":
-        a.call(HELPER.ktime_get_ns);
-        return;
       case "elapsed":
         a.call(HELPER.ktime_get_boot_ns);
-        this.mapValue(1, 2);
+        this.mapValue(1, INTERNAL_MAP.bss);
         a.load(8, 1, 1, 0);
         a.alu("-", 0, 1);
-        return;
-      case "cpu":
-        a.call(HELPER.get_smp_processor_id);
-        return;
-      case "cgroup":
-        a.call(HELPER.get_current_cgroup_id);
-        return;
-      case "rand":
-        a.call(HELPER.get_prandom_u32);
-        return;
-      case "numaid":
-        a.call(HELPER.get_numa_node_id);
         return;
       case "probe":
         a.mov(0, TARGET);
@@ -1040,6 +1040,15 @@ function width(x: number, left: number, y: number): 1 | 2 | 4 | 8 {
   }
   return 1;
 }
+
+/** Builtins that are one helper's return value, as it is. */
+const HELPER_BUILTINS: Record<string, number> = {
+  nsecs: HELPER.ktime_get_ns,
+  cpu: HELPER.get_smp_processor_id,
+  cgroup: HELPER.get_current_cgroup_id,
+  rand: HELPER.get_prandom_u32,
+  numaid: HELPER.get_numa_node_id,
+};
 
 /** Comparison operators: the unsigned and the signed jump. */
 const COMPARISONS: Record<string, [Parameters<Asm["jump"]>[0], Parameters<Asm["jump"]>[0]]> = {

@@ -24,7 +24,7 @@ import { PERF_EVENTS, PERF_TYPE_TRACEPOINT, perfEventOpen } from "../../bpf/syst
 import { EVENTS_MAP, LOST_MAP, type MapSpec, type ProbeSpec } from "../spec.ts";
 import { tracefsRoot } from "../tracefs.ts";
 import { DEFAULT_RING_SIZE } from "../emit.ts";
-import { type DirectProgram, INTERNAL_MAPS } from "./gen.ts";
+import { type DirectProgram, INTERNAL_MAP, INTERNAL_MAPS } from "./gen.ts";
 import { Asm } from "./insn.ts";
 
 /** `bpf_map_type` values of the maps the direct back end makes, by libbpf's names. */
@@ -98,11 +98,18 @@ export class DirectLoad {
           maxEntries: ringSize,
         },
         { name: LOST_MAP, typeId: MAP_TYPE.percpu_array, keySize: 4, valueSize: 8, maxEntries: 1 },
-        { name: INTERNAL_MAPS[2], typeId: MAP_TYPE.array, keySize: 4, valueSize: 8, maxEntries: 1 },
+        {
+          name: INTERNAL_MAPS[INTERNAL_MAP.bss],
+          typeId: MAP_TYPE.array,
+          keySize: 4,
+          valueSize: 8,
+          maxEntries: 1,
+        },
       ];
       const used = new Set(programs.flatMap((p) => p.mapRefs.map((r) => r.map)));
+      // The ring and the lost count are read by the runner: always made.
       internal.forEach((m, i) => {
-        fds.push(i < 2 || used.has(i) ? d.#makeMap(m) : -1);
+        fds.push(i !== INTERNAL_MAP.bss || used.has(i) ? d.#makeMap(m) : -1);
       });
       for (const m of spec.maps) fds.push(d.#makeMap(mapShape(m)));
       for (const p of programs) d.#loadProgram(p, fds);
