@@ -319,6 +319,8 @@ export const BPF_PROG_LOAD_OPTS = new Struct(104, {
  */
 export const BPF_LINK_CREATE_OPTS = new Struct(64, {
   flags: [8, "u32"],
+  iter_info: [16, "ptr"],
+  iter_info_len: [24, "u32"],
   target_btf_id: [28, "u32"],
   kprobe_multi_flags: [32, "u32"],
   kprobe_multi_cnt: [36, "u32"],
@@ -521,6 +523,7 @@ export const ATTACH_TYPE = {
   TRACE_FEXIT: 25,
   MODIFY_RETURN: 26,
   LSM_MAC: 27,
+  TRACE_ITER: 28,
   XDP: 37,
   PERF_EVENT: 41,
   TRACE_KPROBE_MULTI: 42,

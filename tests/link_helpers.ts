@@ -10,6 +10,7 @@ import { BpfObject, feature, features } from "../mod.ts";
 import { assert } from "./assert.ts";
 import { fixture } from "./helpers.ts";
 import { usesLegacyEvents } from "../bpf/link/probe_events.ts";
+import { ensureTracefs } from "../bpf/system/mounts.ts";
 
 /**
  * Open and load a fixture built on tests/fixtures/hits.bpf.h, counting this process's hits.
@@ -119,10 +120,13 @@ export function cgroupPrograms(path: string): string[] {
  */
 export function probeEventsOf(pid: number): string[] {
   const out: string[] = [];
+  // A process in a mount namespace of its own may have mounted tracefs only there (a fresh
+  // machine has none): the events are the kernel's, whichever mount lists them.
+  const tracefs = ensureTracefs();
   for (const file of ["kprobe_events", "uprobe_events"]) {
     let text = "";
     try {
-      text = Deno.readTextFileSync(`/sys/kernel/tracing/${file}`);
+      text = Deno.readTextFileSync(`${tracefs}/${file}`);
     } catch {
       continue;
     }

@@ -73,11 +73,12 @@ async function holdAndEnd(how: "SIGTERM" | "SIGINT" | "exit", cgroup: string) {
     stderr: "piped",
   }).spawn();
   const out = new OutputText(child.stdout);
+  const err = new Response(child.stderr).text();
   await out.until("\n");
   const ids = JSON.parse(/ready (\[.*\])/.exec(out.text)?.[1] ?? "null") as number[] | null;
   if (!ids) {
-    const err = new TextDecoder().decode((await child.output()).stderr);
-    throw new Error(`the child did not get ready: ${out.text} ${err}`);
+    await child.status;
+    throw new Error(`the child did not get ready: ${out.text} ${await err}`);
   }
   if (how !== "exit") {
     assert(tcBpfFilters("lo", "ingress").some((n) => n.includes("on_tc")), "tc filter attached");
@@ -86,7 +87,7 @@ async function holdAndEnd(how: "SIGTERM" | "SIGINT" | "exit", cgroup: string) {
   }
   const status = await child.status;
   await out.close();
-  await child.stderr.cancel().catch(() => {});
+  await err;
   if (how === "SIGTERM") assertEquals(status.code, 143);
   if (how === "SIGINT") assertEquals(status.code, 130);
   if (how === "exit") assertEquals(status.code, 0);

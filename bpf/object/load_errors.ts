@@ -1,6 +1,6 @@
 /**
  * Why a load failed, in words: the program the verifier rejected (with its log), an
- * fentry/fexit/lsm program this kernel refuses, or a CO-RE relocation naming the type and
+ * fentry/fexit/lsm or iterator program this kernel refuses, or a CO-RE relocation naming the type and
  * field the kernel lacks.
  *
  * @module
@@ -9,7 +9,7 @@
 import { ERRNO } from "../../ffi/abi.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { Btf } from "../btf/btf.ts";
-import { fentryRefused } from "../system/kernel_limits.ts";
+import { fentryRefused, iterRefused } from "../system/kernel_limits.ts";
 
 /**
  * Turn a failed bpf_object__load into a BpfError that explains it.
@@ -35,6 +35,9 @@ export function explainLoadFailure(
   const base = new BpfError({ op, errno: code, log });
   if (prog && code === ERRNO.EPERM && /^(fentry|fexit|fmod_ret|lsm)/.test(prog.section)) {
     return fentryRefused(base, prog.section);
+  }
+  if (prog && code === ERRNO.EPERM && /^iter(\.s)?\//.test(prog.section)) {
+    return iterRefused(base, prog.section);
   }
   const core = /failed to resolve CO-RE relocation (.+)/.exec(log)?.[1];
   if (core) {

@@ -29,7 +29,12 @@ export type ProbeAction =
   /** BPF_PROG_TEST_RUN on a zeroed 64-byte packet. */
   | { testRun: true }
   /** A tcx link on interface 0: ENODEV (the attach type was accepted), and nothing attached. */
-  | { tcxLink: true };
+  | { tcxLink: true }
+  /**
+   * An iterator link (BPF_TRACE_ITER) on the BTF target the program was loaded for; a map
+   * iterator's on a one-element array map made for it.
+   */
+  | { iterLink: "tasks" | "map" };
 
 /**
  * A program type / attach kind to probe: a two-instruction program (`r0 = returns; exit`)
@@ -131,6 +136,24 @@ export const PROGRAM_PROBES: ProgramProbe[] = [
     action: { btfTarget: true },
     minKernel: "5.5",
     alternative: "tp_btf/NAME or raw_tp/NAME on the matching exit tracepoint, or kretprobe/FUNC",
+  },
+  {
+    name: "iter",
+    progType: PROG_TYPE.TRACING,
+    attachType: ATTACH_TYPE.TRACE_ITER,
+    btf: { name: "bpf_iter_task", kind: "func" },
+    action: { iterLink: "tasks" },
+    minKernel: "5.8",
+    alternative: "`map dump` for a map's elements, /proc for tasks",
+  },
+  {
+    name: "iter.bpf_map_elem",
+    progType: PROG_TYPE.TRACING,
+    attachType: ATTACH_TYPE.TRACE_ITER,
+    btf: { name: "bpf_iter_bpf_map_elem", kind: "func" },
+    action: { iterLink: "map" },
+    minKernel: "5.9",
+    alternative: "`map dump` (BpfMap.entries())",
   },
   {
     name: "lsm",

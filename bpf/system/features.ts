@@ -289,7 +289,7 @@ function explain(probe: ProgramProbe, e: unknown, tracefs: MountState): string {
   }
   if (code === "EPERM" && isRoot()) {
     // Root with every capability still gets EPERM: the kernel refuses the kind itself
-    // (here: the trampoline-based fentry/fexit/lsm programs).
+    // (here: the trampoline-based fentry/fexit/lsm programs, and iterators).
     return `the kernel refuses to load ${probe.name} programs: operation not permitted ` +
       `(EPERM) even as root with CAP_BPF`;
   }

@@ -108,6 +108,30 @@ export function kernelLacks(
 }
 
 /**
+ * The error for an iterator program (`iter/...`) the kernel refuses (EPERM even as root:
+ * some kernels refuse every trampoline-style tracing program, iterators among them).
+ *
+ * @param e The original error.
+ * @param section The program's section, e.g. `"iter/task"`.
+ * @returns A BpfError naming the alternative.
+ * @example
+ * ```ts
+ * throw iterRefused(err, "iter/task");
+ * ```
+ */
+export function iterRefused(e: BpfError, section: string): BpfError {
+  return new BpfError({
+    op: e.op,
+    errno: e.errno,
+    message: `iterator programs are refused by this kernel ('${section}')`,
+    hint: "read a map's elements with `map dump` (BpfMap.entries()), and tasks from /proc; " +
+      "`doctor` shows what this kernel loads",
+    log: e.log,
+    cause: e,
+  });
+}
+
+/**
  * The error for an fentry/fexit/lsm program the kernel refuses (EPERM on this kernel).
  *
  * @param e The original error.

@@ -11,12 +11,15 @@
 
 import {
   ATTACH_TYPE,
+  BPF_ITER_LINK_INFO,
   BPF_LINK_CREATE_OPTS,
   BPF_PROG_LOAD_OPTS,
   BPF_TEST_RUN_OPTS,
   BTF_KIND,
   ERRNO,
+  MAP_TYPE,
 } from "../../ffi/abi.ts";
+import { bpfMapCreate } from "../../ffi/bpf_syscall.ts";
 import { BpfError } from "../../ffi/errors.ts";
 import { check, libbpf } from "../../ffi/libbpf.ts";
 import { cstr, errno, libc } from "../../ffi/libc.ts";
@@ -145,6 +148,23 @@ function attach(probe: ProgramProbe, prog: number, ctx: ProbeContext, fds: numbe
     BPF_TEST_RUN_OPTS.set(opts, "data_size_in", data.length);
     BPF_TEST_RUN_OPTS.set(opts, "repeat", 1);
     check(libbpf().bpf_prog_test_run_opts(prog, opts), { op: `test run ${probe.name}` });
+  } else if ("iterLink" in a) {
+    const opts = BPF_LINK_CREATE_OPTS.alloc();
+    const info = BPF_ITER_LINK_INFO.alloc();
+    if (a.iterLink === "map") {
+      const map = bpfMapCreate({
+        type: MAP_TYPE.ARRAY,
+        name: "probe_iter",
+        keySize: 4,
+        valueSize: 8,
+        maxEntries: 1,
+      });
+      fds.push(map);
+      BPF_ITER_LINK_INFO.set(info, "map_fd", map);
+      BPF_LINK_CREATE_OPTS.set(opts, "iter_info", info);
+      BPF_LINK_CREATE_OPTS.set(opts, "iter_info_len", info.length);
+    }
+    fds.push(check(libbpf().bpf_link_create(prog, 0, ATTACH_TYPE.TRACE_ITER, opts), { op }));
   } else if ("tcxLink" in a) {
     const opts = BPF_LINK_CREATE_OPTS.alloc();
     const fd = libbpf().bpf_link_create(prog, 0, ATTACH_TYPE.TCX_INGRESS, opts);
