@@ -11,11 +11,7 @@ import { ProbeError } from "./diagnostic.ts";
 import { jsonEvent } from "./format/json.ts";
 import { BpfError } from "../ffi/errors.ts";
 import type { ArgsSpec } from "../shell/args.ts";
-
-/** Import a module on first use (computed: it stays out of the start-up module graph). */
-function later<T>(path: string): Promise<T> {
-  return import(new URL(path, import.meta.url).href);
-}
+import { importLater, OutsideBundle } from "./bundle.ts";
 
 const USAGE = `usage:
   bpfsh -e 'PROGRAM' [args]   run a bpftrace program
@@ -90,8 +86,8 @@ export async function parseProbeArgs(argv: string[]): Promise<ProbeArgs> {
  * ```
  */
 export async function parseProbeArgsFully(argv: string[]): Promise<ProbeArgs> {
-  const { ArgError, parseWords } = await later<typeof import("../shell/args.ts")>(
-    "../shell/args.ts",
+  const { ArgError, parseWords } = await importLater<typeof import("../shell/args.ts")>(
+    "shell/args.ts",
   );
   const { opts, positionals } = parseWords(argv, PROBE_OPTIONS, { extraPositionals: true });
   const format = opts.format as string | undefined;
@@ -153,6 +149,7 @@ export async function probeMain(argv: string[]): Promise<number> {
   try {
     args = await parseProbeArgs(argv);
   } catch (e) {
+    if (e instanceof OutsideBundle) throw e;
     console.error(`error: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
@@ -161,8 +158,8 @@ export async function probeMain(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.list !== undefined) {
-    const { formatListing, listProbes } = await later<typeof import("./listing.ts")>(
-      "./listing.ts",
+    const { formatListing, listProbes } = await importLater<typeof import("./listing.ts")>(
+      "probe/listing.ts",
     );
     await writeOut(formatListing(listProbes(args.list, args.verbose)));
     return 0;
@@ -184,13 +181,16 @@ export async function probeMain(argv: string[]): Promise<number> {
   }
   try {
     if (args.emitC) {
-      const { compileProbeAsync } = await later<typeof import("./pipeline.ts")>("./pipeline.ts");
+      const { compileProbeAsync } = await importLater<typeof import("./pipeline.ts")>(
+        "probe/pipeline.ts",
+      );
       const spec = await compileProbeAsync(text, { params: args.params, name, standalone: true });
       await writeOut(spec.c);
       return 0;
     }
     return await run(text, name, args);
   } catch (e) {
+    if (e instanceof OutsideBundle) throw e; // run again from the source tree
     report(e);
     return 1;
   }
@@ -224,8 +224,8 @@ async function startDirectly(
   onAttaching: (n: number) => void,
   output: Output,
 ): Promise<Running | undefined> {
-  const { probeBackend, startDirect } = await later<typeof import("./direct/start.ts")>(
-    "./direct/start.ts",
+  const { probeBackend, startDirect } = await importLater<typeof import("./direct/start.ts")>(
+    "probe/direct/start.ts",
   );
   const backend = probeBackend();
   if (backend === "c") return undefined;
@@ -237,7 +237,7 @@ async function startDirectly(
   });
   if (!started) return undefined;
   notifyAttached();
-  const { ProbeProgram } = await later<Runner>("./runner.ts");
+  const { ProbeProgram } = await importLater<Runner>("probe/runner.ts");
   return ProbeProgram.adopt(started, output);
 }
 
@@ -249,13 +249,13 @@ async function startThroughC(
   onAttaching: (n: number) => void,
   output: Output,
 ): Promise<Running> {
-  const { prepare } = await later<typeof import("./prepare.ts")>("./prepare.ts");
+  const { prepare } = await importLater<typeof import("./prepare.ts")>("probe/prepare.ts");
   let waiting!: () => void;
   const waited = new Promise<void>((r) => (waiting = r));
   const prepared = prepare(text, { params, name, onWaiting: waiting });
   prepared.catch(() => {}); // reported by start() below
   await Promise.race([waited, prepared.catch(() => {})]);
-  const { ProbeProgram } = await later<Runner>("./runner.ts");
+  const { ProbeProgram } = await importLater<Runner>("probe/runner.ts");
   const p = await ProbeProgram.start(text, { ...output, prepared, onAttaching });
   notifyAttached();
   return p;

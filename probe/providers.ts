@@ -12,6 +12,7 @@
  */
 
 import type { Provider } from "./context.ts";
+import { importLater } from "./bundle.ts";
 
 /** The modules of the providers that need more than tracefs; each is there when loaded. */
 export interface ProviderSupport {
@@ -32,11 +33,11 @@ const NEEDS: Partial<Record<Provider, keyof ProviderSupport>> = {
   rawtracepoint: "listing",
 };
 
-/** Where each support module is, relative to this one. */
+/** Where each support module is, relative to the repository. */
 const MODULES: Record<keyof ProviderSupport, string> = {
-  kfunc: "./kfunc.ts",
-  symbols: "./symbols.ts",
-  listing: "../bpf/link/listing.ts",
+  kfunc: "probe/kfunc.ts",
+  symbols: "probe/symbols.ts",
+  listing: "bpf/link/listing.ts",
 };
 
 /**
@@ -61,8 +62,8 @@ export function supportNeeded(providers: Iterable<Provider>): (keyof ProviderSup
 }
 
 /**
- * Load the support modules some providers need (by computed specifiers, which keep them
- * out of the static module graph).
+ * Load the support modules some providers need (imported on first use: they stay out of
+ * the static module graph).
  *
  * @param providers The providers a program uses.
  * @returns Their support, for the resolve pass (its `support` option).
@@ -78,7 +79,7 @@ export async function loadProviderSupport(
   const support: ProviderSupport = {};
   const names = supportNeeded(providers);
   const loaded = await Promise.all(
-    names.map((name) => import(new URL(MODULES[name], import.meta.url).href)),
+    names.map((name) => importLater<ProviderSupport[typeof name]>(MODULES[name])),
   );
   names.forEach((name, i) => Object.assign(support, { [name]: loaded[i] }));
   return support;

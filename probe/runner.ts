@@ -27,14 +27,9 @@ import { EVENT, EVENTS_MAP, HEADER_SIZE, LOST_MAP, type MapSpec, type ProbeSpec 
 import type { PrintContext } from "./types.ts";
 import { STACKS_EXTRA } from "./stack_kinds.ts";
 import type { ProbeStacks } from "./stack_text.ts";
-
-/**
- * Import a module on first use: the C back end's object model, compile cache and stack
- * names stay out of the graph a direct program's reader loads after its probes attach.
- */
-function later<T>(path: string): Promise<T> {
-  return import(new URL(path, import.meta.url).href);
-}
+// The C back end's object model, compile cache and stack names are imported on first use:
+// they stay out of the graph a direct program's reader loads after its probes attach.
+import { importLater } from "./bundle.ts";
 
 /** Options of {@link ProbeProgram.start}. */
 export interface ProbeOptions {
@@ -175,9 +170,9 @@ export class ProbeProgram<O extends ProbeObject = BpfObject> implements AsyncDis
       // No libbpf: the load below says so, after any error in the program itself.
     }
     const [{ BpfObject }, { prepare }, { ProbeStacks }] = await Promise.all([
-      later<typeof import("../bpf/object/object.ts")>("../bpf/object/object.ts"),
-      later<typeof import("./prepare.ts")>("./prepare.ts"),
-      later<typeof import("./stack_text.ts")>("./stack_text.ts"),
+      importLater<typeof import("../bpf/object/object.ts")>("bpf/object/object.ts"),
+      importLater<typeof import("./prepare.ts")>("probe/prepare.ts"),
+      importLater<typeof import("./stack_text.ts")>("probe/stack_text.ts"),
     ]);
     const { spec, objectPath } = await (opts.prepared ??
       prepare(text, { params: opts.params, name: opts.name, cacheDir: opts.cacheDir }));

@@ -15,6 +15,7 @@
 
 import type { Call, Expr } from "./ast.ts";
 import { defineBuiltin } from "./builtins.ts";
+import { repoUrl } from "./bundle.ts";
 import type { EmitSink, ProbeSite } from "./context.ts";
 import { defineFunction } from "./functions.ts";
 import {
@@ -77,9 +78,7 @@ let stackPidsHeader: string | undefined;
 
 /** scripts/lib/stack_pids.bpf.h, with the one kernel type it needs. */
 function stackPidsC(): string {
-  stackPidsHeader ??= Deno.readTextFileSync(
-    new URL("../scripts/lib/stack_pids.bpf.h", import.meta.url),
-  );
+  stackPidsHeader ??= Deno.readTextFileSync(repoUrl("scripts/lib/stack_pids.bpf.h"));
   return `/* The record of the sys_enter_* tracepoints, as their tracefs format gives it. */
 struct trace_event_raw_sys_enter {
 \tunsigned short common_type;

@@ -18,6 +18,7 @@
  */
 
 import { isProbeCommandLine } from "../probe/argv.ts";
+import { runProbeCommandLine } from "../probe/bundle.ts";
 
 /** The version printed by `-V`. */
 export const VERSION = "0.1.0";
@@ -122,8 +123,7 @@ function importShell<T>(path: string): Promise<T> {
 async function main(argv: string[]): Promise<number | undefined> {
   // The probe language (-e, -l, FILE.bt) needs none of the shell either.
   if (isProbeCommandLine(argv)) {
-    const { probeMain } = await importShell<typeof import("../probe/cli.ts")>("../probe/cli.ts");
-    return await probeMain(argv);
+    return await runProbeCommandLine(argv);
   }
   let cli: CliOptions;
   try {

@@ -283,3 +283,15 @@ export function captureOutput(
   });
   return { out, text };
 }
+
+/**
+ * The modules a Deno process fetched, from its debug log (`-L debug`), in order: the
+ * repository's relative to it, others as their paths or specifiers.
+ *
+ * @param log The process's stderr.
+ * @returns The modules.
+ */
+export function modulesLoadedBy(log: string): string[] {
+  return [...log.matchAll(/fetch_no_follow - specifier: file:\/\/(\S+)/g)]
+    .map((m) => m[1].startsWith(`${ROOT}/`) ? m[1].slice(ROOT.length + 1) : m[1]);
+}

@@ -2,7 +2,7 @@
 // builtin in its static graph is loaded by every script at start-up (node:zlib alone cost
 // milliseconds: bench/NOTES.md); such dependencies are imported on first use instead.
 import { assert, assertEquals } from "./assert.ts";
-import { NOT_ROOT, ROOT } from "./helpers.ts";
+import { modulesLoadedBy, NOT_ROOT, ROOT } from "./helpers.ts";
 
 Deno.test("mod.ts's static import graph holds only the project's own modules", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -42,9 +42,7 @@ async function modulesOf(code: string): Promise<{ loaded: string[]; out: string 
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const log = new TextDecoder().decode(out.stderr);
-  const loaded = [...log.matchAll(/fetch_no_follow - specifier: file:\/\/(\S+)/g)]
-    .map((m) => m[1].startsWith(`${ROOT}/`) ? m[1].slice(ROOT.length + 1) : m[1]);
+  const loaded = modulesLoadedBy(new TextDecoder().decode(out.stderr));
   return { loaded, out: new TextDecoder().decode(out.stdout) };
 }
 

@@ -39,5 +39,19 @@ DENO_DIR=build/deno node_modules/.bin/deno run -A --quiet --v8-flags=--max-semi-
   log "compiling the modules into build/deno failed"
   exit 1
 }
+# The probe command line's bundle (probe/bundle.ts), and its code cache with the flags the
+# launcher gives `bpfsh -e`.
+DENO_DIR=build/deno node_modules/.bin/deno run -A --quiet tools/bundle.ts || {
+  log "bundling the probe command line failed (bpfsh -e runs from the sources, slower to start)"
+}
+if [ -f build/bundle/bundle_entry.js ]; then
+  DENO_DIR=build/deno node_modules/.bin/deno run -A --quiet \
+    --v8-flags=--max-semi-space-size=4,--no-lazy \
+    "data:application/typescript,for (const m of ['shell/main.ts', 'build/bundle/bundle_entry.js',
+      'build/bundle/bundle_runner.js']) await import(new URL(m, 'file://$PWD/').href);" || {
+    log "compiling the probe bundle into build/deno failed"
+    exit 1
+  }
+fi
 touch build/.setup-done
 log "ready"
