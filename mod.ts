@@ -143,9 +143,10 @@ export {
 } from "./bpf/stack/proc_maps.ts";
 export { type EventStack, EventStacks } from "./bpf/stack/event_stacks.ts";
 export { STACK_PID_SEEN, StackPidWatch } from "./bpf/stack/stack_pids.ts";
-export { probe, type ProbeTag, startProbe } from "./probe/template.ts";
+export { probe, type ProbeTag, startProbe, type StartProbeOptions } from "./probe/template.ts";
 export type { MapDescriptor, ProbeOptions, ProbeProgram } from "./probe/runner.ts";
 export type { ProbeObject } from "./probe/loaded.ts";
+export type { ProbeBackend } from "./probe/direct/start.ts";
 export { ProbeError } from "./probe/diagnostic.ts";
 export type { KeySpec, MapSpec, ProbeSpec } from "./probe/spec.ts";
 export type { KeyPart, MapEntry, MapSnapshot } from "./probe/read.ts";

@@ -95,8 +95,17 @@ function align8(n: number): number {
   return (n + 7) & ~7;
 }
 
-/** A C identifier from a label. */
-function ident(name: string): string {
+/**
+ * A C identifier from a label (a key struct's member, a tracepoint field).
+ *
+ * @param name The label.
+ * @returns An identifier that is no C keyword.
+ * @example
+ * ```ts
+ * cIdent("str(x)"); // "str_x_"
+ * ```
+ */
+export function cIdent(name: string): string {
   let s = name.replace(/[^A-Za-z0-9_]/g, "_");
   if (/^\d/.test(s)) s = `_${s}`;
   return C_KEYWORDS.has(s) ? `${s}_` : s;
@@ -308,7 +317,7 @@ class Emitter {
     else if (m.keys.length === 1 && !hasBucket) {
       keyType = this.fieldType(m.keys[0].ty, m.keys[0].size);
     } else {
-      const fields = m.keys.map((k) => `\t${this.fieldDecl(k.ty, ident(k.name), k.size)};`);
+      const fields = m.keys.map((k) => `\t${this.fieldDecl(k.ty, cIdent(k.name), k.size)};`);
       if (hasBucket) fields.push("\t__u64 bucket;");
       out.push(`struct ${m.bpfName}_key {\n${fields.join("\n")}\n};\n`);
       keyType = `struct ${m.bpfName}_key`;
@@ -533,7 +542,7 @@ class Emitter {
     const k = fn.local(`struct ${m.bpfName}_key`);
     fn.stmt(`__builtin_memset(&${k}, 0, sizeof(${k}));`);
     m.keys.forEach((kt, i) => {
-      const field = `${k}.${ident(kt.name)}`;
+      const field = `${k}.${cIdent(kt.name)}`;
       if (kt.ty.k === "str") {
         fn.stmt(this.strInto(ref.keys[i], field, (kt.ty as { size: number }).size));
       } else fn.stmt(`${field} = ${this.int(ref.keys[i])};`);
@@ -718,7 +727,7 @@ class Emitter {
         return `((${ct})${this.fieldRead(e.field)})`;
       case "index": {
         const f = e.expr as Extract<Expr, { kind: "field" }>;
-        return `((${ct})args->${ident(f.field)}[${(e.index as { value: bigint }).value}])`;
+        return `((${ct})args->${cIdent(f.field)}[${(e.index as { value: bigint }).value}])`;
       }
       case "cast": {
         const bits = t.k === "int" ? t.bits : 64;
@@ -732,8 +741,8 @@ class Emitter {
 
   fieldRead(name: string): string {
     const f = this.#unit.fields.get(name)!;
-    if (f.dataLoc) return `((__u64)((char *)args + (args->${ident(name)} & 0xffff)))`;
-    return `args->${ident(name)}`;
+    if (f.dataLoc) return `((__u64)((char *)args + (args->${cIdent(name)} & 0xffff)))`;
+    return `args->${cIdent(name)}`;
   }
 
   binop(e: Extract<Expr, { kind: "binop" }>, ct: string): string {
@@ -835,7 +844,7 @@ class Emitter {
         // Read through the helper: clang may otherwise keep `args + offset` in a register
         // and load through it, which the verifier refuses ("dereference of modified ctx ptr").
         const copy = `bpf_probe_read_kernel(${dest}, ${Math.min(n, f.size)}, args->${
-          ident(e.field)
+          cIdent(e.field)
         });`;
         return fresh && n <= f.size ? `${copy} ${dest}[${n - 1}] = 0;` : copy;
       }
@@ -966,7 +975,7 @@ static __always_inline int bt_strncmp(const char *a, const char *b, int n)
 
 /** The C struct name of a tracepoint record. */
 function tpStructName(f: TracepointFormat): string {
-  return ident(`tp_${f.category}_${f.event}`);
+  return cIdent(`tp_${f.category}_${f.event}`);
 }
 
 /** A tracepoint record as a C struct, at the offsets tracefs gives (checked by asserts). */
@@ -977,7 +986,7 @@ function tpStruct(f: TracepointFormat, u: Unit): string {
   for (const field of f.fields) {
     if (field.offset < at) continue; // overlapping fields (unions): keep the first
     if (field.offset > at) lines.push(`\tchar __pad_${at}[${field.offset - at}];`);
-    const name = ident(field.name);
+    const name = cIdent(field.name);
     lines.push(`\t${memberDecl(field, name)};${field.cType ? ` /* ${field.cType} */` : ""}`);
     const used = memberSize(field);
     if (used < field.size) lines.push(`\tchar __pad_${field.offset + used}[${field.size - used}];`);

@@ -28,62 +28,69 @@ async function setup(tag: string): Promise<{ dir: string; comm: string }> {
   return { dir, comm };
 }
 
-bpfTest(
-  "probe`...` runs a program: typed maps, descriptors, printf lines, print(), close()",
-  async () => {
-    const { dir, comm } = await setup("tpl");
-    try {
-      await using p = await probe`
+for (const backend of ["auto", "c"] as const) {
+  bpfTest(
+    `probe\`...\` (${backend}) runs a program: typed maps, descriptors, printf lines, print(), close()`,
+    () => templateRuns(backend),
+  );
+}
+
+async function templateRuns(backend: "auto" | "c"): Promise<void> {
+  const { dir, comm } = await setup(`tp${backend[0]}`);
+  try {
+    await using p = await probe.with({ backend })`
       tracepoint:syscalls:sys_enter_openat /comm == ${JSON.stringify(comm)}/ {
         @opens[str(args->filename)] = count();
         @by[comm, args->flags] = count();
         @size = hist(${1000});
         printf("open %s\n", str(args->filename));
       }`;
-      await workload(dir, comm, ["one.txt", "two.txt", "one.txt"]);
-      const seen: string[] = [];
-      for await (const line of p) {
-        seen.push(line);
-        if (seen.filter((l) => l.endsWith(".txt")).length === 3) break;
-      }
-      assertEquals(seen.filter((l) => l.endsWith(".txt")), [
-        "open one.txt",
-        "open two.txt",
-        "open one.txt",
-      ]);
-      // The maps are BpfMaps typed by BTF: string keys, per-CPU u64 values.
-      const opens = p.maps["@opens"];
-      const counts = new Map(
-        [...opens.entries()].map(([k, v]) => [
-          k as string,
-          (v as bigint[]).reduce((a, b) => a + b),
-        ]),
-      );
-      assertEquals(counts.get("one.txt"), 2n);
-      assertEquals(counts.get("two.txt"), 1n);
-      // The descriptor says how to label and reduce each map.
-      const by = p.descriptors.find((d) => d.name === "@by")!;
-      assertEquals(by.bpfName, "at_by");
-      assertEquals(by.kind, "count");
-      assertEquals(by.keys.map((k) => [k.name, k.type]), [["comm", "string[16]"], [
-        "flags",
-        "int64",
-      ]]);
-      const size = p.descriptors.find((d) => d.name === "@size")!;
-      assertEquals(size.kind, "hist");
-      const snap = p.descriptors.find((d) => d.name === "@opens")!.read();
-      const one = snap.entries.find((e) => e.keys[0] === "one.txt")!;
-      assertEquals(one.value, { kind: "count", value: 2n });
-      await p.stop();
-      const text = p.print();
-      assertMatch(text, "@opens[one.txt]: 2\n");
-      assertMatch(text, "@size: \n[512, 1K)");
-      assertMatch(p.printJson().join("\n"), '"@opens": {');
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+    await workload(dir, comm, ["one.txt", "two.txt", "one.txt"]);
+    const seen: string[] = [];
+    for await (const line of p) {
+      seen.push(line);
+      if (seen.filter((l) => l.endsWith(".txt")).length === 3) break;
     }
-  },
-);
+    assertEquals(seen.filter((l) => l.endsWith(".txt")), [
+      "open one.txt",
+      "open two.txt",
+      "open one.txt",
+    ]);
+    // The maps are BpfMaps typed by BTF: string keys, per-CPU u64 values.
+    const opens = p.maps["@opens"];
+    const counts = new Map(
+      [...opens.entries()].map(([k, v]) => [
+        k as string,
+        (v as bigint[]).reduce((a, b) => a + b),
+      ]),
+    );
+    assertEquals(counts.get("one.txt"), 2n);
+    assertEquals(counts.get("two.txt"), 1n);
+    // The descriptor says how to label and reduce each map.
+    const by = p.descriptors.find((d) => d.name === "@by")!;
+    assertEquals(by.bpfName, "at_by");
+    assertEquals(by.kind, "count");
+    assertEquals(by.keys.map((k) => [k.name, k.type]), [["comm", "string[16]"], [
+      "flags",
+      "int64",
+    ]]);
+    const size = p.descriptors.find((d) => d.name === "@size")!;
+    assertEquals(size.kind, "hist");
+    const snap = p.descriptors.find((d) => d.name === "@opens")!.read();
+    const one = snap.entries.find((e) => e.keys[0] === "one.txt")!;
+    assertEquals(one.value, { kind: "count", value: 2n });
+    await p.stop();
+    const text = p.print();
+    assertMatch(text, "@opens[one.txt]: 2\n");
+    assertMatch(text, "@size: \n[512, 1K)");
+    assertMatch(p.printJson().join("\n"), '"@opens": {');
+    // Built without C where it can be (the direct back end), through clang when asked.
+    assertEquals(p.object instanceof BpfObject, backend === "c");
+    if (backend === "auto") assertEquals(p.object.constructor.name, "DirectObject");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 bpfTest(
   "--emit-c: the generated C, loaded as a plain object, counts what bpfsh counts",

@@ -14,6 +14,7 @@ import { Asm } from "../probe/direct/insn.ts";
 import { DirectUnsupported, generate } from "../probe/direct/gen.ts";
 import { DirectLoad } from "../probe/direct/load.ts";
 import { startDirect } from "../probe/direct/start.ts";
+import { startProbe } from "../probe/template.ts";
 import { compileProbeParts } from "../probe/compile.ts";
 import { verifierError } from "../probe/verifier_error.ts";
 import { ProbeError } from "../probe/diagnostic.ts";
@@ -342,3 +343,47 @@ Deno.test("possibleCpus() counts the kernel's possible CPUs as libbpf does", () 
   assertEquals(cpusInRanges("garbage"), 0);
   assertEquals(possibleCpus(), libbpf().libbpf_num_possible_cpus());
 });
+
+// The direct back end's maps are typed like the C back end's (BTF built in this process
+// from the spec, the C's own declarations): the same BpfMap entries, key for key.
+bpfTest(
+  "the direct back end's BpfMaps decode keys and values as the C back end's do, for every map kind",
+  async () => {
+    const program = `BEGIN {
+      @n = count(); @c[comm] = count(); @s[1, "two"] = sum(-5); @lo = min(-7); @hi[3] = max(9);
+      @a = avg(10); @st = stats(4); @h = hist(1000); @l = lhist(7, 0, 10, 2);
+      @v = -3; @u[pid] = (uint32)4; @str["k"] = comm; exit();
+    }`;
+    const entries = async (backend: "direct" | "c") => {
+      await using p = await startProbe(program, { backend });
+      await p.exited;
+      await p.stop();
+      const out: Record<string, unknown> = {};
+      for (const [name, map] of Object.entries(p.maps)) {
+        // Per-CPU values summed, so that the CPU BEGIN ran on does not matter.
+        out[name] = [...map.entries()].map(([k, v]) => [k, Array.isArray(v) ? sumCpus(v) : v]);
+      }
+      return out;
+    };
+    const direct = await entries("direct");
+    assertEquals(direct, await entries("c"));
+    assertEquals((direct["@c"] as [string, bigint][]).map(([k, v]) => [typeof k, v]), [[
+      "string",
+      1n,
+    ]]);
+    assertEquals(direct["@s"], [[{ key0: 1n, key1: "two" }, -5n]]);
+    assertEquals(direct["@lo"], [[0n, { value: -7n, set: 1n }]]);
+  },
+);
+
+/** Per-CPU values summed (numbers and bigints field by field). */
+function sumCpus(values: unknown[]): unknown {
+  const add = (a: unknown, b: unknown): unknown =>
+    typeof a === "bigint" ? a + (b as bigint) : typeof a === "string" ? a || b : Object
+      .fromEntries(
+        Object.entries(a as Record<string, unknown>).map((
+          [k, v],
+        ) => [k, add(v, (b as Record<string, unknown>)[k])]),
+      );
+  return values.reduce(add);
+}

@@ -10,6 +10,7 @@ import { BpfMap, type MapOwner } from "../../bpf/map/map.ts";
 import { RingBuffer, type RingBufferOptions } from "../../bpf/events/ringbuf.ts";
 import type { ProbeObject } from "../loaded.ts";
 import { type DirectLoad, mapTypeName } from "./load.ts";
+import { type MapTypes, mapTypes } from "./map_btf.ts";
 
 /**
  * A {@link DirectLoad} as a {@link ProbeObject}.
@@ -27,12 +28,18 @@ export class DirectObject implements ProbeObject {
   #maps = new Map<string, BpfMap>();
   #readers: RingBuffer<unknown>[] = [];
   #owner: MapOwner;
+  #types?: MapTypes;
 
   /** @param load The loaded program. */
   constructor(load: DirectLoad) {
     this.load = load;
+    const types = () => (this.#types ??= mapTypes(load.spec.maps));
     this.#owner = {
       object: this,
+      // Typed like the C back end's maps: the same keys and values from the same BpfMap calls.
+      get btf() {
+        return types().btf;
+      },
       assertOpen: (op: string) => {
         if (load.closed) throw new BpfError({ op, message: "the probe program was closed" });
       },
@@ -62,8 +69,8 @@ export class DirectObject implements ProbeObject {
       valueSize: d.valueSize,
       maxEntries: d.maxEntries,
       flags: 0,
-      btfKeyTypeId: 0,
-      btfValueTypeId: 0,
+      btfKeyTypeId: this.#typesOf(name).key,
+      btfValueTypeId: this.#typesOf(name).value,
       typeName: mapTypeName(d.typeId),
     };
     m = new BpfMap(this.#owner, info, () => (this.load.closed ? -1 : d.fd));
@@ -78,6 +85,14 @@ export class DirectObject implements ProbeObject {
    * @param opts The reader's options (its event type).
    * @returns The reader.
    */
+  /** A program map's type ids (none for the internal maps: the ring, the lost count). */
+  #typesOf(name: string): { key: number; value: number } {
+    const ids = this.load.spec.maps.some((m) => m.bpfName === name)
+      ? (this.#types ??= mapTypes(this.load.spec.maps)).ids.get(name)
+      : undefined;
+    return ids ?? { key: 0, value: 0 };
+  }
+
   // deno-lint-ignore no-explicit-any
   ringbuf<T = any>(name: string, opts: RingBufferOptions = {}): RingBuffer<T> {
     const r = new RingBuffer<T>(this.map(name), opts);

@@ -64,7 +64,9 @@ export const probeCommand: CommandSpec = {
     const { startProbe } = await loadCore();
     const json = out.format === "json";
     let streaming = true;
+    // The C back end: its BpfObject joins the session (maps, progs, pins, unload).
     const p = await startProbe(text, {
+      backend: "c",
       params,
       name: "stdin",
       format: json ? "json" : "text",
