@@ -10,6 +10,13 @@
 
 import { prepare, type Prepared } from "../probe/prepare.ts";
 import type { ProbeProgram } from "../probe/runner.ts";
+import type { ProbeObject } from "../probe/loaded.ts";
+import type { DirectObject } from "../probe/direct/object.ts";
+import type { BpfObject } from "../bpf/object/object.ts";
+import type { ProbeSpec } from "../probe/spec.ts";
+import { buildDirect, type DirectBuild, probeBackend, startBuilt } from "../probe/direct/start.ts";
+import { DirectUnsupported } from "../probe/direct/gen.ts";
+import { BpfError } from "../ffi/errors.ts";
 import type { MetricReader } from "./bind.ts";
 import {
   type ProbeMetricPlan,
@@ -55,25 +62,36 @@ export class ProbeUnit {
   readonly skipped: ProbeMetricSkip[];
   readonly #text: string;
   readonly #opts: ProbeUnitOptions;
-  readonly #prepared: Prepared;
-  #program?: ProbeProgram;
+  readonly #spec: ProbeSpec;
+  /** The direct back end's build, when it covers the program (no C compiler needed). */
+  readonly #built?: DirectBuild;
+  /** The C back end's, compiled up front when the direct one does not cover the program. */
+  #prepared?: Prepared;
+  #program?: ProbeProgram<ProbeObject>;
   #partial = "";
   #early: string[] = [];
   #sink?: LineSink;
   #closed = false;
 
-  private constructor(text: string, opts: ProbeUnitOptions, prepared: Prepared) {
+  private constructor(
+    text: string,
+    opts: ProbeUnitOptions,
+    built: { direct: DirectBuild } | { prepared: Prepared },
+  ) {
     this.#text = text;
     this.#opts = opts;
-    this.#prepared = prepared;
+    if ("direct" in built) this.#built = built.direct;
+    else this.#prepared = built.prepared;
+    this.#spec = "direct" in built ? built.direct.spec : built.prepared.spec;
     this.source = opts.source;
-    const { plans, skipped } = probeMetricPlans(prepared.spec.maps, opts.source);
+    const { plans, skipped } = probeMetricPlans(this.#spec.maps, opts.source);
     this.plans = plans;
     this.skipped = skipped;
   }
 
   /**
-   * Compile a program (nothing is loaded yet).
+   * Compile a program (nothing is loaded yet): for the direct back end where it covers the
+   * program (a host without clang serves it), else through C.
    *
    * @param text The program.
    * @param opts Its source, name, parameters.
@@ -81,16 +99,34 @@ export class ProbeUnit {
    * @throws {ProbeError} For errors in the program: line:column, the line, a caret.
    */
   static async compile(text: string, opts: ProbeUnitOptions): Promise<ProbeUnit> {
-    const prepared = await prepare(text, {
+    const name = opts.name ?? "stdin";
+    const backend = probeBackend();
+    if (backend !== "c") {
+      const built = await buildDirect(text, { params: opts.params, name });
+      if (!(built instanceof DirectUnsupported)) {
+        return new ProbeUnit(text, opts, { direct: built });
+      }
+      if (backend === "direct") {
+        throw new BpfError({
+          op: "build probe program",
+          message: `the direct back end does not build ${built.message}`,
+          hint: "unset BPFSH_PROBE_BACKEND (or set it to c) to build it through C",
+        });
+      }
+    }
+    return new ProbeUnit(text, opts, { prepared: await ProbeUnit.#prepare(text, opts) });
+  }
+
+  static #prepare(text: string, opts: ProbeUnitOptions): Promise<Prepared> {
+    return prepare(text, {
       params: opts.params,
       name: opts.name ?? "stdin",
       cacheDir: opts.cacheDir,
     });
-    return new ProbeUnit(text, opts, prepared);
   }
 
   /** The running program (after start()). */
-  get program(): ProbeProgram | undefined {
+  get program(): ProbeProgram<ProbeObject> | undefined {
     return this.#program;
   }
 
@@ -110,13 +146,21 @@ export class ProbeUnit {
     const { ProbeProgram } = await import(
       new URL("../probe/runner.ts", import.meta.url).href
     ) as typeof import("../probe/runner.ts");
-    const p = await ProbeProgram.start(this.#text, {
-      prepared: this.#prepared,
+    const output = {
       params: this.#opts.params,
       name: this.#opts.name ?? "stdin",
-      cacheDir: this.#opts.cacheDir,
-      onOutput: (text) => this.#output(text),
-    });
+      onOutput: (text: string) => this.#output(text),
+    };
+    const strict = probeBackend() === "direct";
+    // A program the kernel refuses in its direct form is built through C after all.
+    const started = this.#built && startBuilt(this.#built, { strict });
+    const p: ProbeProgram<ProbeObject> = started
+      ? ProbeProgram.adopt(started, output)
+      : await ProbeProgram.start(this.#text, {
+        ...output,
+        prepared: this.#prepared ??= await ProbeUnit.#prepare(this.#text, this.#opts),
+        cacheDir: this.#opts.cacheDir,
+      });
     this.#program = p;
     const byName = new Map(p.descriptors.map((d) => [d.name, d]));
     return this.plans.map((plan) => {
@@ -130,6 +174,29 @@ export class ProbeUnit {
    *
    * @param sink Receives each line.
    */
+  /**
+   * What it has loaded: its programs (name and fd) and how many probes are attached.
+   *
+   * @returns Nothing loaded before start() and after close().
+   */
+  loaded(): { programs: { name: string; fd: number }[]; links: number } {
+    const obj = this.#program?.object;
+    if (!obj || obj.closed) return { programs: [], links: 0 };
+    if ("load" in obj) {
+      // The direct back end's: its fds.
+      const load = (obj as DirectObject).load;
+      return {
+        programs: [...load.programs].map(([name, fd]) => ({ name, fd })),
+        links: load.linkCount,
+      };
+    }
+    const bpf = obj as BpfObject;
+    return {
+      programs: bpf.loaded ? bpf.programs.map((p) => ({ name: p.name, fd: p.fd })) : [],
+      links: bpf.links.length,
+    };
+  }
+
   setSink(sink: LineSink): void {
     this.#sink = sink;
     const early = this.#early;

@@ -346,14 +346,16 @@ export class Serve {
       status: stopping ? "stopping" : "ok",
       uptimeSeconds: Math.round((Date.now() - this.#started) / 1000),
       objects: this.#units.map((u) => {
-        const obj = u.kind === "probe" ? u.program?.object : u.obj;
+        const obj = u.kind === "probe" ? undefined : u.obj;
+        const loaded = u.kind === "probe" ? u.loaded() : {
+          programs: obj!.loaded ? obj!.programs : [],
+          links: obj!.closed ? 0 : obj!.links.length,
+        };
         return {
           name: obj?.name ?? "probe",
           source: u.source,
-          programs: obj?.loaded
-            ? obj.programs.map((p) => ({ name: p.name, id: progId(p.fd) }))
-            : [],
-          links: !obj || obj.closed ? 0 : obj.links.length,
+          programs: loaded.programs.map((p) => ({ name: p.name, id: progId(p.fd) })),
+          links: loaded.links,
         };
       }),
       metrics: this.#readers.map((r) => {

@@ -79,9 +79,10 @@ async function execTimes(path: string, n: number): Promise<void> {
 }
 
 /** `bpfsh serve ARGS` as a subprocess, with the URL it prints once serving. */
-async function serveProcess(args: string[]) {
+async function serveProcess(args: string[], env?: Record<string, string>) {
   const child = new Deno.Command(`${ROOT}/bpfsh`, {
     args: ["serve", ...args],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -727,3 +728,48 @@ bpfTest("--otlp exports events as log records and counters as sums", async () =>
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+bpfTest(
+  "serve -e on a host without clang: the direct back end serves the program's maps",
+  async () => {
+    // No clang on PATH, none named: as on a production host.
+    const path = (Deno.env.get("PATH") ?? "").split(":").filter((d) => {
+      try {
+        Deno.statSync(`${d}/clang`);
+        return false;
+      } catch {
+        return true;
+      }
+    }).join(":");
+    const serve = await serveProcess(
+      ["-e", EXEC_PROGRAM, "--listen", "127.0.0.1:0"],
+      { PATH: path, BPFSH_CLANG: "/nonexistent/clang" },
+    );
+    try {
+      if (!serve.url) {
+        serve.child.kill("SIGKILL");
+        await serve.child.status;
+        throw new Error(`serve -e did not start: ${await serve.stderr()}`);
+      }
+      await new Deno.Command("/bin/true").output();
+      let text = "";
+      for (let i = 0; i < 50 && !/bpfsh_execs_total\{comm="true"\} [1-9]/.test(text); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        text = await (await fetch(`${serve.url}/metrics`)).text();
+      }
+      assertMatch(text, /bpfsh_execs_total\{comm="true"\} [1-9]/);
+      assertMatch(text, /bpfsh_exec_pids_bucket\{comm="true",le="\+Inf"\} [1-9]/);
+      const health = await (await fetch(`${serve.url}/healthz`)).json();
+      assertEquals(health.objects[0].links, 1, JSON.stringify(health));
+      assert(
+        health.objects[0].programs.every((p: { id?: number }) => p.id),
+        JSON.stringify(health),
+      );
+    } finally {
+      serve.child.kill("SIGTERM");
+      const status = await serve.child.status;
+      await serve.stdout.cancel().catch(() => {});
+      assertEquals(status.code, 0, await serve.stderr()); // a clean stop, as for the other units
+    }
+  },
+);

@@ -202,6 +202,11 @@ export class DirectLoad {
     this.#links.push(bpfPerfLink(prog, pfd, cookie ?? 0n, op));
   }
 
+  /** How many probes are attached (one link each). */
+  get linkCount(): number {
+    return this.#links.length;
+  }
+
   /** Detach every probe (the maps and programs stay). Idempotent. */
   detach(): void {
     for (const fd of this.#links) libc().close(fd);

@@ -16,7 +16,7 @@ import { BpfError } from "../../ffi/errors.ts";
 import { compileProbePartsAsync } from "../pipeline.ts";
 import type { SourceText } from "../diagnostic.ts";
 import type { ProbeSpec } from "../spec.ts";
-import { DirectUnsupported, generate } from "./gen.ts";
+import { type DirectProgram, DirectUnsupported, generate } from "./gen.ts";
 import { DirectLoad } from "./load.ts";
 import { verifierError } from "../verifier_error.ts";
 
@@ -56,6 +56,83 @@ export interface DirectStart {
   load: DirectLoad;
 }
 
+/** A program compiled and generated for the direct back end, not loaded yet. */
+export interface DirectBuild {
+  src: SourceText;
+  spec: ProbeSpec;
+  programs: DirectProgram[];
+}
+
+/**
+ * Compile a probe program and generate its instructions (nothing is loaded).
+ *
+ * @param text The program.
+ * @param opts Parameters, the source name.
+ * @returns The build, or the construct the direct back end does not cover.
+ * @throws {ProbeError} For errors in the program itself (the same as the C back end's).
+ * @example
+ * ```ts
+ * const built = await buildDirect("BEGIN { exit(); }");
+ * if (!(built instanceof DirectUnsupported)) startBuilt(built)?.load.close();
+ * ```
+ */
+export async function buildDirect(
+  text: string,
+  opts: Pick<DirectStartOptions, "params" | "name"> = {},
+): Promise<DirectBuild | DirectUnsupported> {
+  const parts = await compileProbePartsAsync(text, {
+    params: opts.params,
+    name: opts.name,
+    specOnly: true,
+  });
+  try {
+    const programs = generate(parts.resolved, parts.checked, parts.spec);
+    return { src: parts.src, spec: parts.spec, programs };
+  } catch (e) {
+    if (e instanceof DirectUnsupported) return e;
+    throw e;
+  }
+}
+
+/**
+ * Load a built program, run BEGIN and attach it.
+ *
+ * @param built What {@link buildDirect} made.
+ * @param opts The attaching notice; `strict` to throw when the kernel refuses the load.
+ * @returns The attached program, or undefined when the kernel refused what was generated
+ *   (and not `strict`).
+ * @throws {BpfError} When strict and the kernel refuses the load (with the verifier's log
+ *   under the probe it came from), or when a probe cannot be attached.
+ * @example
+ * ```ts
+ * const built = await buildDirect("BEGIN { exit(); }");
+ * if (!(built instanceof DirectUnsupported)) startBuilt(built)?.load.close();
+ * ```
+ */
+export function startBuilt(
+  built: DirectBuild,
+  opts: Pick<DirectStartOptions, "onAttaching" | "strict"> = {},
+): DirectStart | undefined {
+  let load: DirectLoad;
+  try {
+    load = DirectLoad.load(built.spec, built.programs);
+  } catch (e) {
+    if (opts.strict) throw verifierError(e, built.spec, built.src, "direct");
+    if (e instanceof BpfError) return undefined;
+    throw e;
+  }
+  try {
+    opts.onAttaching?.(built.spec.probeCount);
+    if (built.spec.init) load.testRun(built.spec.init);
+    for (const p of built.spec.programs) if (p.provider === "BEGIN") load.testRun(p.name);
+    load.attach();
+  } catch (e) {
+    load.close();
+    throw e;
+  }
+  return { src: built.src, spec: built.spec, load };
+}
+
 /**
  * Compile, load, run BEGIN and attach a probe program with the direct back end.
  *
@@ -76,37 +153,14 @@ export async function startDirect(
   text: string,
   opts: DirectStartOptions = {},
 ): Promise<DirectStart | undefined> {
-  const parts = await compileProbePartsAsync(text, {
-    params: opts.params,
-    name: opts.name,
-    specOnly: true,
-  });
-  let load: DirectLoad;
-  try {
-    const programs = generate(parts.resolved, parts.checked, parts.spec);
-    load = DirectLoad.load(parts.spec, programs);
-  } catch (e) {
-    if (opts.strict) {
-      if (e instanceof DirectUnsupported) {
-        throw new BpfError({
-          op: "build probe program",
-          message: `the direct back end does not build ${e.message}`,
-          hint: "unset BPFSH_PROBE_BACKEND (or set it to c) to build it through C",
-        });
-      }
-      throw verifierError(e, parts.spec, parts.src, "direct");
-    }
-    if (e instanceof DirectUnsupported || e instanceof BpfError) return undefined;
-    throw e;
+  const built = await buildDirect(text, opts);
+  if (built instanceof DirectUnsupported) {
+    if (!opts.strict) return undefined;
+    throw new BpfError({
+      op: "build probe program",
+      message: `the direct back end does not build ${built.message}`,
+      hint: "unset BPFSH_PROBE_BACKEND (or set it to c) to build it through C",
+    });
   }
-  try {
-    opts.onAttaching?.(parts.spec.probeCount);
-    if (parts.spec.init) load.testRun(parts.spec.init);
-    for (const p of parts.spec.programs) if (p.provider === "BEGIN") load.testRun(p.name);
-    load.attach();
-  } catch (e) {
-    load.close();
-    throw e;
-  }
-  return { src: parts.src, spec: parts.spec, load };
+  return startBuilt(built, opts);
 }
