@@ -114,24 +114,31 @@ export async function parseProbeArgsFully(argv: string[]): Promise<ProbeArgs> {
 }
 
 /**
- * The common command line, `-e PROGRAM [PARAM...]` with no other option, read without the
- * option parser (whose `node:util` takes longer to load than the rest of a one-liner's
- * start): the same result as the parser's, or undefined for anything else.
+ * The common command lines, `[--json | -f json | -f text] -e PROGRAM [PARAM...]`, read
+ * without the option parser (whose `node:util` takes longer to load than the rest of a
+ * one-liner's start): the same result as the parser's, or undefined for anything else.
  *
  * @param argv The arguments.
  * @returns The parsed line, or undefined when the option parser must read it.
  * @example
  * ```ts
  * quickProbeArgs(["-e", "BEGIN { exit(); }", "5"]); // { program, params: ["5"], … }
- * quickProbeArgs(["--json", "-e", "BEGIN { exit(); }"]); // undefined
+ * quickProbeArgs(["--json", "-e", "BEGIN { exit(); }"])?.json; // true
+ * quickProbeArgs(["-v", "-e", "BEGIN { exit(); }"]); // undefined
  * ```
  */
 export function quickProbeArgs(argv: string[]): ProbeArgs | undefined {
-  if (argv[0] !== "-e" || argv.length < 2) return undefined;
-  const params = argv.slice(2);
+  let json = false;
+  let at = 0;
+  if (argv[0] === "--json") [json, at] = [true, 1];
+  else if (argv[0] === "-f" && (argv[1] === "json" || argv[1] === "text")) {
+    [json, at] = [argv[1] === "json", 2];
+  }
+  if (argv[at] !== "-e" || argv.length < at + 2) return undefined;
+  const params = argv.slice(at + 2);
   // Any word the parser could read as an option (or a `run` word) is left to it.
   if (params.some((p) => p.startsWith("-")) || params[0] === "run") return undefined;
-  return { program: argv[1], params, verbose: false, json: false, emitC: false, help: false };
+  return { program: argv[at + 1], params, verbose: false, json, emitC: false, help: false };
 }
 
 /**

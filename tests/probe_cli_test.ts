@@ -52,6 +52,9 @@ Deno.test("quickProbeArgs() reads `-e PROGRAM [PARAM...]` as the option parser d
       ["-e", "BEGIN { exit(); }", "5", "x y"],
       ["-e", "BEGIN { exit(); }", "a.bt"],
       ["-e", "-"],
+      ["--json", "-e", "BEGIN { exit(); }", "7"],
+      ["-f", "json", "-e", "BEGIN { exit(); }"],
+      ["-f", "text", "-e", "BEGIN { exit(); }"],
     ]
   ) {
     const quick = quickProbeArgs(argv);
@@ -64,7 +67,11 @@ Deno.test("quickProbeArgs() reads `-e PROGRAM [PARAM...]` as the option parser d
       ["-e", "BEGIN {}", "-3"],
       ["-e", "BEGIN {}", "--json"],
       ["-e", "BEGIN {}", "run", "x.bt"],
-      ["--json", "-e", "BEGIN {}"],
+      ["--json", "--json", "-e", "BEGIN {}"],
+      ["-f", "yaml", "-e", "BEGIN {}"],
+      ["-f", "-e", "BEGIN {}"],
+      ["--json", "-e"],
+      ["-v", "-e", "BEGIN {}"],
       ["-l"],
       ["x.bt"],
     ]
