@@ -62,7 +62,6 @@ export class ProbeUnit {
   readonly skipped: ProbeMetricSkip[];
   readonly #text: string;
   readonly #opts: ProbeUnitOptions;
-  readonly #spec: ProbeSpec;
   /** The direct back end's build, when it covers the program (no C compiler needed). */
   readonly #built?: DirectBuild;
   /** The C back end's, compiled up front when the direct one does not cover the program. */
@@ -82,9 +81,9 @@ export class ProbeUnit {
     this.#opts = opts;
     if ("direct" in built) this.#built = built.direct;
     else this.#prepared = built.prepared;
-    this.#spec = "direct" in built ? built.direct.spec : built.prepared.spec;
+    const spec: ProbeSpec = "direct" in built ? built.direct.spec : built.prepared.spec;
     this.source = opts.source;
-    const { plans, skipped } = probeMetricPlans(this.#spec.maps, opts.source);
+    const { plans, skipped } = probeMetricPlans(spec.maps, opts.source);
     this.plans = plans;
     this.skipped = skipped;
   }

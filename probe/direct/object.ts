@@ -33,7 +33,7 @@ export class DirectObject implements ProbeObject {
   /** @param load The loaded program. */
   constructor(load: DirectLoad) {
     this.load = load;
-    const types = () => (this.#types ??= mapTypes(load.spec.maps));
+    const types = () => this.#mapTypes();
     this.#owner = {
       object: this,
       // Typed like the C back end's maps: the same keys and values from the same BpfMap calls.
@@ -62,6 +62,7 @@ export class DirectObject implements ProbeObject {
     if (m) return m;
     const d = this.load.maps.get(name);
     if (!d) throw new BpfError({ op: "map", message: `no map '${name}' in the probe program` });
+    const typesOf = () => this.#typesOf(name);
     const info = {
       name: d.name,
       typeId: d.typeId,
@@ -69,13 +70,27 @@ export class DirectObject implements ProbeObject {
       valueSize: d.valueSize,
       maxEntries: d.maxEntries,
       flags: 0,
-      btfKeyTypeId: this.#typesOf(name).key,
-      btfValueTypeId: this.#typesOf(name).value,
+      // Read on the first typed access only: `bpfsh -e` reads its maps as bytes.
+      get btfKeyTypeId() {
+        return typesOf().key;
+      },
+      get btfValueTypeId() {
+        return typesOf().value;
+      },
       typeName: mapTypeName(d.typeId),
     };
     m = new BpfMap(this.#owner, info, () => (this.load.closed ? -1 : d.fd));
     this.#maps.set(name, m);
     return m;
+  }
+
+  /** A program map's type ids (none for the internal maps: the ring, the lost count). */
+  #typesOf(name: string): { key: number; value: number } {
+    return this.#mapTypes().ids.get(name) ?? { key: 0, value: 0 };
+  }
+
+  #mapTypes(): MapTypes {
+    return this.#types ??= mapTypes(this.load.spec.maps);
   }
 
   /**
@@ -85,14 +100,6 @@ export class DirectObject implements ProbeObject {
    * @param opts The reader's options (its event type).
    * @returns The reader.
    */
-  /** A program map's type ids (none for the internal maps: the ring, the lost count). */
-  #typesOf(name: string): { key: number; value: number } {
-    const ids = this.load.spec.maps.some((m) => m.bpfName === name)
-      ? (this.#types ??= mapTypes(this.load.spec.maps)).ids.get(name)
-      : undefined;
-    return ids ?? { key: 0, value: 0 };
-  }
-
   // deno-lint-ignore no-explicit-any
   ringbuf<T = any>(name: string, opts: RingBufferOptions = {}): RingBuffer<T> {
     const r = new RingBuffer<T>(this.map(name), opts);
