@@ -114,9 +114,10 @@ export async function parseProbeArgsFully(argv: string[]): Promise<ProbeArgs> {
 }
 
 /**
- * The common command lines, `[--json | -f json | -f text] -e PROGRAM [PARAM...]`, read
- * without the option parser (whose `node:util` takes longer to load than the rest of a
- * one-liner's start): the same result as the parser's, or undefined for anything else.
+ * The common command lines, `-e PROGRAM [PARAM...]` with at most the output format
+ * (`--json`, `-f json|text`) before or after, read without the option parser (whose
+ * `node:util` takes longer to load than the rest of a one-liner's start): the same
+ * result as the parser's, or undefined for anything else.
  *
  * @param argv The arguments.
  * @returns The parsed line, or undefined when the option parser must read it.
@@ -128,17 +129,24 @@ export async function parseProbeArgsFully(argv: string[]): Promise<ProbeArgs> {
  * ```
  */
 export function quickProbeArgs(argv: string[]): ProbeArgs | undefined {
-  let json = false;
-  let at = 0;
-  if (argv[0] === "--json") [json, at] = [true, 1];
-  else if (argv[0] === "-f" && (argv[1] === "json" || argv[1] === "text")) {
-    [json, at] = [argv[1] === "json", 2];
+  let json: boolean | undefined;
+  let program: string | undefined;
+  const params: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--json" && json === undefined) json = true;
+    else if (
+      a === "-f" && json === undefined && (argv[i + 1] === "json" || argv[i + 1] === "text")
+    ) {
+      json = argv[++i] === "json";
+    } else if (a === "-e" && program === undefined && i + 1 < argv.length) program = argv[++i];
+    // Any other word the parser could read as an option (or a `run` word) is left to it.
+    else if (a.startsWith("-") || program === undefined || (a === "run" && !params.length)) {
+      return undefined;
+    } else params.push(a);
   }
-  if (argv[at] !== "-e" || argv.length < at + 2) return undefined;
-  const params = argv.slice(at + 2);
-  // Any word the parser could read as an option (or a `run` word) is left to it.
-  if (params.some((p) => p.startsWith("-")) || params[0] === "run") return undefined;
-  return { program: argv[at + 1], params, verbose: false, json, emitC: false, help: false };
+  if (program === undefined) return undefined;
+  return { program, params, verbose: false, json: json ?? false, emitC: false, help: false };
 }
 
 /**

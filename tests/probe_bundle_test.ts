@@ -108,8 +108,8 @@ Deno.test({
     assert(r.loaded.includes(`${BUNDLE_DIR}/bundle_runner.js`), r.loaded.join("\n"));
     const sources = r.loaded.filter((m) => /^(probe|bpf|ffi)\/.*\.ts$/.test(m));
     assertEquals(sources, ["probe/argv.ts", "probe/bundle.ts"], "read from the sources");
-    // bpftrace's JSON output before -e is read by the bundle too.
-    const json = await probeRun(["-f", "json", "-e", PROGRAM]);
+    // bpftrace's JSON output, before -e or after the program, is read by the bundle too.
+    const json = await probeRun(["-e", PROGRAM, "-f", "json"]);
     assertEquals(json.code, 0, json.err);
     assertMatch(json.out, /"type": "printf", "data": "hi 42\\n"/);
     assert(!json.loaded.includes("probe/cli.ts"), json.loaded.join("\n"));
@@ -126,9 +126,8 @@ Deno.test({
     assertEquals(off.out, "Attaching 1 probe...\nhi 42\n\n\n@n[deno]: 1\n");
     assert(!off.loaded.some((m) => m.startsWith(BUNDLE_DIR)), "the bundle was loaded");
     assert(off.loaded.includes("probe/parse.ts"), off.loaded.join("\n"));
-    // An option after the program needs the option parser (node:util), which the bundle
-    // leaves out.
-    const json = await probeRun(["-e", PROGRAM, "--json"]);
+    // The long option needs the option parser (node:util), which the bundle leaves out.
+    const json = await probeRun(["--format", "json", "-e", PROGRAM]);
     assertEquals(json.code, 0, json.err);
     const lines = json.out.trim().split("\n").filter((l) => l);
     assertEquals(lines.filter((l) => l.includes('"attached_probes"')).length, 1, json.out);

@@ -55,6 +55,9 @@ Deno.test("quickProbeArgs() reads `-e PROGRAM [PARAM...]` as the option parser d
       ["--json", "-e", "BEGIN { exit(); }", "7"],
       ["-f", "json", "-e", "BEGIN { exit(); }"],
       ["-f", "text", "-e", "BEGIN { exit(); }"],
+      ["-e", "BEGIN { exit(); }", "--json"],
+      ["-e", "BEGIN { exit(); }", "5", "-f", "json", "6"],
+      ["-e", "BEGIN { exit(); }", "5", "run"],
     ]
   ) {
     const quick = quickProbeArgs(argv);
@@ -65,7 +68,9 @@ Deno.test("quickProbeArgs() reads `-e PROGRAM [PARAM...]` as the option parser d
     const argv of [
       ["-e"],
       ["-e", "BEGIN {}", "-3"],
-      ["-e", "BEGIN {}", "--json"],
+      ["-e", "BEGIN {}", "--json", "--json"],
+      ["-e", "BEGIN {}", "-f", "json", "--json"],
+      ["-e", "BEGIN {}", "-e", "BEGIN {}"],
       ["-e", "BEGIN {}", "run", "x.bt"],
       ["--json", "--json", "-e", "BEGIN {}"],
       ["-f", "yaml", "-e", "BEGIN {}"],
