@@ -172,9 +172,9 @@ interface ProbeCli {
  */
 export async function runProbeCommandLine(argv: string[]): Promise<number> {
   if (bundleIsFresh()) {
-    const bundled: ProbeCli = await import(repoUrl(`${BUNDLE_DIR}/${BUNDLE_ENTRY}`).href);
+    const fromBundle: ProbeCli = await import(repoUrl(`${BUNDLE_DIR}/${BUNDLE_ENTRY}`).href);
     try {
-      return await bundled.probeMain(argv);
+      return await fromBundle.probeMain(argv);
     } catch (e) {
       if (!isOutsideBundle(e)) throw e;
     }
