@@ -19,6 +19,8 @@
  * @module
  */
 
+import { AVG_TYPE, cStructDef, MINMAX_TYPE } from "./stored_types.ts";
+
 /** Map value kinds. */
 export type MapKind =
   | "value"
@@ -110,42 +112,14 @@ export function bucketRange(
   return [lo, lo + BigInt(bounds.step) - 1n];
 }
 
-/** The C value type (per CPU) of a kind. */
-export function valueCType(kind: MapKind, signed: boolean): string {
-  switch (kind) {
-    case "count":
-    case "hist":
-    case "lhist":
-      return "__u64";
-    case "sum":
-      return signed ? "__s64" : "__u64";
-    case "min":
-    case "max":
-      return "struct bt_minmax";
-    case "avg":
-    case "stats":
-      return "struct bt_avg";
-    default:
-      throw new Error(`valueCType(${kind})`);
-  }
-}
-
 /** Bytes of one CPU's value of an aggregation kind. */
 export function valueSize(kind: MapKind): number {
   return kind === "min" || kind === "max" || kind === "avg" || kind === "stats" ? 16 : 8;
 }
 
 /** The C definitions the aggregation kinds share. */
-export const AGGREGATION_C = `struct bt_minmax {
-\t__s64 value;
-\t__u64 set;
-};
-
-struct bt_avg {
-\t__s64 total;
-\t__u64 count;
-};
-
+export const AGGREGATION_C = `${cStructDef(MINMAX_TYPE)}
+${cStructDef(AVG_TYPE)}
 /* The slot of a key in a map, created zeroed when missing. */
 static __always_inline void *bt_slot(void *map, const void *key)
 {

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { AGGREGATION_C, foldC, valueCType, valueSize } from "./aggregations.ts";
+import { AGGREGATION_C, foldC, valueSize } from "./aggregations.ts";
 import type { Call, Expr, MapRef, Stmt } from "./ast.ts";
 import { BUILTINS } from "./builtins.ts";
 import type { CheckedProgram, MapDef } from "./check.ts";
@@ -33,6 +33,8 @@ import {
   type ProgramSpec,
 } from "./spec.ts";
 import type { TracepointField, TracepointFormat } from "./tracefs.ts";
+import { mapKeyType, mapValueType } from "./map_types.ts";
+import { cIdent, cStructDef, cTypeName } from "./stored_types.ts";
 import { isInteger, storedCType, storedSize, type Ty, tyName } from "./types.ts";
 
 /** Options of {@link emit}. */
@@ -55,60 +57,9 @@ export const DEFAULT_RING_SIZE = 1 << 20;
 /** Entries per map, as bpftrace's BPFTRACE_MAP_KEYS_MAX. */
 export const DEFAULT_MAP_KEYS = 4096;
 
-const C_KEYWORDS = new Set([
-  "auto",
-  "break",
-  "case",
-  "char",
-  "const",
-  "continue",
-  "default",
-  "do",
-  "double",
-  "else",
-  "enum",
-  "extern",
-  "float",
-  "for",
-  "goto",
-  "if",
-  "int",
-  "long",
-  "register",
-  "return",
-  "short",
-  "signed",
-  "sizeof",
-  "static",
-  "struct",
-  "switch",
-  "typedef",
-  "union",
-  "unsigned",
-  "void",
-  "volatile",
-  "while",
-]);
-
 /** Round up to a multiple of 8 (every stored field is 8-aligned). */
 function align8(n: number): number {
   return (n + 7) & ~7;
-}
-
-/**
- * A C identifier from a label (a key struct's member, a tracepoint field).
- *
- * @param name The label.
- * @returns An identifier that is no C keyword.
- * @example
- * ```ts
- * cIdent("str(x)"); // "str_x_"
- * ```
- */
-export function cIdent(name: string): string {
-  let s = name.replace(/[^A-Za-z0-9_]/g, "_");
-  if (/^\d/.test(s)) s = `_${s}`;
-  return C_KEYWORDS.has(s) ? `${s}_` : s;
 }
 
 /**
@@ -310,21 +261,10 @@ class Emitter {
   /** The C declaration of a map and its key struct. */
   mapDecl(m: MapSpec): string {
     const out: string[] = [];
-    let keyType: string;
-    const hasBucket = m.bucketOffset !== undefined;
-    if (m.mapType === "percpu_array") keyType = "__u32";
-    else if (m.keys.length === 0 && !hasBucket) keyType = "__u64";
-    else if (m.keys.length === 1 && !hasBucket) {
-      keyType = this.fieldType(m.keys[0].ty, m.keys[0].size);
-    } else {
-      const fields = m.keys.map((k) => `\t${this.fieldDecl(k.ty, cIdent(k.name), k.size)};`);
-      if (hasBucket) fields.push("\t__u64 bucket;");
-      out.push(`struct ${m.bpfName}_key {\n${fields.join("\n")}\n};\n`);
-      keyType = `struct ${m.bpfName}_key`;
-    }
-    const valueType = m.kind === "value"
-      ? this.fieldType(m.value, m.valueSize)
-      : valueCType(m.kind, m.signed);
+    const key = mapKeyType(m);
+    if (key.k === "struct") out.push(cStructDef(key));
+    const keyType = cTypeName(key);
+    const valueType = cTypeName(mapValueType(m));
     const type = `BPF_MAP_TYPE_${m.mapType.toUpperCase()}`;
     const what = m.kind === "value" ? "" : ` = ${m.kind}()`;
     out.push(
@@ -337,11 +277,6 @@ class Emitter {
         `\t__type(key, ${keyType});\n\t__type(value, ${valueType});\n} ${m.bpfName} SEC(".maps");\n`,
     );
     return out.join("\n");
-  }
-
-  /** A type as a `__type()` argument: `__u64`, `char[16]`. */
-  fieldType(t: Ty, size: number): string {
-    return t.k === "str" ? `char[${size}]` : storedCType(t);
   }
 
   /** A struct member declaration. */

@@ -14,9 +14,14 @@ import type { ProbeObject } from "../probe/loaded.ts";
 import type { DirectObject } from "../probe/direct/object.ts";
 import type { BpfObject } from "../bpf/object/object.ts";
 import type { ProbeSpec } from "../probe/spec.ts";
-import { buildDirect, type DirectBuild, probeBackend, startBuilt } from "../probe/direct/start.ts";
+import {
+  buildDirect,
+  type DirectBuild,
+  directRefusal,
+  probeBackend,
+  startBuilt,
+} from "../probe/direct/start.ts";
 import { DirectUnsupported } from "../probe/direct/gen.ts";
-import { BpfError } from "../ffi/errors.ts";
 import type { MetricReader } from "./bind.ts";
 import {
   type ProbeMetricPlan,
@@ -105,13 +110,7 @@ export class ProbeUnit {
       if (!(built instanceof DirectUnsupported)) {
         return new ProbeUnit(text, opts, { direct: built });
       }
-      if (backend === "direct") {
-        throw new BpfError({
-          op: "build probe program",
-          message: `the direct back end does not build ${built.message}`,
-          hint: "unset BPFSH_PROBE_BACKEND (or set it to c) to build it through C",
-        });
-      }
+      if (backend === "direct") throw directRefusal(built);
     }
     return new ProbeUnit(text, opts, { prepared: await ProbeUnit.#prepare(text, opts) });
   }

@@ -150,6 +150,7 @@ function attach(probe: ProgramProbe, prog: number, ctx: ProbeContext, fds: numbe
     check(libbpf().bpf_prog_test_run_opts(prog, opts), { op: `test run ${probe.name}` });
   } else if ("iterLink" in a) {
     const opts = BPF_LINK_CREATE_OPTS.alloc();
+    // Referenced by `opts` until the call below returns (the kernel copies it then).
     const info = BPF_ITER_LINK_INFO.alloc();
     if (a.iterLink === "map") {
       const map = bpfMapCreate({
@@ -165,6 +166,7 @@ function attach(probe: ProgramProbe, prog: number, ctx: ProbeContext, fds: numbe
       BPF_LINK_CREATE_OPTS.set(opts, "iter_info_len", info.length);
     }
     fds.push(check(libbpf().bpf_link_create(prog, 0, ATTACH_TYPE.TRACE_ITER, opts), { op }));
+    void info;
   } else if ("tcxLink" in a) {
     const opts = BPF_LINK_CREATE_OPTS.alloc();
     const fd = libbpf().bpf_link_create(prog, 0, ATTACH_TYPE.TCX_INGRESS, opts);

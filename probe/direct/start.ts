@@ -95,6 +95,26 @@ export async function buildDirect(
 }
 
 /**
+ * The error for a program outside the direct back end's subset when only that back end
+ * may build it (`BPFSH_PROBE_BACKEND=direct`).
+ *
+ * @param e What {@link buildDirect} returned.
+ * @returns The error, naming the construct.
+ * @example
+ * ```ts
+ * const built = await buildDirect("BEGIN { @[kstack] = count(); }");
+ * if (built instanceof DirectUnsupported) throw directRefusal(built);
+ * ```
+ */
+export function directRefusal(e: DirectUnsupported): BpfError {
+  return new BpfError({
+    op: "build probe program",
+    message: `the direct back end does not build ${e.message}`,
+    hint: "unset BPFSH_PROBE_BACKEND (or set it to c) to build it through C",
+  });
+}
+
+/**
  * Load a built program, run BEGIN and attach it.
  *
  * @param built What {@link buildDirect} made.
@@ -156,11 +176,7 @@ export async function startDirect(
   const built = await buildDirect(text, opts);
   if (built instanceof DirectUnsupported) {
     if (!opts.strict) return undefined;
-    throw new BpfError({
-      op: "build probe program",
-      message: `the direct back end does not build ${built.message}`,
-      hint: "unset BPFSH_PROBE_BACKEND (or set it to c) to build it through C",
-    });
+    throw directRefusal(built);
   }
   return startBuilt(built, opts);
 }
