@@ -16,12 +16,12 @@
 #
 # Environment: BPFSH_VM_KERNEL (an apt package, default the newest
 # linux-image-6.1.0-N-cloud-amd64-unsigned apt knows), BPFSH_VM_ACCEL (kvm or tcg: skip the
-# detection), BPFSH_VM_TIMEOUT (seconds for the whole boot, default 540), BPFSH_VM_FILTER.
+# detection), BPFSH_VM_TIMEOUT (seconds for the whole boot, default 600), BPFSH_VM_FILTER.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 vm=build/vm
-timeout_s=${BPFSH_VM_TIMEOUT:-540}
+timeout_s=${BPFSH_VM_TIMEOUT:-600}
 started=$SECONDS
 
 log() { printf 'vmtest: %s\n' "$*" >&2; }
